@@ -1,0 +1,1 @@
+"""Reading DICOM: index, pixels, geometry and volumes (no Qt here)."""
