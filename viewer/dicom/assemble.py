@@ -1,0 +1,900 @@
+"""Assemble a series into :class:`~viewer.dicom.volume.Volume` objects for MPR.
+
+Rules applied (PS3.3 C.7.6.2.1.1 Image Plane module, C.7.6.16 multi-frame
+functional groups):
+
+* every frame of every file becomes a *frame record* with its Image Position
+  (Patient) (IPP), Image Orientation (Patient) (IOP), Pixel Spacing and
+  rescale. Enhanced objects take these from the Per-frame Functional Groups
+  Sequence, falling back to the Shared Functional Groups Sequence (C.7.6.16.2);
+* records are split into volumes when they cannot share one voxel grid:
+  frame of reference, size, orientation, pixel spacing, echo time, image type
+  (magnitude / phase ...), stack; repeated positions (time points, label /
+  control pairs) become one volume per repetition. Each volume says why in
+  ``Volume.split_reason``;
+* slices are sorted by the position of their IPP along the slice normal
+  (row x column of IOP), never by Instance Number or file name;
+* the k axis is the vector between consecutive IPPs, so a gantry-tilted
+  stack keeps its exact sheared geometry (the tilt is measured from IOP/IPP,
+  never from Gantry/Detector Tilt (0018,1120) whose sign differs by vendor);
+* spacing that varies by more than 1 % is reported ("non-uniform spacing",
+  and "missing slice" when a gap is a multiple of the usual one); every slice
+  stays where it is in ``Volume.slice_positions``;
+* voxels are in modality units (PS3.3 C.11.1: stored x slope + intercept per
+  frame), int16 when every rescale is integral and the values fit, float32
+  otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+
+from viewer.dicom.geometry import Geometry
+from viewer.dicom.volume import Volume
+
+logger = logging.getLogger(__name__)
+
+# Tolerances (mm, degrees, ratios) used when comparing header values.
+IOP_TOLERANCE = 1e-3  # direction cosines that differ less than this are "the same"
+SPACING_RELATIVE_TOLERANCE = 1e-3
+SAME_POSITION_MM = 0.01
+TILT_WARNING_DEGREES = 0.5
+GAP_RELATIVE_TOLERANCE = 0.01
+PARALLEL_MIN_FILES = 8  # fewer compressed files than this are decoded in-process
+
+_NATIVE_LE = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+_LOSSY_SYNTAXES = frozenset(
+    {
+        "1.2.840.10008.1.2.4.50",
+        "1.2.840.10008.1.2.4.51",
+        "1.2.840.10008.1.2.4.81",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.203",
+        "1.2.840.10008.1.2.4.100",
+        "1.2.840.10008.1.2.4.101",
+        "1.2.840.10008.1.2.4.102",
+        "1.2.840.10008.1.2.4.103",
+        "1.2.840.10008.1.2.4.104",
+        "1.2.840.10008.1.2.4.105",
+        "1.2.840.10008.1.2.4.106",
+        "1.2.840.10008.1.2.4.107",
+        "1.2.840.10008.1.2.4.108",
+        "1.2.840.10008.1.2.4.111",
+        "1.2.840.10008.1.2.4.112",
+    }
+)
+
+ProgressCallback = Callable[[int, int], None]
+CancelToken = Any  # threading.Event-like (``is_set()``) or a callable returning bool
+
+
+class AssembleError(ValueError):
+    """The files cannot form a volume; the message says which and why."""
+
+
+class AssembleCancelled(Exception):
+    """Assembly was cancelled through the ``cancel`` token."""
+
+
+@dataclass
+class FrameRecord:
+    """One 2-D frame of a file with everything assembly needs from its header."""
+
+    path: Path
+    frame: int  # index of the frame in its file (0 for single-frame files)
+    n_frames: int
+    ipp: np.ndarray
+    iop: np.ndarray
+    pixel_spacing: tuple[float, float]  # (row spacing, column spacing) as in (0028,0030)
+    rows: int
+    columns: int
+    slope: float
+    intercept: float
+    frame_of_reference: str
+    echo_time: float | None
+    image_kind: str  # magnitude / phase / ... from Image Type or Frame Type
+    stack_id: str
+    order_key: tuple[Any, ...]  # orders repeated acquisitions at one position
+    transfer_syntax: str
+    bits_allocated: int
+    bits_stored: int
+    pixel_representation: int
+    samples_per_pixel: int
+    photometric: str
+    lossy: bool
+    modality: str
+    series_uid: str
+    window: tuple[float, float] | None
+    rescale_type: str
+    slice_thickness: float | None
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def normal(self) -> np.ndarray:
+        n = np.cross(self.iop[:3], self.iop[3:])
+        return n / np.linalg.norm(n)
+
+
+# ---------------------------------------------------------------------------
+# Header reading
+
+
+def _first(value: Any) -> Any:
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        return value[0] if len(value) else None
+    return value
+
+
+def _float(value: Any, default: float | None = None) -> float | None:
+    value = _first(value)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _group_item(per: Dataset | None, shared: Dataset | None, keyword: str) -> Dataset | None:
+    """Item of a functional group macro, per-frame first then shared (PS3.3 C.7.6.16)."""
+    for container in (per, shared):
+        if container is not None and keyword in container:
+            seq = container[keyword].value
+            if seq:
+                return seq[0]
+    return None
+
+
+def _image_kind(image_type: Sequence[str] | None, complex_component: str | None) -> str:
+    """Magnitude / phase / real / imaginary / other, from the frame's type values."""
+    if complex_component:
+        return str(complex_component).upper()
+    values = [str(v).upper() for v in (image_type or [])]
+    tail = values[2:]
+    for code, name in (("P", "PHASE"), ("M", "MAGNITUDE"), ("R", "REAL"), ("I", "IMAGINARY")):
+        if code in tail:
+            return name
+    for name in ("PHASE", "MAGNITUDE", "REAL", "IMAGINARY", "FIELD_MAP", "B0 MAP"):
+        if name in tail or any(name in v for v in tail):
+            return name
+    return ""
+
+
+def _window(ds: Dataset | None) -> tuple[float, float] | None:
+    if ds is None:
+        return None
+    c = _float(ds.get("WindowCenter"))
+    w = _float(ds.get("WindowWidth"))
+    if c is None or w is None:
+        return None
+    return (c, w)
+
+
+def _lossy(ds: Dataset, ts: str) -> bool:
+    """Lossy Image Compression (0028,2110) = "01" or a lossy transfer syntax (PS3.3 C.7.6.1.1.5)."""
+    return str(ds.get("LossyImageCompression", "")).strip() == "01" or ts in _LOSSY_SYNTAXES
+
+
+def _common(ds: Dataset, path: Path) -> dict[str, Any]:
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    return {
+        "path": path,
+        "transfer_syntax": ts,
+        "bits_allocated": int(ds.get("BitsAllocated", 16)),
+        "bits_stored": int(ds.get("BitsStored", ds.get("BitsAllocated", 16))),
+        "pixel_representation": int(ds.get("PixelRepresentation", 0)),
+        "samples_per_pixel": int(ds.get("SamplesPerPixel", 1)),
+        "photometric": str(ds.get("PhotometricInterpretation", "MONOCHROME2")),
+        "lossy": _lossy(ds, ts),
+        "modality": str(ds.get("Modality", "")),
+        "series_uid": str(ds.get("SeriesInstanceUID", "")),
+        "rows": int(ds.Rows),
+        "columns": int(ds.Columns),
+        "frame_of_reference": str(ds.get("FrameOfReferenceUID", "")),
+        "meta": {
+            "study_description": str(ds.get("StudyDescription", "")),
+            "series_description": str(ds.get("SeriesDescription", "")),
+            "series_number": str(ds.get("SeriesNumber", "")),
+            "study_uid": str(ds.get("StudyInstanceUID", "")),
+        },
+    }
+
+
+def _classic_records(ds: Dataset, path: Path) -> list[FrameRecord]:
+    """One record for a single-frame image (PS3.3 C.7.6.2 Image Plane module)."""
+    if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
+        raise AssembleError(f"{path}: no Image Position/Orientation (Patient); not a volume slice")
+    spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing") or [1.0, 1.0]
+    common = _common(ds, path)
+    slope = _float(ds.get("RescaleSlope"), 1.0) or 1.0
+    intercept = _float(ds.get("RescaleIntercept"), 0.0) or 0.0
+    order = (
+        _float(ds.get("TemporalPositionIdentifier"), 0.0),
+        _float(ds.get("TriggerTime"), 0.0),
+        str(ds.get("AcquisitionTime", "")),
+        _float(ds.get("InstanceNumber"), 0.0),
+        str(path),
+    )
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if n_frames > 1:
+        raise AssembleError(
+            f"{path}: multi-frame object without per-frame positions "
+            "(no Per-frame Functional Groups); cannot place its frames in space"
+        )
+    return [
+        FrameRecord(
+            frame=0,
+            n_frames=1,
+            ipp=np.asarray([float(v) for v in ds.ImagePositionPatient], dtype=float),
+            iop=np.asarray([float(v) for v in ds.ImageOrientationPatient], dtype=float),
+            pixel_spacing=(float(spacing[0]), float(spacing[1])),
+            slope=slope,
+            intercept=intercept,
+            echo_time=_float(ds.get("EchoTime")),
+            image_kind=_image_kind(ds.get("ImageType"), None),
+            stack_id="",
+            order_key=order,
+            window=_window(ds),
+            rescale_type=str(ds.get("RescaleType", "HU" if common["modality"] == "CT" else "")),
+            slice_thickness=_float(ds.get("SliceThickness")),
+            **common,
+        )
+    ]
+
+
+def _enhanced_records(ds: Dataset, path: Path) -> list[FrameRecord]:
+    """One record per frame of an enhanced multi-frame object (PS3.3 C.7.6.16)."""
+    common = _common(ds, path)
+    shared = (
+        ds.SharedFunctionalGroupsSequence[0] if "SharedFunctionalGroupsSequence" in ds else None
+    )
+    per_frames = ds.get("PerFrameFunctionalGroupsSequence") or []
+    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
+    if len(per_frames) not in (0, n_frames):
+        raise AssembleError(
+            f"{path}: {len(per_frames)} per-frame functional group items for {n_frames} frames"
+        )
+    records = []
+    for f in range(n_frames):
+        per = per_frames[f] if per_frames else None
+        pos = _group_item(per, shared, "PlanePositionSequence")
+        ori = _group_item(per, shared, "PlaneOrientationSequence")
+        if pos is None or ori is None or "ImagePositionPatient" not in pos:
+            raise AssembleError(f"{path}: frame {f + 1} has no Plane Position/Orientation")
+        meas = _group_item(per, shared, "PixelMeasuresSequence")
+        pvt = _group_item(per, shared, "PixelValueTransformationSequence")
+        content = _group_item(per, None, "FrameContentSequence")
+        echo = _group_item(per, shared, "MREchoSequence")
+        ftype = None
+        for kw in ("MRImageFrameTypeSequence", "CTImageFrameTypeSequence", "FrameTypeSequence"):
+            ftype = ftype or _group_item(per, shared, kw)
+        voi = _group_item(per, shared, "FrameVOILUTSequence")
+        spacing = (meas.get("PixelSpacing") if meas is not None else None) or [1.0, 1.0]
+        slope = _float(pvt.get("RescaleSlope"), 1.0) if pvt is not None else 1.0
+        intercept = _float(pvt.get("RescaleIntercept"), 0.0) if pvt is not None else 0.0
+        dims = tuple(content.get("DimensionIndexValues") or ()) if content is not None else ()
+        order = (
+            _float(content.get("TemporalPositionIndex"), 0.0) if content is not None else 0.0,
+            tuple(int(v) for v in (dims if isinstance(dims, tuple) else (dims,))),
+            f,
+        )
+        rescale_type = str(pvt.get("RescaleType", "")) if pvt is not None else ""
+        if not rescale_type and common["modality"] == "CT":
+            rescale_type = "HU"
+        records.append(
+            FrameRecord(
+                frame=f,
+                n_frames=n_frames,
+                ipp=np.asarray([float(v) for v in pos.ImagePositionPatient], dtype=float),
+                iop=np.asarray([float(v) for v in ori.ImageOrientationPatient], dtype=float),
+                pixel_spacing=(float(spacing[0]), float(spacing[1])),
+                slope=slope if slope is not None else 1.0,
+                intercept=intercept if intercept is not None else 0.0,
+                echo_time=_float(echo.get("EffectiveEchoTime")) if echo is not None else None,
+                image_kind=_image_kind(
+                    ftype.get("FrameType") if ftype is not None else None,
+                    ftype.get("ComplexImageComponent") if ftype is not None else None,
+                ),
+                stack_id=str(content.get("StackID", "")) if content is not None else "",
+                order_key=order,
+                window=_window(voi) or _window(ds),
+                rescale_type=rescale_type,
+                slice_thickness=_float(meas.get("SliceThickness")) if meas is not None else None,
+                **common,
+            )
+        )
+    return records
+
+
+@dataclass
+class _FileHeader:
+    records: list[FrameRecord]
+    pixel_offset: int | None  # byte offset of native, defined-length Pixel Data value
+    pixel_length: int | None
+
+
+def read_header(path: Path | str) -> _FileHeader:
+    """Read one file's header (not its pixels) into frame records.
+
+    Raises :class:`AssembleError` naming the file when it is not an image
+    that can be placed in a volume.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fp:
+            ds = pydicom.dcmread(fp, stop_before_pixels=True)
+            offset, length = _pixel_value_position(fp, ds)
+    except (OSError, pydicom.errors.InvalidDicomError) as exc:
+        raise AssembleError(f"{path}: not readable as DICOM ({exc})") from exc
+    if "Rows" not in ds or "Columns" not in ds:
+        raise AssembleError(f"{path}: no image (no Rows/Columns)")
+    if "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds:
+        records = _enhanced_records(ds, path)
+    else:
+        records = _classic_records(ds, path)
+    return _FileHeader(records, offset, length)
+
+
+def _pixel_value_position(fp: Any, ds: Dataset) -> tuple[int | None, int | None]:
+    """Offset/length of a native little-endian Pixel Data value, or None (PS3.5 7.1)."""
+    ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
+    if ts not in _NATIVE_LE:
+        return None, None
+    start = fp.tell()
+    head = fp.read(12)
+    if len(head) < 8 or head[:4] != b"\xe0\x7f\x10\x00":
+        return None, None
+    if ts == _NATIVE_LE[1] and head[4:6] in (b"OW", b"OB"):
+        length = int.from_bytes(head[8:12], "little")
+        value = start + 12
+    else:
+        length = int.from_bytes(head[4:8], "little")
+        value = start + 8
+    if length == 0xFFFFFFFF:
+        return None, None
+    return value, length
+
+
+# ---------------------------------------------------------------------------
+# Grouping, sorting and geometry
+
+
+_SPLIT_FIELDS = (
+    ("frame of reference", "frame_of_reference"),
+    ("size", "size"),
+    ("orientation", "orientation"),
+    ("pixel spacing", "pixel_spacing"),
+    ("echo time", "echo_time"),
+    ("image type", "image_kind"),
+    ("stack", "stack_id"),
+    ("pixel format", "pixel_format"),
+)
+
+
+def _key_values(r: FrameRecord) -> dict[str, Any]:
+    return {
+        "frame_of_reference": r.frame_of_reference,
+        "size": f"{r.columns}x{r.rows}",
+        "orientation": r.iop,
+        "pixel_spacing": r.pixel_spacing,
+        "echo_time": r.echo_time,
+        "image_kind": r.image_kind,
+        "stack_id": r.stack_id,
+        "pixel_format": (r.samples_per_pixel, r.photometric, r.bits_allocated),
+    }
+
+
+def _same(name: str, a: Any, b: Any) -> bool:
+    if name == "orientation":
+        return bool(np.max(np.abs(a - b)) <= IOP_TOLERANCE)
+    if name == "pixel_spacing":
+        return all(
+            abs(x - y) <= SPACING_RELATIVE_TOLERANCE * max(abs(x), 1e-6)
+            for x, y in zip(a, b, strict=True)
+        )
+    if name == "echo_time" and a is not None and b is not None:
+        return abs(a - b) <= 1e-3
+    return bool(a == b)
+
+
+def _describe(name: str, value: Any) -> str:
+    if name == "orientation":
+        return "IOP " + ",".join(f"{v:.3f}" for v in value)
+    if name == "pixel_spacing":
+        return f"{value[0]:g}x{value[1]:g} mm"
+    if name == "echo_time":
+        return "none" if value is None else f"{value:g} ms"
+    return str(value) if value != "" else "none"
+
+
+def _split_groups(records: list[FrameRecord]) -> list[tuple[list[FrameRecord], str]]:
+    """Group records that can share a voxel grid; each group gets its split reason."""
+    groups: list[tuple[dict[str, Any], list[FrameRecord]]] = []
+    for r in records:
+        kv = _key_values(r)
+        for key, members in groups:
+            if all(_same(n, key[n], kv[n]) for _, n in _SPLIT_FIELDS):
+                members.append(r)
+                break
+        else:
+            groups.append((kv, [r]))
+    if len(groups) == 1:
+        return [(groups[0][1], "")]
+    varying = [
+        (label, n)
+        for label, n in _SPLIT_FIELDS
+        if any(not _same(n, groups[0][0][n], g[0][n]) for g in groups[1:])
+    ]
+    out = []
+    for key, members in groups:
+        reason = "split by " + ", ".join(f"{label} {_describe(n, key[n])}" for label, n in varying)
+        out.append((members, reason))
+    return out
+
+
+def _split_repeats(members: list[FrameRecord]) -> list[tuple[list[FrameRecord], str]]:
+    """Split records that repeat positions (time points, label/control) into one volume each."""
+    normal = members[0].normal
+    ordered = sorted(members, key=lambda r: float(np.dot(r.ipp, normal)))
+    positions: list[list[FrameRecord]] = []
+    for r in ordered:
+        if positions and np.linalg.norm(positions[-1][0].ipp - r.ipp) <= SAME_POSITION_MM:
+            positions[-1].append(r)
+        else:
+            positions.append([r])
+    repeats = max(len(p) for p in positions)
+    if repeats == 1:
+        return [(ordered, "")]
+    out = []
+    for rank in range(repeats):
+        vol = []
+        for p in positions:
+            p.sort(key=lambda r: r.order_key)
+            if rank < len(p):
+                vol.append(p[rank])
+        out.append((vol, f"repetition {rank + 1} of {repeats} at the same positions"))
+    return out
+
+
+@dataclass
+class _StackGeometry:
+    geometry: Geometry
+    positions: np.ndarray
+    warnings: list[str]
+    tilt_degrees: float
+    gaps_normal: np.ndarray
+
+
+def stack_geometry(records: list[FrameRecord]) -> _StackGeometry:
+    """Geometry of records already sorted along the normal (PS3.3 C.7.6.2.1.1).
+
+    The k axis is the unit vector from the first to the last IPP and the k
+    spacing the mean distance between consecutive IPPs; for a uniform stack
+    this is exactly the distance between any two neighbours.
+    """
+    first = records[0]
+    row, col = (
+        first.iop[:3] / np.linalg.norm(first.iop[:3]),
+        first.iop[3:] / np.linalg.norm(first.iop[3:]),
+    )
+    normal = first.normal
+    positions = np.stack([r.ipp for r in records])
+    warnings: list[str] = []
+    n = len(records)
+    if n >= 2:
+        span = positions[-1] - positions[0]
+        k_dir = span / np.linalg.norm(span)
+        steps = np.linalg.norm(np.diff(positions, axis=0), axis=1)
+        k_spacing = float(np.linalg.norm(span) / (n - 1))
+        gaps_normal = np.diff(positions @ normal)
+    else:
+        k_dir = normal
+        steps = np.zeros(0)
+        k_spacing = float(first.slice_thickness or 1.0)
+        gaps_normal = np.zeros(0)
+    tilt = float(np.degrees(np.arccos(min(1.0, abs(float(np.dot(k_dir, normal)))))))
+    if tilt > TILT_WARNING_DEGREES:
+        warnings.append(f"gantry tilt {tilt:.1f} degrees")
+    if n >= 3:
+        steps = np.abs(gaps_normal) if tilt < 89.0 else steps
+        usual = float(np.median(steps))
+        if usual <= 0:
+            raise AssembleError("slices at the same position could not be separated")
+        off = np.abs(steps - usual) > GAP_RELATIVE_TOLERANCE * usual
+        if np.any(off):
+            warnings.append(
+                f"non-uniform spacing: gaps from {steps.min():.3f} to {steps.max():.3f} mm "
+                f"(usual {usual:.3f} mm)"
+            )
+            for m in np.nonzero(off)[0]:
+                ratio = steps[m] / usual
+                whole = round(ratio)
+                if whole >= 2 and abs(ratio - whole) <= 0.1:
+                    warnings.append(
+                        f"missing slice: {whole - 1} slice(s) missing between slices {m} and "
+                        f"{m + 1} (gap {steps[m]:.3f} mm, usual {usual:.3f} mm)"
+                    )
+        # slices that are not on one line (varying shear) are placed where they are
+        if n >= 2:
+            rel = positions - positions[0]
+            off_line = np.linalg.norm(rel - np.outer(rel @ k_dir, k_dir), axis=1)
+            if np.max(off_line) > 0.01 * max(usual, 1e-6) + 1e-3:
+                warnings.append(
+                    "slices are not on one line: each slice is placed at its own position"
+                )
+    ps_row, ps_col = first.pixel_spacing
+    geometry = Geometry(
+        dims=(first.columns, first.rows, n),
+        spacing=(ps_col, ps_row, k_spacing),
+        origin=positions[0],
+        direction=np.stack([row, col, k_dir], axis=1),
+    )
+    return _StackGeometry(geometry, positions, warnings, tilt, gaps_normal)
+
+
+# ---------------------------------------------------------------------------
+# Pixels
+
+
+def _stored_dtype(r: FrameRecord) -> np.dtype:
+    if r.bits_allocated == 8:
+        return np.dtype(np.int8 if r.pixel_representation else np.uint8)
+    if r.bits_allocated == 32:
+        return np.dtype(np.int32 if r.pixel_representation else np.uint32)
+    return np.dtype("<i2" if r.pixel_representation else "<u2")
+
+
+def _stored_range(r: FrameRecord) -> tuple[int, int]:
+    bits = r.bits_stored
+    if r.pixel_representation:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def _fix_unused_bits(stored: np.ndarray, r: FrameRecord) -> np.ndarray:
+    """Ignore bits above Bits Stored (PS3.5 8.1.1): mask, or sign-extend if signed."""
+    if r.bits_stored >= r.bits_allocated or stored.dtype.kind not in "iu":
+        return stored
+    shift = r.bits_allocated - r.bits_stored
+    if r.pixel_representation:
+        return (stored << shift) >> shift
+    return stored & np.array((1 << r.bits_stored) - 1, dtype=stored.dtype)
+
+
+def _read_native(
+    path: Path, offset: int, length: int, r: FrameRecord, frames: list[int]
+) -> np.ndarray:
+    """Stored values of some frames of a native little-endian file, read straight into numpy."""
+    dtype = _stored_dtype(r)
+    frame_bytes = r.rows * r.columns * dtype.itemsize
+    if length < frame_bytes * r.n_frames:
+        raise AssembleError(
+            f"{path}: Pixel Data holds {length} bytes, {frame_bytes * r.n_frames} expected"
+        )
+    out = np.empty((len(frames), r.rows, r.columns), dtype=dtype)
+    with open(path, "rb", buffering=0) as fp:
+        for n, f in enumerate(frames):
+            fp.seek(offset + f * frame_bytes)
+            view = memoryview(out[n]).cast("B")
+            if fp.readinto(view) != frame_bytes:
+                raise AssembleError(f"{path}: truncated Pixel Data")
+    return out
+
+
+def decode_frames(path: str, frames: list[int]) -> np.ndarray:
+    """Stored values of some frames of any file through pydicom's decoders (worker function)."""
+    try:
+        from viewer.dicom import pixels as _pixels  # the shared decoder chain, when present
+
+        read = getattr(_pixels, "read_frames", None)
+    except ImportError:
+        read = None
+    if read is not None:
+        arr = np.asarray(read(path))
+        if arr.ndim == 2:
+            arr = arr[None]
+        return np.ascontiguousarray(arr[frames])
+    ds = pydicom.dcmread(path)
+    arr = ds.pixel_array
+    n = int(ds.get("NumberOfFrames", 1) or 1)
+    if n == 1 or arr.ndim == 2:
+        arr = arr.reshape((1, *arr.shape[-2:]))
+    return np.ascontiguousarray(arr[frames])
+
+
+class _Sink:
+    """Writes stored frames into the volume array in modality units, upgrading dtype if needed."""
+
+    def __init__(self, slots: list[FrameRecord]) -> None:
+        self.slots = slots
+        r0 = slots[0]
+        shape = (len(slots), r0.rows, r0.columns)
+        integral = all(
+            float(r.slope).is_integer() and float(r.intercept).is_integer() for r in slots
+        )
+        self.array = np.empty(shape, dtype=np.int16 if integral else np.float32)
+
+    def _upgrade(self, filled: Iterable[int]) -> None:
+        logger.debug("values do not fit int16: volume stored as float32")
+        self.array = self.array.astype(np.float32)
+
+    def put(self, k: int, stored: np.ndarray, filled: Iterable[int] = ()) -> None:
+        r = self.slots[k]
+        stored = _fix_unused_bits(stored, r)
+        slope, intercept = r.slope, r.intercept
+        dest = self.array
+        if dest.dtype == np.int16:
+            lo, hi = _stored_range(r)
+            if slope < 0:
+                lo, hi = hi, lo
+            if (
+                stored.dtype.itemsize <= 2
+                and lo * slope + intercept >= -32768
+                and hi * slope + intercept <= 32767
+            ):
+                # every possible stored value fits: no range check needed
+                src = stored if stored.dtype == np.int16 or stored.dtype.itemsize == 1 else None
+                if src is None:  # uint16 whose Bits Stored range fits int16
+                    src = (
+                        stored.view(np.int16)
+                        if hi <= 32767 and lo >= 0
+                        else stored.astype(np.int32)
+                    )
+                if slope == 1:
+                    np.add(src, np.int16(intercept), out=dest[k], casting="unsafe")
+                else:
+                    np.copyto(
+                        dest[k],
+                        src.astype(np.int32) * int(slope) + int(intercept),
+                        casting="unsafe",
+                    )
+                return
+            values = stored.astype(np.int64) * int(slope) + int(intercept)
+            if values.min() >= -32768 and values.max() <= 32767:
+                np.copyto(dest[k], values, casting="unsafe")
+                return
+            self._upgrade(filled)
+            dest = self.array
+        values = stored.astype(np.float64) * slope + intercept
+        np.copyto(dest[k], values, casting="unsafe")
+
+
+def _cancelled(cancel: CancelToken) -> bool:
+    if cancel is None:
+        return False
+    is_set = getattr(cancel, "is_set", None)
+    return bool(is_set() if is_set is not None else cancel())
+
+
+def _worker_count() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _load_pixels(
+    slots: list[FrameRecord],
+    headers: dict[Path, _FileHeader],
+    progress: ProgressCallback | None,
+    cancel: CancelToken,
+    workers: int | None = None,
+) -> np.ndarray:
+    """Fill the volume: native files read directly, compressed ones decoded over processes."""
+    sink = _Sink(slots)
+    by_file: dict[Path, list[tuple[int, int]]] = {}
+    for k, r in enumerate(slots):
+        by_file.setdefault(r.path, []).append((k, r.frame))
+    native, coded = [], []
+    for path, items in by_file.items():
+        h = headers[path]
+        (native if h.pixel_offset is not None else coded).append((path, items))
+    total, done = len(slots), 0
+
+    def report(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, total)
+
+    for path, items in native:
+        if _cancelled(cancel):
+            raise AssembleCancelled()
+        h = headers[path]
+        ks = [k for k, _ in items]
+        stored = _read_native(
+            path, h.pixel_offset or 0, h.pixel_length or 0, slots[ks[0]], [f for _, f in items]
+        )
+        for n, k in enumerate(ks):
+            sink.put(k, stored[n])
+        report(len(ks))
+    if coded:
+        n_workers = workers or _worker_count()
+        jobs = [(str(p), [f for _, f in items]) for p, items in coded]
+        results: Iterable[np.ndarray]
+        pool = None
+        if n_workers > 1 and len(coded) >= PARALLEL_MIN_FILES:
+            import multiprocessing
+
+            pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"))
+            chunk = max(1, min(8, len(jobs) // (n_workers * 4)))
+            results = pool.map(decode_frames, *zip(*jobs, strict=True), chunksize=chunk)
+        else:
+            results = (decode_frames(p, f) for p, f in jobs)
+        try:
+            for (path, items), stored in zip(coded, results, strict=True):  # noqa: B007
+                if _cancelled(cancel):
+                    raise AssembleCancelled()
+                for n, (k, _) in enumerate(items):
+                    sink.put(k, stored[n])
+                report(len(items))
+        except AssembleCancelled:
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
+            raise
+        except (ValueError, RuntimeError, OSError, NotImplementedError) as exc:
+            raise AssembleError(f"{path}: pixel data could not be decoded ({exc})") from exc
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+    return sink.array
+
+
+# ---------------------------------------------------------------------------
+# Public entry point
+
+
+def _paths_of(source: Any) -> list[Path]:
+    """Paths of a series entry (``.instances[].path``), a folder, or a list of paths."""
+    instances = getattr(source, "instances", None)
+    if instances is not None:
+        items = instances.values() if isinstance(instances, dict) else instances
+        return [Path(getattr(i, "path", i)) for i in items]
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if p.is_dir():
+            return sorted(q for q in p.rglob("*") if q.is_file())
+        return [p]
+    return [Path(getattr(i, "path", i)) for i in source]
+
+
+def assemble(
+    source: Any,
+    progress: ProgressCallback | None = None,
+    cancel: CancelToken = None,
+    *,
+    workers: int | None = None,
+) -> list[Volume]:
+    """Build the volumes of one series.
+
+    ``source`` is a series entry of :func:`viewer.dicom.index.scan` (anything
+    with ``.instances`` whose items have ``.path``), a folder, or a list of
+    file paths. Files that are not images (e.g. a Philips DIRFILE, SR) are
+    skipped with a debug log; if nothing usable remains an
+    :class:`AssembleError` names the reason. Volumes are returned largest
+    first; when there are several, each one's ``split_reason`` says how it
+    differs from the others. ``progress(done, total)`` is called as slices
+    are loaded; ``cancel`` (``threading.Event`` or callable) stops early with
+    :class:`AssembleCancelled`.
+    """
+    paths = _paths_of(source)
+    if not paths:
+        raise AssembleError("no files to assemble")
+    headers: dict[Path, _FileHeader] = {}
+    rejected: list[str] = []
+    for p in paths:
+        if _cancelled(cancel):
+            raise AssembleCancelled()
+        try:
+            headers[p] = read_header(p)
+        except AssembleError as exc:
+            logger.debug("skipped: %s", exc)
+            rejected.append(str(exc))
+    records = [r for h in headers.values() for r in h.records]
+    if not records:
+        detail = rejected[0] if rejected else "no image"
+        raise AssembleError(f"no image frames to build a volume from ({detail})")
+    for r in records:
+        if r.samples_per_pixel != 1:
+            raise AssembleError(
+                f"{r.path}: colour images ({r.photometric}) are not assembled into volumes"
+            )
+    volumes: list[Volume] = []
+    for group, reason in _split_groups(records):
+        for members, repeat_reason in _split_repeats(group):
+            why = "; ".join(x for x in (reason, repeat_reason) if x)
+            volumes.append(_build(members, why, headers, progress, cancel, workers))
+    volumes.sort(key=lambda v: -int(np.prod(v.dims)))
+    if len(volumes) > 1:
+        for v in volumes:
+            v.warnings.append(f"series split into {len(volumes)} volumes")
+    return volumes
+
+
+def _build(
+    members: list[FrameRecord],
+    reason: str,
+    headers: dict[Path, _FileHeader],
+    progress: ProgressCallback | None,
+    cancel: CancelToken,
+    workers: int | None,
+) -> Volume:
+    normal = members[0].normal
+    ordered = sorted(members, key=lambda r: float(np.dot(r.ipp, normal)))
+    geo = stack_geometry(ordered)
+    array = _load_pixels(ordered, headers, progress, cancel, workers)
+    warnings = list(geo.warnings)
+    lossy = any(r.lossy for r in ordered)
+    if lossy:
+        warnings.append("lossy")
+    rescales = {(r.slope, r.intercept) for r in ordered}
+    if len(rescales) > 1:
+        logger.debug("rescale varies between slices (%d values)", len(rescales))
+    first = ordered[0]
+    vol = Volume(
+        array=array,
+        geometry=geo.geometry,
+        series_uid=first.series_uid,
+        modality=first.modality,
+        slice_positions=geo.positions,
+        warnings=warnings,
+        window=first.window,
+        lossy=lossy,
+        rescale_type=first.rescale_type,
+        photometric=first.photometric,
+        meta=dict(first.meta),
+        split_reason=reason,
+        tilt_degrees=geo.tilt_degrees,
+        gaps_along_normal=geo.gaps_normal,
+        source_files=[str(r.path) for r in ordered],
+        source_frames=[r.frame for r in ordered],
+    )
+    return vol
+
+
+def describe(volume: Volume) -> dict[str, Any]:
+    """JSON-ready summary of a volume (the ``regard info --series`` contract)."""
+    g = volume.geometry
+    gaps = np.asarray(volume.gaps_along_normal if volume.gaps_along_normal is not None else [])
+    out: dict[str, Any] = {
+        "series_uid": volume.series_uid,
+        "modality": volume.modality,
+        "dims": [int(v) for v in g.dims],
+        "spacing": [float(v) for v in g.spacing],
+        "origin": [float(v) for v in g.origin],
+        "direction": [[float(v) for v in row] for row in g.direction],
+        "warnings": list(volume.warnings),
+        "dtype": str(volume.array.dtype),
+        "tilt_degrees": float(volume.tilt_degrees),
+        "uniform": bool(volume.uniform),
+        "slice_gaps_along_normal": [round(float(v), 4) for v in gaps],
+        "orientation": {
+            "i": _label(g.direction[:, 0]),
+            "j": _label(g.direction[:, 1]),
+            "k": _label(g.direction[:, 2]),
+        },
+        "lossy": bool(volume.lossy),
+        "rescale_type": volume.rescale_type,
+    }
+    if volume.window is not None:
+        out["window"] = {"center": volume.window[0], "width": volume.window[1]}
+    if volume.split_reason:
+        out["split"] = volume.split_reason
+    if not math.isfinite(out["tilt_degrees"]):
+        out["tilt_degrees"] = 0.0
+    return out
+
+
+def _label(v: np.ndarray) -> str:
+    from viewer.dicom.geometry import orientation_label
+
+    return orientation_label(v)
