@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,23 +27,13 @@ from typing import Any
 
 from viewer.config import ConfigError, load_config, merge, read_toml
 from viewer.display.screens import ScreenInfo
+from viewer.resources import resource_path
 
 log = logging.getLogger(__name__)
 
 
-def resources_dir() -> Path:
-    """The ``resources/`` folder (``REGARD_RESOURCES``, a frozen bundle, or the source tree)."""
-    env = os.environ.get("REGARD_RESOURCES")
-    if env:
-        return Path(env)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
-
-
 def default_policy_path() -> Path:
-    return resources_dir() / "policy" / "display.toml"
+    return resource_path("policy/display.toml")
 
 
 @dataclass(frozen=True)
