@@ -1,0 +1,271 @@
+"""Cheap overlays for a slice view: text as cached textures, a scale bar as lines.
+
+VTK's text actors cost ~15 ms a frame on llvmpipe (PLATFORM.md). Here each
+text block is rasterised once by Pillow (FreeType) into a small RGBA image,
+cached by content, and shown by a ``vtkImageActor`` in an overlay renderer
+whose camera works in viewport pixels. Changing one corner re-rasterises only
+that block; an unchanged overlay costs a few textured quads per frame.
+
+The GUI may instead draw the same content in Qt: :meth:`OverlayLayer.items`
+returns what is shown where.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from vtkmodules.util.numpy_support import numpy_to_vtk
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
+from vtkmodules.vtkRenderingCore import vtkActor, vtkImageActor, vtkPolyDataMapper, vtkRenderer
+
+log = logging.getLogger(__name__)
+
+_FONT_FILES = (
+    "DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+)
+ANCHORS = ("top-left", "top-right", "bottom-left", "bottom-right", "top", "bottom", "left", "right")
+
+WHITE = (255, 255, 255, 255)
+RED = (255, 70, 70, 255)
+YELLOW = (255, 220, 80, 255)
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for name in _FONT_FILES:
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def rasterize_text(
+    text: str, size: int = 14, color: tuple[int, int, int, int] = WHITE, align: str = "left"
+) -> np.ndarray:
+    """RGBA (rows, cols, 4) uint8 of ``text`` with a dark outline, row 0 at the top."""
+    font = _font(size)
+    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    box = probe.multiline_textbbox((0, 0), text, font=font, stroke_width=1, align=align)
+    x0, y0 = math.floor(box[0]), math.floor(box[1])
+    w, h = max(1, math.ceil(box[2]) - x0 + 2), max(1, math.ceil(box[3]) - y0 + 2)
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    ImageDraw.Draw(img).multiline_text(
+        (1 - x0, 1 - y0), text, font=font, fill=color, stroke_width=1,
+        stroke_fill=(0, 0, 0, 255), align=align,
+    )
+    return np.asarray(img)
+
+
+@dataclass
+class _Texture:
+    image: vtkImageData
+    pixels: np.ndarray  # keeps the buffer VTK borrows alive
+    width: int
+    height: int
+
+
+class TextureCache:
+    """LRU cache of rasterised text blocks as vtkImageData (bottom-up rows, as VTK wants)."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, int, tuple[int, ...], str], _Texture] = OrderedDict()
+        self.misses = 0
+
+    def get(self, text: str, size: int, color: tuple[int, int, int, int], align: str) -> _Texture:
+        key = (text, size, tuple(color), align)
+        hit = self._items.get(key)
+        if hit is not None:
+            self._items.move_to_end(key)
+            return hit
+        self.misses += 1
+        rgba = np.ascontiguousarray(rasterize_text(text, size, color, align)[::-1])
+        h, w = rgba.shape[:2]
+        image = vtkImageData()
+        image.SetDimensions(w, h, 1)
+        image.GetPointData().SetScalars(numpy_to_vtk(rgba.reshape(-1, 4), deep=False))
+        tex = _Texture(image, rgba, w, h)
+        self._items[key] = tex
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+        return tex
+
+
+_SHARED_CACHE = TextureCache()
+
+
+@dataclass
+class OverlayItem:
+    anchor: str
+    text: str
+    color: tuple[int, int, int, int] = WHITE
+
+
+def nice_length(max_mm: float) -> float:
+    """Largest 1, 2 or 5 x 10^n mm not longer than ``max_mm``."""
+    if max_mm <= 0:
+        return 0.0
+    exp = math.floor(math.log10(max_mm))
+    for m in (5, 2, 1):
+        if m * 10**exp <= max_mm:
+            return float(m * 10**exp)
+    return float(10 ** (exp - 1) * 5)
+
+
+class OverlayLayer:
+    """Text blocks anchored to the viewport's corners and edges, plus a scale bar."""
+
+    margin = 6
+
+    def __init__(self, renderer: vtkRenderer, font_size: int = 14) -> None:
+        self.renderer = renderer
+        self.font_size = font_size
+        self.cache = _SHARED_CACHE
+        self._actors: dict[str, vtkImageActor] = {}
+        self._items: dict[str, OverlayItem] = {}
+        self._size = (0, 0)
+        self._bar_points = vtkPoints()
+        self._bar_poly = vtkPolyData()
+        self._bar_poly.SetPoints(self._bar_points)
+        self._bar_poly.SetLines(vtkCellArray())
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputData(self._bar_poly)
+        self._bar = vtkActor()
+        self._bar.SetMapper(mapper)
+        prop = self._bar.GetProperty()
+        prop.SetColor(1.0, 1.0, 1.0)
+        prop.LightingOff()
+        prop.SetLineWidth(2)
+        self._bar.VisibilityOff()
+        renderer.AddActor(self._bar)
+        self._bar_key: tuple[float, float, int, int] | None = None
+        self.visible = True
+
+    def items(self) -> list[OverlayItem]:
+        return list(self._items.values())
+
+    def set_text(self, anchor: str, text: str, color: tuple[int, int, int, int] = WHITE) -> None:
+        if anchor not in ANCHORS:
+            raise ValueError(f"unknown overlay anchor {anchor!r}")
+        item = OverlayItem(anchor, text, color)
+        if self._items.get(anchor) == item:
+            return
+        self._items[anchor] = item
+        actor = self._actors.get(anchor)
+        if actor is None:
+            actor = vtkImageActor()
+            actor.InterpolateOff()
+            actor.GetProperty().SetInterpolationTypeToNearest()
+            actor.ForceTranslucentOn()
+            self.renderer.AddActor(actor)
+            self._actors[anchor] = actor
+        if not text:
+            actor.VisibilityOff()
+            return
+        centred = anchor in ("top", "bottom")
+        align = "right" if "right" in anchor else ("center" if centred else "left")
+        tex = self.cache.get(text, self.font_size, color, align)
+        actor.SetInputData(tex.image)
+        actor.SetDisplayExtent(0, tex.width - 1, 0, tex.height - 1, 0, 0)
+        actor.SetVisibility(self.visible)
+        self._place(anchor, actor, tex.width, tex.height)
+
+    def set_visible(self, visible: bool) -> None:
+        self.visible = visible
+        for anchor, actor in self._actors.items():
+            actor.SetVisibility(visible and bool(self._items[anchor].text))
+        if not visible:
+            self._bar.VisibilityOff()
+
+    def _place(self, anchor: str, actor: vtkImageActor, w: int, h: int) -> None:
+        vw, vh = self._size
+        m = self.margin
+        x = {"left": m, "right": vw - w - m}.get(
+            next((s for s in ("left", "right") if s in anchor), ""), (vw - w) // 2
+        )
+        y = {"bottom": m, "top": vh - h - m}.get(
+            next((s for s in ("top", "bottom") if s in anchor), ""), (vh - h) // 2
+        )
+        actor.SetPosition(float(x), float(y), 0.0)
+
+    def layout(self, viewport_px: tuple[int, int]) -> None:
+        """Place everything for a viewport of ``viewport_px`` (w, h) pixels; camera in pixels."""
+        if viewport_px != self._size:
+            self._size = viewport_px
+            for anchor, actor in self._actors.items():
+                input_image = actor.GetInput()
+                if input_image is not None and anchor in ANCHORS:
+                    w, h, _ = input_image.GetDimensions()
+                    self._place(anchor, actor, w, h)
+        cam = self.renderer.GetActiveCamera()
+        vw, vh = viewport_px
+        cam.ParallelProjectionOn()
+        # pixel (x, y) has its centre at world (x, y): the view spans -0.5 .. vw - 0.5
+        cam.SetFocalPoint(vw / 2 - 0.5, vh / 2 - 0.5, 0.0)
+        cam.SetPosition(vw / 2 - 0.5, vh / 2 - 0.5, 1000.0)
+        cam.SetViewUp(0.0, 1.0, 0.0)
+        cam.SetParallelScale(max(vh, 1) / 2)
+        cam.SetClippingRange(1.0, 2000.0)
+
+    def set_scale_bar(self, mm_per_pixel: float) -> None:
+        """A horizontal bar of a round length (<= a fifth of the width), bottom centre.
+
+        It sits above the bottom orientation letter, its length written above it.
+        """
+        vw, vh = self._size
+        if not self.visible or mm_per_pixel <= 0 or vw < 40:
+            self._bar.VisibilityOff()
+            self._free_text("scale", "", 0, 0)
+            return
+        key = (round(mm_per_pixel, 9), vw, vh)
+        self._bar.VisibilityOn()
+        if key == self._bar_key:
+            return
+        self._bar_key = key
+        length_mm = nice_length(vw / 5 * mm_per_pixel)
+        px = length_mm / mm_per_pixel
+        x0, x1 = vw / 2 - px / 2, vw / 2 + px / 2
+        y = self.margin + 2 * self.font_size + 12
+        pts = [(x0, y), (x1, y), (x0, y - 4), (x0, y + 4), (x1, y - 4), (x1, y + 4)]
+        self._bar_points.Reset()
+        lines = vtkCellArray()
+        for n, (px_, py_) in enumerate(pts):
+            self._bar_points.InsertNextPoint(px_, py_, 0.0)
+            if n % 2 == 1:
+                lines.InsertNextCell(2)
+                lines.InsertCellPoint(n - 1)
+                lines.InsertCellPoint(n)
+        self._bar_poly.SetLines(lines)
+        self._bar_points.Modified()
+        self._bar_poly.Modified()
+        self.scale_bar_mm = length_mm
+        label = self.cache.get(f"{length_mm:g} mm", self.font_size, WHITE, "left")
+        self._free_text("scale", f"{length_mm:g} mm", int(vw / 2 - label.width / 2), int(y + 5))
+
+    def _free_text(self, key: str, text: str, x: int, y: int) -> None:
+        """A text block at a fixed pixel position (bottom-left corner at x, y)."""
+        actor = self._actors.get(key)
+        if actor is None:
+            actor = vtkImageActor()
+            actor.InterpolateOff()
+            actor.ForceTranslucentOn()
+            self.renderer.AddActor(actor)
+            self._actors[key] = actor
+        self._items[key] = OverlayItem(key, text)
+        if not text:
+            actor.VisibilityOff()
+            return
+        tex = self.cache.get(text, self.font_size, WHITE, "left")
+        actor.SetInputData(tex.image)
+        actor.SetDisplayExtent(0, tex.width - 1, 0, tex.height - 1, 0, 0)
+        actor.SetPosition(float(x), float(y), 0.0)
+        actor.SetVisibility(self.visible)

@@ -1,0 +1,487 @@
+"""A Qt-free slice view of a volume: reslice -> window/level -> image actor, with overlays.
+
+``SliceView`` renders either offscreen (its own window; :meth:`SliceView.to_array`,
+:meth:`SliceView.save_png`) or into a ``vtkRenderWindow`` handed to it (e.g.
+the one of a ``QVTKRenderWindowInteractor``), optionally in a viewport of it.
+
+Geometry: the volume's voxels stay in index space (:mod:`viewer.render.image`);
+the reslice axes are ``inverse(affine) @ plane_frame``, so output pixels are
+placed in the plane frame (u right, v up, in mm) and sampled exactly at
+``plane.to_lps(u, v)`` even for sheared (gantry tilt) stacks. The output image
+covers the projection of the whole voxel grid, centred on the projection of
+the volume centre; the camera frames it whole by default (zoom 1, no pan).
+
+Display: radiological conventions of :mod:`viewer.render.planes`; PS3.3
+C.11.2.1.2 linear VOI (see :func:`viewer.render.windowing.vtk_window_level`);
+MONOCHROME1 inverted after the VOI (PS3.3 C.7.6.3.1.2).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkImagingCore import vtkImageReslice
+from vtkmodules.vtkRenderingCore import (
+    vtkActor,
+    vtkImageActor,
+    vtkPolyDataMapper,
+    vtkRenderer,
+    vtkRenderWindow,
+    vtkWindowToImageFilter,
+)
+
+from viewer.dicom.volume import Volume
+from viewer.render.backend import ensure_backend
+from viewer.render.image import VolumeImage, image_to_numpy, matrix4
+from viewer.render.overlay import RED, OverlayLayer
+from viewer.render.planes import Plane, make_plane, volume_corners
+from viewer.render.windowing import default_window, vtk_window_level
+
+log = logging.getLogger(__name__)
+
+SLAB_MODES = ("mip", "minip", "mean")
+CrosshairLine = tuple[np.ndarray, np.ndarray, tuple[int, int, int]]
+_CAMERA_DISTANCE = 1000.0
+
+
+@dataclass(frozen=True)
+class SliceGrid:
+    """Where the resliced pixels are: pixel (row r, col c), row 0 at the top of the screen,
+    lies at plane-frame ``u = u0 + c * spacing``, ``v = v0 - r * spacing`` around ``center``."""
+
+    center: np.ndarray  # LPS point of u = v = 0 (on the current plane)
+    shape: tuple[int, int]  # (rows, cols)
+    spacing: float
+    u0: float
+    v0: float  # v of row 0 (the top row)
+
+    def pixel_lps(self, plane: Plane) -> np.ndarray:
+        """(rows, cols, 3) LPS position of every output pixel."""
+        rows, cols = self.shape
+        u = self.u0 + np.arange(cols) * self.spacing
+        v = self.v0 - np.arange(rows) * self.spacing
+        uu, vv = np.meshgrid(u, v)
+        return self.center + uu[..., None] * plane.right + vv[..., None] * plane.up
+
+
+def _new_offscreen_window(size: tuple[int, int]) -> vtkRenderWindow:
+    ensure_backend()
+    window = vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    window.SetMultiSamples(0)
+    window.SetSize(int(size[0]), int(size[1]))
+    return window
+
+
+class SliceView:
+    """One 2-D view of a volume through a plane (see module docstring).
+
+    Parameters
+    ----------
+    volume:
+        The volume, or a shared :class:`VolumeImage` of it (MPR views share one).
+    render_window:
+        Render into this window (the GUI's); ``None`` creates an offscreen one of ``size``.
+    viewport:
+        (xmin, ymin, xmax, ymax) in VTK normalised coordinates (origin bottom-left).
+    """
+
+    def __init__(
+        self,
+        volume: Volume | VolumeImage,
+        render_window: vtkRenderWindow | None = None,
+        viewport: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
+        size: tuple[int, int] = (512, 512),
+        plane: str | Plane = "axial",
+        overlay: bool = True,
+    ) -> None:
+        self.data = volume if isinstance(volume, VolumeImage) else VolumeImage(volume)
+        self.volume = self.data.volume
+        geometry = self.volume.geometry
+        self.window = render_window if render_window is not None else _new_offscreen_window(size)
+        if self.window.GetNumberOfLayers() < 2:
+            self.window.SetNumberOfLayers(2)
+        self.viewport = viewport
+
+        self.renderer = vtkRenderer()
+        self.renderer.SetViewport(*viewport)
+        self.renderer.SetBackground(0.0, 0.0, 0.0)
+        self.renderer.SetLayer(0)
+        self.overlay_renderer = vtkRenderer()
+        self.overlay_renderer.SetViewport(*viewport)
+        self.overlay_renderer.SetLayer(1)
+        self.overlay_renderer.InteractiveOff()
+        self.window.AddRenderer(self.renderer)
+        self.window.AddRenderer(self.overlay_renderer)
+
+        self.reslice = vtkImageReslice()
+        self.reslice.SetInputData(self.data.image)
+        self.reslice.SetOutputDimensionality(2)
+        self.reslice.SetInterpolationModeToLinear()
+        self.reslice.SetBackgroundLevel(self.data.range[0])
+        self.reslice.AutoCropOutputOff()
+
+        self.actor = vtkImageActor()
+        self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
+        self.actor.GetMapper().BorderOn()  # draw whole pixels up to the image edges
+        self.actor.GetProperty().SetInterpolationTypeToLinear()
+        self.renderer.AddActor(self.actor)
+        self._lut: vtkLookupTable | None = None
+        if self.volume.photometric.upper() == "MONOCHROME1":
+            self._lut = vtkLookupTable()
+            self._lut.SetNumberOfTableValues(256)
+            for n in range(256):
+                g = 1.0 - n / 255.0
+                self._lut.SetTableValue(n, g, g, g, 1.0)
+            self._lut.Build()
+            self.actor.GetProperty().SetLookupTable(self._lut)
+            self.actor.GetProperty().UseLookupTableScalarRangeOff()
+
+        self._crosshair_points = vtkPoints()
+        self._crosshair_poly = vtkPolyData()
+        self._crosshair_poly.SetPoints(self._crosshair_points)
+        self._crosshair_poly.SetLines(vtkCellArray())
+        from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+
+        self._crosshair_colors = vtkUnsignedCharArray()
+        self._crosshair_colors.SetNumberOfComponents(3)
+        self._crosshair_poly.GetCellData().SetScalars(self._crosshair_colors)
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputData(self._crosshair_poly)
+        self.crosshair_actor = vtkActor()
+        self.crosshair_actor.SetMapper(mapper)
+        self.crosshair_actor.GetProperty().LightingOff()
+        self.crosshair_actor.GetProperty().SetLineWidth(1)
+        self.crosshair_actor.VisibilityOff()
+        self.renderer.AddActor(self.crosshair_actor)
+        self._crosshair_lines: list[CrosshairLine] = []
+
+        self.overlay = OverlayLayer(self.overlay_renderer)
+        self.overlay.set_visible(overlay)
+        self.show_overlay = overlay
+        self.corner_text: dict[str, str] = {}
+
+        self.zoom = 1.0
+        self.pan = np.zeros(2)  # plane-frame mm of the view centre relative to the grid centre
+        self.slab_mm = 0.0
+        self.slab_mode = "mip"
+        self.center, self.width = default_window(self.volume)
+        self.point = geometry.center.copy()
+        self.plane: Plane = make_plane("axial", self.point, geometry)
+        self.grid: SliceGrid | None = None
+        self._half: tuple[float, float] = (1.0, 1.0)
+        self.set_window(self.width, self.center)
+        self.set_plane(plane)
+
+    # ----------------------------------------------------------------- state
+    def set_plane(
+        self,
+        plane: str | Plane | tuple[np.ndarray, np.ndarray, np.ndarray],
+        normal: np.ndarray | tuple[float, float, float] | None = None,
+    ) -> None:
+        """A named plane (optionally tilted onto ``normal``), a :class:`Plane`, or
+        ``(origin, normal, up)``; the view is re-framed (zoom 1, no pan)."""
+        geometry = self.volume.geometry
+        if isinstance(plane, Plane):
+            new = plane
+        elif isinstance(plane, str):
+            new = make_plane(plane, self.point, geometry, normal)
+        else:
+            origin, n, up = (np.asarray(x, dtype=float) for x in plane)
+            right = np.cross(up, n)
+            new = Plane(origin, right, up, "oblique")
+        self.point = new.point.copy()
+        self.plane = new
+        self.zoom, self.pan = 1.0, np.zeros(2)
+        self._update_geometry(reframe=True)
+
+    def set_point(self, lps: np.ndarray | tuple[float, float, float]) -> None:
+        """Move the slice to pass through ``lps`` (keeps orientation, zoom and pan)."""
+        self.point = np.asarray(lps, dtype=float).reshape(3).copy()
+        self.plane = self.plane.with_point(self.point)
+        self._update_geometry(reframe=False)
+
+    def scroll(self, steps: float) -> None:
+        """Move the plane along its normal (towards the viewer) by ``steps`` slice spacings."""
+        self.set_point(self.point + steps * self.slice_step() * self.plane.normal)
+
+    def slice_step(self) -> float:
+        """Natural scroll step: the voxel size along the plane normal."""
+        geometry = self.volume.geometry
+        n_idx = np.linalg.solve(geometry.affine[:3, :3], self.plane.normal)
+        return float(1.0 / max(np.abs(n_idx).max(), 1e-9))
+
+    def set_window(self, width: float, level: float) -> None:
+        """Window width and centre (PS3.3 C.11.2.1.2 linear VOI)."""
+        if width < 1:
+            raise ValueError(f"window width must be >= 1, got {width}")
+        self.width, self.center = float(width), float(level)
+        vw, vl = vtk_window_level(self.center, self.width)
+        prop = self.actor.GetProperty()
+        prop.SetColorWindow(vw)
+        prop.SetColorLevel(vl)
+        self._update_text()
+
+    def set_slab(self, thickness_mm: float, mode: str = "mip") -> None:
+        """Thick slab centred on the plane: ``mip``, ``minip`` or ``mean``; 0 = thin slice.
+
+        Samples are spread evenly from -T/2 to +T/2 along the normal, at most
+        the smallest voxel spacing apart (vtkImageReslice slab mode).
+        """
+        if mode not in SLAB_MODES:
+            raise ValueError(f"unknown slab mode {mode!r}: expected {', '.join(SLAB_MODES)}")
+        if thickness_mm < 0:
+            raise ValueError("slab thickness must be >= 0")
+        self.slab_mm, self.slab_mode = float(thickness_mm), mode
+        self._update_geometry(reframe=False)
+
+    def set_zoom(self, zoom: float) -> None:
+        """Magnification relative to the framed whole volume (1 = whole volume visible)."""
+        if zoom <= 0:
+            raise ValueError("zoom must be > 0")
+        self.zoom = float(zoom)
+        self._update_camera()
+
+    def set_pan(self, du_mm: float, dv_mm: float) -> None:
+        """Centre of the view in plane-frame mm (right, up) from the framed centre."""
+        self.pan = np.array([du_mm, dv_mm], dtype=float)
+        self._update_camera()
+
+    def set_interpolation(self, mode: str) -> None:
+        """``linear`` (default), ``cubic`` or ``nearest`` resampling."""
+        {"linear": self.reslice.SetInterpolationModeToLinear,
+         "cubic": self.reslice.SetInterpolationModeToCubic,
+         "nearest": self.reslice.SetInterpolationModeToNearestNeighbor}[mode]()
+        prop = self.actor.GetProperty()
+        if mode == "nearest":
+            prop.SetInterpolationTypeToNearest()
+        else:
+            prop.SetInterpolationTypeToLinear()
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.show_overlay = visible
+        self.overlay.set_visible(visible)
+        self._update_text()
+
+    def set_corner_text(self, corner: str, text: str) -> None:
+        """Replace one corner's text (``top-left`` ...); the GUI fills demographics here."""
+        self.corner_text[corner] = text
+        self._update_text()
+
+    def set_crosshair(self, lines: list[CrosshairLine]) -> None:
+        """Lines (LPS point, LPS direction, RGB 0-255) drawn over the image; [] hides them."""
+        self._crosshair_lines = [
+            (np.asarray(p, float), np.asarray(d, float), c) for p, d, c in lines
+        ]
+        self._update_crosshair()
+
+    # --------------------------------------------------------------- geometry
+    def _update_geometry(self, reframe: bool) -> None:
+        geometry = self.volume.geometry
+        plane = self.plane
+        # centre of the output grid: the volume centre projected onto the plane
+        vc = geometry.center
+        center = vc - float(np.dot(vc - plane.point, plane.normal)) * plane.normal
+        uvw = (volume_corners(geometry) - center) @ plane.rotation
+        hu, hv = float(np.abs(uvw[:, 0]).max()), float(np.abs(uvw[:, 1]).max())
+        s = float(min(geometry.spacing))
+        nu = max(0, math.ceil(hu / s - 0.5))
+        nv = max(0, math.ceil(hv / s - 0.5))
+        frame = np.eye(4)
+        frame[:3, :3] = plane.rotation
+        frame[:3, 3] = center
+        axes = np.linalg.inv(geometry.affine) @ frame
+        self.reslice.SetResliceAxes(matrix4(axes))
+        self.reslice.SetOutputOrigin(-nu * s, -nv * s, 0.0)
+        self.reslice.SetOutputExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
+        if self.slab_mm > 0:
+            n = max(2, round(self.slab_mm / s) + 1)
+            step = self.slab_mm / (n - 1)
+            {"mip": self.reslice.SetSlabModeToMax, "minip": self.reslice.SetSlabModeToMin,
+             "mean": self.reslice.SetSlabModeToMean}[self.slab_mode]()
+            self.reslice.SetSlabNumberOfSlices(n)
+            self.reslice.SetSlabSliceSpacingFraction(1.0)
+            self.reslice.SetOutputSpacing(s, s, step)
+        else:
+            self.reslice.SetSlabNumberOfSlices(1)
+            self.reslice.SetOutputSpacing(s, s, s)
+        self.grid = SliceGrid(center, (2 * nv + 1, 2 * nu + 1), s, -nu * s, nv * s)
+        self._half = (hu, hv)
+        self.actor.SetDisplayExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
+        self._update_camera()
+        self._update_crosshair()
+        self._update_text()
+
+    def _viewport_pixels(self) -> tuple[float, float, float, float]:
+        """(left, bottom, width, height) of the viewport in window pixels."""
+        w, h = self.window.GetSize()
+        if w <= 0 or h <= 0:
+            w, h = 1, 1
+        x0, y0, x1, y1 = self.viewport
+        return x0 * w, y0 * h, max((x1 - x0) * w, 1.0), max((y1 - y0) * h, 1.0)
+
+    def fit_scale(self) -> float:
+        """Camera parallel scale (half the view height, mm) framing the whole volume."""
+        _, _, vw, vh = self._viewport_pixels()
+        hu, hv = self._half
+        return max(hv, hu * vh / vw)
+
+    def mm_per_pixel(self) -> float:
+        _, _, _, vh = self._viewport_pixels()
+        return 2.0 * self.fit_scale() / self.zoom / vh
+
+    def _update_camera(self) -> None:
+        cam = self.renderer.GetActiveCamera()
+        cam.ParallelProjectionOn()
+        u, v = float(self.pan[0]), float(self.pan[1])
+        cam.SetFocalPoint(u, v, 0.0)
+        cam.SetPosition(u, v, _CAMERA_DISTANCE)
+        cam.SetViewUp(0.0, 1.0, 0.0)
+        cam.SetParallelScale(self.fit_scale() / self.zoom)
+        cam.SetClippingRange(_CAMERA_DISTANCE / 2, _CAMERA_DISTANCE * 2)
+
+    def pick(self, display_xy: tuple[float, float]) -> np.ndarray:
+        """LPS point (on the current plane) under a window position.
+
+        ``display_xy`` is in render-window pixels, origin at the window's
+        *top-left* corner (as Qt mouse events, times the device pixel ratio);
+        pixel (c, r) covers [c, c+1) x [r, r+1), its centre is (c + 0.5, r + 0.5).
+        """
+        left, bottom, vw, vh = self._viewport_pixels()
+        _, h = self.window.GetSize()
+        x = float(display_xy[0]) - left
+        y = (h - float(display_xy[1])) - bottom
+        mm = 2.0 * self.fit_scale() / self.zoom / vh
+        u = self.pan[0] + (x - vw / 2) * mm
+        v = self.pan[1] + (y - vh / 2) * mm
+        assert self.grid is not None
+        return self.grid.center + u * self.plane.right + v * self.plane.up
+
+    def to_display(self, lps: np.ndarray | tuple[float, float, float]) -> tuple[float, float]:
+        """Window position (top-left origin, as :meth:`pick`) of an LPS point's projection."""
+        assert self.grid is not None
+        left, bottom, vw, vh = self._viewport_pixels()
+        _, h = self.window.GetSize()
+        d = np.asarray(lps, dtype=float) - self.grid.center
+        mm = 2.0 * self.fit_scale() / self.zoom / vh
+        x = (float(d @ self.plane.right) - self.pan[0]) / mm + vw / 2 + left
+        y = (float(d @ self.plane.up) - self.pan[1]) / mm + vh / 2 + bottom
+        return x, h - y
+
+    # ------------------------------------------------------------- overlays
+    def _update_crosshair(self) -> None:
+        if not self._crosshair_lines or self.grid is None:
+            self.crosshair_actor.VisibilityOff()
+            return
+        pts, lines = self._crosshair_points, vtkCellArray()
+        pts.Reset()
+        self._crosshair_colors.Reset()
+        reach = 4.0 * max(self._half) + 1.0
+        for n, (p, d, color) in enumerate(self._crosshair_lines):
+            d2 = np.array([d @ self.plane.right, d @ self.plane.up])
+            norm = float(np.linalg.norm(d2))
+            if norm < 1e-6:
+                continue  # that line is along our normal: nothing to draw
+            d2 /= norm
+            rel = p - self.grid.center
+            p2 = np.array([rel @ self.plane.right, rel @ self.plane.up])
+            for end in (p2 - reach * d2, p2 + reach * d2):
+                pts.InsertNextPoint(float(end[0]), float(end[1]), 1.0)
+            lines.InsertNextCell(2)
+            lines.InsertCellPoint(2 * n)
+            lines.InsertCellPoint(2 * n + 1)
+            self._crosshair_colors.InsertNextTuple3(*color)
+        self._crosshair_poly.SetLines(lines)
+        pts.Modified()
+        self._crosshair_poly.Modified()
+        self.crosshair_actor.SetVisibility(lines.GetNumberOfCells() > 0)
+
+    def position_text(self) -> str:
+        """Where the slice is: the LPS coordinate along a standard normal (e.g. ``H 12.5 mm``),
+        else the signed distance (mm) of the plane from the LPS origin along its normal."""
+        n = self.plane.normal
+        axis = int(np.argmax(np.abs(n)))
+        if abs(n[axis]) > 0.9999:
+            x = float(self.point[axis])
+            return f"{'LPH'[axis] if x >= 0 else 'RAF'[axis]} {abs(x):.1f} mm"
+        return f"{float(np.dot(self.point, n)):+.1f} mm"
+
+    def _update_text(self) -> None:
+        if not hasattr(self, "overlay") or not self.show_overlay:
+            return
+        labels = self.plane.edge_labels()
+        for edge in ("left", "right", "top", "bottom"):
+            self.overlay.set_text(edge, labels[edge])
+        meta = self.volume.meta
+        left_keys = ("PatientName", "PatientID", "StudyDate")
+        right_keys = ("StudyDescription", "SeriesDescription")
+        top_left = "\n".join(v for v in (meta.get(k, "") for k in left_keys) if v)
+        top_right = "\n".join(
+            v for v in (*(meta.get(k, "") for k in right_keys), self.volume.modality) if v
+        )
+        slab = f"\n{self.slab_mode.upper()} {self.slab_mm:g} mm" if self.slab_mm > 0 else ""
+        bottom_left = f"{self.plane.name.capitalize()}\n{self.position_text()}{slab}"
+        bottom_right = f"W {self.width:g}  L {self.center:g}\nZoom {self.zoom:.2f}"
+        texts = {"top-left": top_left, "top-right": top_right, "bottom-left": bottom_left,
+                 "bottom-right": bottom_right}
+        texts.update(self.corner_text)
+        for corner, text in texts.items():
+            self.overlay.set_text(corner, text)
+        if self.volume.lossy:
+            self.overlay.set_text("top", "LOSSY", RED)
+
+    # --------------------------------------------------------------- output
+    def prepare(self) -> None:
+        """Bring overlays and camera up to date with the window size (call before Render)."""
+        _, _, vw, vh = self._viewport_pixels()
+        self._update_camera()
+        if self.show_overlay:
+            self._update_text()
+            self.overlay.layout((round(vw), round(vh)))
+            self.overlay.set_scale_bar(self.mm_per_pixel())
+
+    def render(self) -> None:
+        self.prepare()
+        self.window.Render()
+
+    def slice_array(self) -> np.ndarray:
+        """Resliced values (modality units) as shown, (rows, cols), row 0 at the top."""
+        self.reslice.Update()
+        return image_to_numpy(self.reslice.GetOutput())[::-1].copy()
+
+    def to_array(self) -> np.ndarray:
+        """Render and read back this view's viewport as RGB uint8 (rows, cols, 3), row 0 on top."""
+        self.render()
+        grab = vtkWindowToImageFilter()
+        grab.SetInput(self.window)
+        grab.SetInputBufferTypeToRGB()
+        grab.ReadFrontBufferOff()
+        grab.ShouldRerenderOff()
+        grab.Update()
+        out = grab.GetOutput()
+        w, h, _ = out.GetDimensions()
+        rgb = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, 3)
+        left, bottom, vw, vh = self._viewport_pixels()
+        x0, y0 = round(left), round(bottom)
+        rgb = rgb[y0:y0 + round(vh), x0:x0 + round(vw)]
+        return rgb[::-1].copy()
+
+    def save_png(self, path: str | Path) -> Path:
+        from PIL import Image
+
+        path = Path(path)
+        Image.fromarray(self.to_array()).save(path)
+        return path
+
+    def close(self) -> None:
+        """Detach from the render window (and free an offscreen one)."""
+        self.window.RemoveRenderer(self.renderer)
+        self.window.RemoveRenderer(self.overlay_renderer)
