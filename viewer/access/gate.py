@@ -1,0 +1,385 @@
+"""The access gate: the one entry point the CLI, the GUI and other layers call.
+
+Before any query result is shown, any pixel is decoded for display, rendered,
+exported or printed, the caller asks::
+
+    from viewer.access.gate import AccessGate, Action, PatientRef
+
+    gate = AccessGate()                      # the OS user's profile by default
+    gate.authorize_and_record(
+        Action.VIEW, patient=PatientRef.from_dataset(ds),
+        study_uids=[ds.StudyInstanceUID], series_uids=[ds.SeriesInstanceUID],
+        archive="local", screen_fitness="fit",
+    )
+
+It returns a :class:`Decision` once the record is committed, raises
+:class:`AccessDenied` (the refusal is recorded too) or
+:class:`AuditUnavailable` when the journal cannot be written (fail closed: the
+study does not open). Emergency access (break-the-glass) is declared with
+:meth:`AccessGate.break_glass`; it is recorded in the chain, time-limited and
+found again by any later process from the journal itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from viewer.access.identity import (
+    IdentityError,
+    IdentityProvider,
+    OsAccountProvider,
+    User,
+    workstation_name,
+)
+from viewer.access.journal import (
+    AuditEntry,
+    AuditJournal,
+    AuditRecord,
+    AuditUnavailable,
+    utc_now,
+)
+from viewer.access.patient import PatientRef
+from viewer.access.policy import AccessPolicy, PolicyError
+from viewer.config import Config, load_config, regard_home
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "AccessDenied",
+    "AccessGate",
+    "Action",
+    "AuditUnavailable",
+    "BreakGlass",
+    "Decision",
+    "IdentityError",
+    "PatientRef",
+    "PolicyError",
+]
+
+
+class Action(StrEnum):
+    """What a user does; each maps to a permission and a DICOM audit event (atna.py)."""
+
+    QUERY = "query"  # search an archive (demographics)
+    RETRIEVE = "retrieve"  # begin transferring instances into the cache
+    TRANSFERRED = "transferred"  # instances arrived (after RETRIEVE)
+    VIEW = "view"  # images shown on screen, rendered or probed
+    VIEW_REPORT = "view_report"
+    EXPORT = "export"
+    PRINT = "print"
+    CHANGE_SETTINGS = "change_settings"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    BREAK_GLASS_START = "break_glass_start"
+    BREAK_GLASS_END = "break_glass_end"
+    AUDIT_LOG_USED = "audit_log_used"
+    AUDIT_PRUNE = "audit_prune"
+
+
+PERMISSION_OF: dict[Action, str] = {
+    Action.QUERY: "query_demographics",
+    Action.RETRIEVE: "see_images",
+    Action.TRANSFERRED: "see_images",
+    Action.VIEW: "see_images",
+    Action.VIEW_REPORT: "see_reports",
+    Action.EXPORT: "export",
+    Action.PRINT: "print",
+    Action.CHANGE_SETTINGS: "change_settings",
+}
+
+
+class AccessDenied(Exception):
+    """The policy refuses the action; the refusal has been recorded."""
+
+    def __init__(self, message: str, record: AuditRecord | None = None) -> None:
+        super().__init__(message)
+        self.record = record
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An allowed, recorded action."""
+
+    action: Action
+    user: User
+    mode: str  # "normal" | "break_glass"
+    record: AuditRecord
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    """A running emergency access for one patient."""
+
+    user_id: str
+    patient: PatientRef
+    reason: str
+    until: datetime
+    record: AuditRecord
+
+
+def _patient_fields(patient: PatientRef | None) -> dict[str, str]:
+    if patient is None:
+        return {}
+    return {
+        "patient_id": patient.id,
+        "patient_issuer": patient.issuer,
+        "ins": patient.ins,
+        "ins_oid": patient.ins_oid,
+        "identity_status": patient.identity_status or "",
+    }
+
+
+def _name_tokens(text: str) -> frozenset[str]:
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    for sep in "^,.-=":
+        plain = plain.replace(sep, " ")
+    return frozenset(t for t in plain.split() if len(t) > 1 and t not in {"dr", "pr"})
+
+
+class CareList:
+    """The patients a clinician follows (``$REGARD_HOME/access/care_list.json``).
+
+    Also read: ``[user] patients = ["ID", "ID^ISSUER", "INS:<ins>"]`` in the configuration.
+    """
+
+    def __init__(self, path: Path | None = None, configured: Iterable[str] = ()) -> None:
+        self.path = path or regard_home() / "access" / "care_list.json"
+        self.configured = frozenset(configured)
+
+    def _load(self) -> dict[str, list[str]]:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise PolicyError(f"{self.path}: cannot read the patient list: {exc}") from exc
+
+    def keys(self, user: User) -> frozenset[str]:
+        return self.configured | frozenset(self._load().get(user.user_id, []))
+
+    def add(self, user: User, patient: PatientRef) -> None:
+        data = self._load()
+        data[user.user_id] = sorted(set(data.get(user.user_id, [])) | patient.keys())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        tmp.replace(self.path)
+
+    def contains(self, user: User, patient: PatientRef) -> bool:
+        return bool(patient.keys() & self.keys(user))
+
+
+class AccessGate:
+    """Who is using Regard, may they do this, and the record of it (fail closed)."""
+
+    def __init__(
+        self,
+        *,
+        config: Config | None = None,
+        policy: AccessPolicy | None = None,
+        provider: IdentityProvider | None = None,
+        journal: AuditJournal | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        forward: bool = True,
+    ) -> None:
+        self.config = config or load_config()
+        self.policy = policy or AccessPolicy.load(self.config)
+        self.provider = provider or OsAccountProvider(self.config, self.policy)
+        self.journal = journal or AuditJournal()
+        self.clock = clock
+        user_tab = self.config.merged.get("user", {})
+        self.care_list = CareList(configured=user_tab.get("patients", []) or [])
+        self.workstation = workstation_name()
+        self._forward = forward
+        self._forwarder: Any = None
+
+    # -- identity ------------------------------------------------------------------
+    def current_user(self) -> User:
+        """The named person using Regard now (raises IdentityError if nobody is)."""
+        return self.provider.current_user()
+
+    # -- recording -----------------------------------------------------------------
+    def record(
+        self,
+        action: Action | str,
+        *,
+        outcome: str = "success",
+        mode: str = "normal",
+        user: User | None = None,
+        patient: PatientRef | None = None,
+        study_uids: Sequence[str] = (),
+        series_uids: Sequence[str] = (),
+        archive: str = "",
+        reason: str | None = None,
+        screen_fitness: str | dict[str, Any] | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> AuditRecord:
+        """Append one record (no authorization); raise AuditUnavailable if it cannot be."""
+        user = user or self.current_user()
+        fitness = (
+            json.dumps(screen_fitness, sort_keys=True)
+            if isinstance(screen_fitness, dict)
+            else (screen_fitness or "")
+        )
+        entry = AuditEntry(
+            user_id=user.user_id,
+            user_name=user.display_name,
+            professional_id=user.professional_id,
+            role=user.role,
+            workstation=self.workstation,
+            action=str(action),
+            outcome=outcome,
+            mode=mode,
+            study_uids=tuple(study_uids),
+            series_uids=tuple(series_uids),
+            archive=archive,
+            reason=reason or "",
+            screen_fitness=fitness,
+            detail=dict(detail or {}),
+            **_patient_fields(patient),
+        )
+        rec = self.journal.append(entry, now=self.clock())
+        self._kick_forwarder()
+        return rec
+
+    def authorize_and_record(
+        self,
+        action: Action | str,
+        *,
+        patient: PatientRef | None = None,
+        study_uids: Sequence[str] = (),
+        series_uids: Sequence[str] = (),
+        archive: str = "",
+        reason: str | None = None,
+        screen_fitness: str | dict[str, Any] | None = None,
+        referring_physicians: Sequence[str] = (),
+        origin_site: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Decision:
+        """Decide, record, and only then return (see module docstring).
+
+        ``referring_physicians``: the study's Referring Physician's Name values
+        (or identifiers) — a clinician who is one of them has a care
+        relationship. ``origin_site``: the producing site's identifier, for a
+        patient's opposition to sharing (unknown counts as another site).
+        """
+        action = Action(action)
+        user = self.current_user()
+        permission = PERMISSION_OF.get(action)
+        if permission is None:
+            raise ValueError(f"{action} is recorded with record(), not authorized")
+        care = patient is not None and self.has_care_relationship(user, patient,
+                                                                  referring_physicians)
+        bg = self.active_break_glass(patient, user=user) if patient is not None else None
+        decision = self.policy.decide(
+            user.role, permission, patient, care_relationship=care,
+            break_glass=bg is not None, origin_site=origin_site,
+        )
+        common: dict[str, Any] = {
+            "user": user, "patient": patient, "study_uids": study_uids,
+            "series_uids": series_uids, "archive": archive, "screen_fitness": screen_fitness,
+        }
+        if not decision.allowed:
+            rec = self.record(action, outcome="denied", reason=reason,
+                              detail=(detail or {}) | {"denied": decision.message}, **common)
+            log.info("access denied (record %d): %s", rec.seq, action)
+            raise AccessDenied(f"access refused: {decision.message}", rec)
+        if decision.mode == "break_glass" and bg is not None:
+            reason = reason or bg.reason
+        rec = self.record(action, mode=decision.mode, reason=reason, detail=detail, **common)
+        return Decision(action=action, user=user, mode=decision.mode, record=rec)
+
+    def has_care_relationship(
+        self, user: User, patient: PatientRef, referring_physicians: Sequence[str] = ()
+    ) -> bool:
+        if self.care_list.contains(user, patient):
+            return True
+        mine = {_name_tokens(user.dicom_name or user.display_name)}
+        for ref in referring_physicians:
+            text = str(ref)
+            if user.professional_id and user.professional_id in text:
+                return True
+            tokens = _name_tokens(text)
+            if tokens and any(tokens <= m or m <= tokens for m in mine if len(m) >= 2):
+                return True
+        return False
+
+    # -- break-the-glass -----------------------------------------------------------
+    def break_glass(self, reason: str, minutes: int, *, patient: PatientRef) -> BreakGlass:
+        """Declare an emergency access to ``patient`` for ``minutes`` (capped by policy).
+
+        Recorded as a Security Alert "Emergency Override Started" (DCM 110127).
+        """
+        user = self.current_user()
+        rule = self.policy.roles.get(user.role)
+        reason = (reason or "").strip()
+        if rule is None or not rule.clinician:
+            rec = self.record(Action.BREAK_GLASS_START, outcome="denied", user=user,
+                              patient=patient, reason=reason,
+                              detail={"denied": "only clinicians may declare an emergency"})
+            raise AccessDenied(f"access refused: the role {user.role} cannot declare an "
+                               "emergency access", rec)
+        if len(reason) < 5:
+            raise ValueError("an emergency access needs a reason (a few words)")
+        if patient.is_empty:
+            raise ValueError("an emergency access is declared for one identified patient")
+        minutes = max(1, min(int(minutes), self.policy.break_glass_max_minutes))
+        until = self.clock() + timedelta(minutes=minutes)
+        rec = self.record(Action.BREAK_GLASS_START, user=user, patient=patient,
+                          mode="break_glass", reason=reason,
+                          detail={"minutes": minutes, "until": until.isoformat()})
+        return BreakGlass(user.user_id, patient, reason, until, rec)
+
+    def end_break_glass(self, patient: PatientRef, why: str = "ended by the user") -> None:
+        """Close a running emergency access ("Emergency Override Stopped", DCM 110138)."""
+        user = self.current_user()
+        bg = self.active_break_glass(patient, user=user)
+        if bg is not None:
+            self.record(Action.BREAK_GLASS_END, user=user, patient=patient, mode="break_glass",
+                        reason=bg.reason, detail={"why": why})
+
+    def active_break_glass(self, patient: PatientRef | None, *,
+                           user: User | None = None) -> BreakGlass | None:
+        """The user's running emergency access to this patient, read from the journal."""
+        if patient is None or patient.is_empty:
+            return None
+        user = user or self.current_user()
+        last: AuditRecord | None = None
+        keys = patient.keys()
+        for rec in self.journal.records(user=user.user_id,
+                                        patient=patient.ins or patient.id or None):
+            if rec.action in (Action.BREAK_GLASS_START, Action.BREAK_GLASS_END) and (
+                PatientRef(rec.patient_id, rec.patient_issuer, rec.ins).keys() & keys
+            ):
+                last = rec
+        if last is None or last.action != Action.BREAK_GLASS_START or last.outcome != "success":
+            return None
+        until = datetime.fromisoformat(str(last.detail.get("until")))
+        if self.clock() >= until:
+            self.record(Action.BREAK_GLASS_END, user=user, patient=patient, mode="break_glass",
+                        reason=last.reason, detail={"why": "expired"})
+            return None
+        return BreakGlass(user.user_id, patient, last.reason, until, last)
+
+    # -- forwarding to the Audit Record Repository -----------------------------------
+    def _kick_forwarder(self) -> None:
+        if not self._forward or not self.policy.repository:
+            return
+        try:
+            if self._forwarder is None:
+                from viewer.access.syslog import AuditForwarder
+
+                self._forwarder = AuditForwarder.from_policy(self.policy, self.journal.path)
+                self._forwarder.drain_at_exit()
+            self._forwarder.kick()
+        except Exception as exc:  # delivery is retried later from the journal
+            log.warning("audit repository forwarding not started: %s", exc)
