@@ -32,6 +32,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -729,6 +730,7 @@ def _load_pixels(
             results = pool.map(decode_frames, *zip(*jobs, strict=True), chunksize=chunk)
         else:
             results = (decode_frames(p, f) for p, f in jobs)
+        path = coded[0][0]
         try:
             for (path, items), stored in zip(coded, results, strict=True):  # noqa: B007
                 if _cancelled(cancel):
@@ -741,6 +743,20 @@ def _load_pixels(
                 pool.shutdown(wait=False, cancel_futures=True)
                 pool = None
             raise
+        except BrokenProcessPool:
+            # a worker could not start or died (e.g. no importable __main__): decode here
+            logger.warning("decoding processes failed; decoding in this process")
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool = None
+            done = 0
+            for path, items in coded:
+                if _cancelled(cancel):
+                    raise AssembleCancelled() from None
+                stored_all = decode_frames(str(path), [f for _, f in items])
+                for n, (k, _) in enumerate(items):
+                    sink.put(k, stored_all[n])
+                report(len(items))
         except (ValueError, RuntimeError, OSError, NotImplementedError) as exc:
             raise AssembleError(f"{path}: pixel data could not be decoded ({exc})") from exc
         finally:
