@@ -33,6 +33,23 @@ def register(sub: Any) -> None:
 
 def register_volume_commands(sub: Any) -> None:
     """Hook for the volume commands (``regard probe``) kept in their own functions."""
+    probe = sub.add_parser(
+        "probe",
+        help="value (modality units, e.g. HU) at patient points of a series",
+        description="Value at LPS points (mm) as the viewer's cursor read-out shows it.",
+    )
+    probe.add_argument("path", metavar="PATH", help="DICOM file, folder (recursive) or DICOMDIR")
+    probe.add_argument("--series", metavar="UID", required=True, help="series instance UID")
+    probe.add_argument(
+        "--point", metavar="X,Y,Z", action="append", required=True,
+        help="patient point in LPS mm (repeat for several points)",
+    )
+    probe.add_argument(
+        "--volume", type=int, default=0, metavar="N",
+        help="which volume when the series splits into several (0 = largest)",
+    )
+    probe.add_argument("--json", action="store_true", help="print one JSON document")
+    probe.set_defaults(func=cmd_probe)
 
 
 # ---------------------------------------------------------------- regard info
@@ -46,11 +63,30 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def info_series(args: argparse.Namespace) -> int:
     """``regard info PATH --series UID``: the volume branch (dims, spacing, origin, ...)."""
-    try:
-        from viewer.dicom import assemble  # noqa: F401
-    except ImportError as exc:
-        raise CommandError("volume description (--series) is not available yet") from exc
-    raise CommandError("volume description (--series) is not available yet")
+    from viewer.dicom.assemble import describe
+
+    volumes = _series_volumes(args.path, args.series)
+    docs = [describe(v) for v in volumes]
+    doc = dict(docs[0])
+    if len(docs) > 1:
+        doc["volumes"] = docs
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    for n, d in enumerate(docs):
+        head = f"Volume {n}" + (f" ({d['split']})" if d.get("split") else "")
+        print(head)
+        print(f"  dims      {d['dims']}  ({d['dtype']})")
+        print(f"  spacing   {[round(v, 4) for v in d['spacing']]} mm")
+        print(f"  origin    {[round(v, 3) for v in d['origin']]} (LPS mm)")
+        for r, row in enumerate(d["direction"]):
+            label = "direction" if r == 0 else ""
+            print(f"  {label:9} {[round(v, 6) for v in row]}")
+        print(f"  axes      i->{d['orientation']['i']} j->{d['orientation']['j']}"
+              f" k->{d['orientation']['k']}")
+        for w in d["warnings"]:
+            print(f"  warning: {w}")
+    return 0
 
 
 def index_to_dict(index: Any, root: Path) -> dict[str, Any]:
@@ -168,4 +204,66 @@ def info_listing(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         _print_listing(doc)
+    return 0
+
+
+# ------------------------------------------------------- volume commands (probe)
+
+
+def _series_volumes(path: str, series_uid: str) -> list[Any]:
+    """Index PATH, find the series and assemble its volumes, or a one-line error."""
+    from viewer.dicom.assemble import AssembleError, assemble
+    from viewer.dicom.index import scan
+
+    root = Path(path)
+    if not root.exists():
+        raise CommandError(f"{root}: no such file or folder")
+    index = scan(root)
+    entry = index.series.get(series_uid)
+    if entry is None:
+        known = ", ".join(sorted(index.series)) or "none"
+        raise CommandError(f"{root}: no series {series_uid} (series found: {known})")
+    try:
+        return assemble(entry)
+    except AssembleError as exc:
+        raise CommandError(f"series {series_uid}: {exc}") from exc
+
+
+def _parse_point(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.replace(";", ",").split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise CommandError(f"--point {text!r}: expected X,Y,Z in mm (LPS)")
+    return values  # type: ignore[return-value]
+
+
+def probe_points(volume: Any, points: list[tuple[float, float, float]]) -> list[dict[str, Any]]:
+    """``{"value", "voxel", "inside"}`` per LPS point (nearest voxel, exact slice positions)."""
+    out = []
+    integral = volume.array.dtype.kind in "iu"
+    for p in points:
+        value, ijk = volume.value_at(p)
+        if value is not None and integral:
+            value = int(value)
+        out.append({"value": value, "voxel": [int(v) for v in ijk], "inside": value is not None})
+    return out
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """``regard probe PATH --series UID --point X,Y,Z [...]``: values in modality units."""
+    points = [_parse_point(p) for p in args.point]
+    volumes = _series_volumes(args.path, args.series)
+    if not 0 <= args.volume < len(volumes):
+        raise CommandError(f"--volume {args.volume}: the series has {len(volumes)} volume(s)")
+    results = probe_points(volumes[args.volume], points)
+    if args.json:
+        print(json.dumps(results[0] if len(results) == 1 else results))
+        return 0
+    unit = volumes[args.volume].rescale_type
+    for p, r in zip(points, results, strict=True):
+        where = ",".join(f"{v:g}" for v in p)
+        shown = "outside the volume" if r["value"] is None else f"{r['value']:g} {unit}".rstrip()
+        print(f"{where}: {shown}  voxel {r['voxel']}")
     return 0
