@@ -1,0 +1,485 @@
+"""Local cache of retrieved instances: Part 10 files plus an SQLite index under REGARD_HOME.
+
+Layout::
+
+    $REGARD_HOME/cache/index.sqlite
+    $REGARD_HOME/cache/studies/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
+
+Files are written as ``*.part`` and renamed into place only once complete, then
+indexed; a file is "in the cache" only when its index row exists, so a crash or a
+cancelled retrieve never leaves a half-written file looking complete. The data
+set bytes are kept exactly as the archive sent them (PS3.10 7.1 File Meta
+Information in front), so SOP Instance UID, transfer syntax and pixel data are
+unchanged. Size and age limits evict the least recently used studies first;
+pinned studies are never evicted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from viewer.config import Config, load_config, regard_home
+
+log = logging.getLogger(__name__)
+
+_UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS studies (
+    study_uid TEXT PRIMARY KEY,
+    patient_id TEXT, issuer TEXT, patient_name TEXT, birth_date TEXT,
+    study_date TEXT, accession TEXT, description TEXT, modalities TEXT,
+    source TEXT,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    last_access REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series (
+    series_uid TEXT PRIMARY KEY,
+    study_uid TEXT NOT NULL,
+    modality TEXT, number TEXT, description TEXT
+);
+CREATE TABLE IF NOT EXISTS instances (
+    sop_uid TEXT PRIMARY KEY,
+    study_uid TEXT NOT NULL,
+    series_uid TEXT NOT NULL,
+    sop_class_uid TEXT,
+    transfer_syntax TEXT,
+    instance_number INTEGER,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    stored_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_study ON instances(study_uid);
+CREATE INDEX IF NOT EXISTS instances_series ON instances(series_uid);
+CREATE INDEX IF NOT EXISTS series_study ON series(study_uid);
+"""
+
+
+def _safe(uid: str) -> str:
+    """A file name for a UID: the UID itself when well formed (PS3.5 9.1), else a hash."""
+    uid = uid.strip().rstrip("\x00")
+    if _UID_RE.match(uid) and len(uid) <= 64:
+        return uid
+    return "x" + hashlib.sha1(uid.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedInstance:
+    sop_uid: str
+    study_uid: str
+    series_uid: str
+    sop_class_uid: str
+    transfer_syntax: str
+    instance_number: int | None
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class CachedStudy:
+    study_uid: str
+    info: dict[str, str]
+    pinned: bool
+    last_access: float
+    instances: int
+    size: int
+
+
+@dataclass
+class IntegrityReport:
+    """What :meth:`Cache.check` found and repaired."""
+
+    checked: int = 0
+    missing: list[str] = field(default_factory=list)  # indexed, file gone or wrong size
+    corrupt: list[str] = field(default_factory=list)  # file unreadable or wrong UID (deep check)
+    partial_removed: list[Path] = field(default_factory=list)  # *.part left by a crash
+    reindexed: list[Path] = field(default_factory=list)  # complete files missing from the index
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.corrupt)
+
+
+@dataclass(frozen=True)
+class CacheLimits:
+    """``[cache]`` settings: ``max_gb`` and ``max_age_days`` (0 = no limit)."""
+
+    max_bytes: int = 0
+    max_age_days: float = 0.0
+
+    @classmethod
+    def from_config(cls, config: Config | None = None) -> CacheLimits:
+        section = (config or load_config()).section("cache")
+        return cls(
+            max_bytes=int(float(section.get("max_gb", 0)) * 1e9),
+            max_age_days=float(section.get("max_age_days", 0)),
+        )
+
+
+_STUDY_FIELDS = {
+    "PatientID": "patient_id",
+    "IssuerOfPatientID": "issuer",
+    "PatientName": "patient_name",
+    "PatientBirthDate": "birth_date",
+    "StudyDate": "study_date",
+    "AccessionNumber": "accession",
+    "StudyDescription": "description",
+    "ModalitiesInStudy": "modalities",
+}
+
+
+class Cache:
+    """The instance cache; safe to use from several threads at once."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else regard_home() / "cache"
+        self.studies_dir = self.root / "studies"
+        self.studies_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            self.root / "index.sqlite", check_same_thread=False, isolation_level=None
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- paths -------------------------------------------------------------------
+
+    def series_dir(self, study_uid: str, series_uid: str) -> Path:
+        return self.studies_dir / _safe(study_uid) / _safe(series_uid)
+
+    def instance_path(self, study_uid: str, series_uid: str, sop_uid: str) -> Path:
+        return self.series_dir(study_uid, series_uid) / f"{_safe(sop_uid)}.dcm"
+
+    # --- writing -----------------------------------------------------------------
+
+    def store(
+        self,
+        chunks: Iterable[bytes | memoryview],
+        *,
+        study_uid: str,
+        series_uid: str,
+        sop_uid: str,
+        sop_class_uid: str = "",
+        transfer_syntax: str = "",
+        instance_number: int | None = None,
+    ) -> Path:
+        """Write one Part 10 file from ``chunks`` atomically and index it; return its path."""
+        path = self.instance_path(study_uid, series_uid, sop_uid)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f"{path.name}.{threading.get_ident()}.part")
+        size = 0
+        try:
+            with part.open("wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+                    size += len(chunk)
+            os.replace(part, path)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)",
+                (sop_uid, study_uid, series_uid, sop_class_uid, transfer_syntax, instance_number,
+                 str(path.relative_to(self.root)), size, now),
+            )  # fmt: skip
+            self._db.execute(
+                "INSERT OR IGNORE INTO studies (study_uid, created, last_access) VALUES (?,?,?)",
+                (study_uid, now, now),
+            )
+            self._db.execute(
+                "INSERT OR IGNORE INTO series (series_uid, study_uid) VALUES (?,?)",
+                (series_uid, study_uid),
+            )
+        return path
+
+    def set_study_info(
+        self, study_uid: str, info: Mapping[str, Any], source: str | None = None
+    ) -> None:
+        """Remember a study's descriptive attributes (from the query) for offline search."""
+        now = time.time()
+        values = {col: _text(info.get(key)) for key, col in _STUDY_FIELDS.items() if key in info}
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO studies (study_uid, created, last_access) VALUES (?,?,?)",
+                (study_uid, now, now),
+            )
+            if source is not None:
+                values["source"] = source
+            if values:
+                cols = ", ".join(f"{c}=?" for c in values)
+                self._db.execute(
+                    f"UPDATE studies SET {cols} WHERE study_uid=?", (*values.values(), study_uid)
+                )
+
+    def set_series_info(self, study_uid: str, series_uid: str, info: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO series VALUES (?,?,?,?,?)",
+                (
+                    series_uid,
+                    study_uid,
+                    _text(info.get("Modality")),
+                    _text(info.get("SeriesNumber")),
+                    _text(info.get("SeriesDescription")),
+                ),
+            )
+
+    # --- reading -----------------------------------------------------------------
+
+    def has(self, sop_uid: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM instances WHERE sop_uid=?", (sop_uid,)).fetchone()
+        return row is not None
+
+    def cached_sop_uids(self, study_uid: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT sop_uid FROM instances WHERE study_uid=?", (study_uid,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def instances(self, study_uid: str, series_uid: str | None = None) -> list[CachedInstance]:
+        sql = "SELECT * FROM instances WHERE study_uid=?"
+        args: tuple[str, ...] = (study_uid,)
+        if series_uid:
+            sql += " AND series_uid=?"
+            args += (series_uid,)
+        sql += " ORDER BY series_uid, instance_number, sop_uid"
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [self._instance(r) for r in rows]
+
+    def _instance(self, row: tuple[Any, ...]) -> CachedInstance:
+        sop, study, series, cls, ts, number, rel, size, _ = row
+        return CachedInstance(
+            sop, study, series, cls or "", ts or "", number, self.root / rel, size
+        )
+
+    def studies(self) -> list[CachedStudy]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.*, COUNT(i.sop_uid), COALESCE(SUM(i.size), 0) FROM studies s "
+                "LEFT JOIN instances i ON i.study_uid = s.study_uid GROUP BY s.study_uid "
+                "ORDER BY s.last_access DESC"
+            ).fetchall()
+            names = [d[0] for d in self._db.execute("SELECT * FROM studies LIMIT 0").description]
+        out = []
+        for row in rows:
+            rec = dict(zip(names, row[: len(names)], strict=True))
+            info = {key: rec[col] or "" for key, col in _STUDY_FIELDS.items()}
+            info["StudyInstanceUID"] = rec["study_uid"]
+            out.append(
+                CachedStudy(
+                    rec["study_uid"],
+                    info,
+                    bool(rec["pinned"]),
+                    rec["last_access"],
+                    row[-2],
+                    row[-1],
+                )
+            )
+        return out
+
+    def series_info(self, study_uid: str) -> list[dict[str, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.series_uid, s.modality, s.number, s.description, COUNT(i.sop_uid) "
+                "FROM series s "
+                "LEFT JOIN instances i ON i.series_uid = s.series_uid WHERE s.study_uid=? "
+                "GROUP BY s.series_uid",
+                (study_uid,),
+            ).fetchall()
+        return [
+            {"StudyInstanceUID": study_uid, "SeriesInstanceUID": uid, "Modality": mod or "",
+             "SeriesNumber": num or "", "SeriesDescription": desc or "",
+             "NumberOfSeriesRelatedInstances": str(n)}
+            for uid, mod, num, desc, n in rows
+        ]  # fmt: skip
+
+    def total_size(self) -> int:
+        with self._lock:
+            return int(
+                self._db.execute("SELECT COALESCE(SUM(size), 0) FROM instances").fetchone()[0]
+            )
+
+    def touch(self, study_uid: str) -> None:
+        """Mark a study as just used (for least-recently-used eviction)."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE studies SET last_access=? WHERE study_uid=?", (time.time(), study_uid)
+            )
+
+    def pin(self, study_uid: str, pinned: bool = True) -> None:
+        """Pinned studies are never evicted (e.g. prefetched for a mobile unit)."""
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO studies (study_uid, created, last_access) VALUES (?,?,?)",
+                (study_uid, now, now),
+            )
+            self._db.execute(
+                "UPDATE studies SET pinned=? WHERE study_uid=?", (int(pinned), study_uid)
+            )
+
+    # --- maintenance ---------------------------------------------------------------
+
+    def delete_study(self, study_uid: str) -> None:
+        """Remove a study's index rows first, then its files."""
+        import shutil
+
+        with self._lock:
+            self._db.execute("DELETE FROM instances WHERE study_uid=?", (study_uid,))
+            self._db.execute("DELETE FROM series WHERE study_uid=?", (study_uid,))
+            self._db.execute("DELETE FROM studies WHERE study_uid=?", (study_uid,))
+        shutil.rmtree(self.studies_dir / _safe(study_uid), ignore_errors=True)
+
+    def evict(
+        self, limits: CacheLimits | None = None, now: float | None = None, keep: Iterable[str] = ()
+    ) -> list[str]:
+        """Evict unpinned studies older than the age limit, then least recently used ones
+        until the cache fits the size limit; return the evicted Study Instance UIDs."""
+        limits = limits or CacheLimits.from_config()
+        now = time.time() if now is None else now
+        evicted: list[str] = []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT s.study_uid, s.last_access, COALESCE(SUM(i.size), 0) FROM studies s "
+                "LEFT JOIN instances i ON i.study_uid = s.study_uid WHERE s.pinned = 0 "
+                "GROUP BY s.study_uid ORDER BY s.last_access ASC"
+            ).fetchall()
+        total = self.total_size()
+        kept = set(keep)
+        for study_uid, last_access, size in rows:
+            if study_uid in kept:
+                continue
+            too_old = limits.max_age_days > 0 and now - last_access > limits.max_age_days * 86400
+            too_big = limits.max_bytes > 0 and total > limits.max_bytes
+            if not (too_old or too_big):
+                continue
+            self.delete_study(study_uid)
+            total -= size
+            evicted.append(study_uid)
+        if evicted:
+            log.info("cache: evicted %d studies", len(evicted))
+        return evicted
+
+    def check(self, deep: bool = False) -> IntegrityReport:
+        """Verify and repair the cache (index rows vs files).
+
+        Rows whose file is missing or has the wrong size are dropped (the instance will be
+        fetched again); leftover ``*.part`` files are deleted; complete files without a row
+        are indexed from their header. ``deep`` also parses every file and checks that its
+        SOP Instance UID (0008,0018) is the indexed one.
+        """
+        report = IntegrityReport()
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM instances").fetchall()
+        indexed: set[Path] = set()
+        for row in rows:
+            inst = self._instance(row)
+            indexed.add(inst.path)
+            report.checked += 1
+            try:
+                size = inst.path.stat().st_size
+            except OSError:
+                size = -1
+            if size != inst.size:
+                report.missing.append(inst.sop_uid)
+                self._drop(inst)
+                continue
+            if deep and not _header_matches(inst.path, inst.sop_uid):
+                report.corrupt.append(inst.sop_uid)
+                self._drop(inst)
+        for path in self.studies_dir.rglob("*"):
+            if path.name.endswith(".part"):
+                path.unlink(missing_ok=True)
+                report.partial_removed.append(path)
+            elif path.suffix == ".dcm" and path not in indexed and self._reindex(path):
+                report.reindexed.append(path)
+        return report
+
+    def _drop(self, inst: CachedInstance) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM instances WHERE sop_uid=?", (inst.sop_uid,))
+        inst.path.unlink(missing_ok=True)
+
+    def _reindex(self, path: Path) -> bool:
+        from pydicom import dcmread
+
+        try:
+            ds = dcmread(path, stop_before_pixels=True)
+            study, series, sop = ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID
+        except Exception:
+            log.warning("cache: removing unreadable file %s", path.name)
+            path.unlink(missing_ok=True)
+            return False
+        if path != self.instance_path(study, series, sop):
+            path.unlink(missing_ok=True)
+            return False
+        number = ds.get("InstanceNumber")
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    sop,
+                    study,
+                    series,
+                    str(ds.get("SOPClassUID", "")),
+                    str(ds.file_meta.TransferSyntaxUID),
+                    int(number) if number is not None else None,
+                    str(path.relative_to(self.root)),
+                    path.stat().st_size,
+                    time.time(),
+                ),
+            )
+            now = time.time()
+            self._db.execute(
+                "INSERT OR IGNORE INTO studies (study_uid, created, last_access) VALUES (?,?,?)",
+                (study, now, now),
+            )
+            self._db.execute(
+                "INSERT OR IGNORE INTO series (series_uid, study_uid) VALUES (?,?)", (series, study)
+            )
+        return True
+
+
+def _header_matches(path: Path, sop_uid: str) -> bool:
+    from pydicom import dcmread
+
+    try:
+        ds = dcmread(path, stop_before_pixels=True, specific_tags=["SOPInstanceUID"])
+        return str(ds.SOPInstanceUID) == sop_uid
+    except Exception:
+        return False
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "\\".join(str(v) for v in value)
+    return str(value)
