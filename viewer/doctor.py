@@ -438,9 +438,20 @@ def _http_echo(node: Any, label: str) -> Check:
     return Check(True, f"{label} answered QIDO-RS in {time.monotonic() - start:.2f} s")
 
 
+def _audit_settings() -> dict[str, Any]:
+    """The effective ``[audit]`` table: the access layer's merge (a user cannot change the
+    site's repository), else the plain merged configuration."""
+    try:
+        from viewer.access.policy import AccessPolicy
+    except ImportError:
+        return _load_config().section("audit")
+    policy = AccessPolicy.load()
+    return {**policy.audit, "repository": policy.repository}
+
+
 def check_audit() -> Check:
     """The audit repository (``[audit] repository``) accepts a connection."""
-    section = _load_config().section("audit")
+    section = _audit_settings()
     address = str(section.get("repository", "") or "")
     if not address:
         return Check(None, "no audit repository configured (local journal only)",
@@ -461,9 +472,10 @@ def check_audit() -> Check:
     try:
         with socket.create_connection((host, port), timeout=NET_TIMEOUT) as sock:
             if scheme == "tls":
-                ca = section.get("tls_ca")
+                ca = section.get("ca_file") or section.get("tls_ca")
                 context = ssl.create_default_context(cafile=str(ca) if ca else None)
-                cert, key = section.get("tls_cert"), section.get("tls_key")
+                cert = section.get("cert_file") or section.get("tls_cert")
+                key = section.get("key_file") or section.get("tls_key")
                 if cert:
                     context.load_cert_chain(str(cert), str(key) if key else None)
                 with context.wrap_socket(sock, server_hostname=host):
@@ -476,11 +488,10 @@ def check_audit() -> Check:
 
 
 def cache_dir() -> Path:
-    """Where retrieved studies are kept (``[cache] path``, default ``$REGARD_HOME/cache``)."""
+    """Where retrieved studies are kept (``$REGARD_HOME/cache``, as viewer.archive.cache)."""
     from viewer.config import regard_home
 
-    configured = _load_config().section("cache").get("path")
-    return Path(str(configured)).expanduser() if configured else regard_home() / "cache"
+    return regard_home() / "cache"
 
 
 def _folder_size(root: Path) -> tuple[int, int]:
@@ -504,12 +515,12 @@ def check_cache() -> Check:
     size, count = _folder_size(root) if root.is_dir() else (0, 0)
     probe = root if root.exists() else next((p for p in root.parents if p.exists()), Path("/"))
     free = shutil.disk_usage(probe).free
-    limit = _load_config().section("cache").get("max_size")
+    limit = _load_config().section("cache").get("max_gb")
     what = f"{human_size(size)} in {count} files at {root}, {human_size(free)} free"
     if limit:
-        what += f", limit {limit}"
+        what += f", limit {limit} GB"
     if free < MIN_FREE_BYTES:
-        return Check(False, what, f"free disk space on {probe} or lower [cache] max_size")
+        return Check(False, what, f"free disk space on {probe} or lower [cache] max_gb")
     return Check(True, what)
 
 
