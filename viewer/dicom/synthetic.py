@@ -21,6 +21,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -93,6 +94,7 @@ class SeriesSpec:
     series_description: str = "Synthetic series"
     series_number: int = 1
     seed: int = 0
+    value_range: tuple[float, float] | None = None  # known min/max of values: skips a pass
     gantry_tilt_tag: float | None = None  # (0018,1120) as a vendor would write it
     extra: dict[str, object] = field(default_factory=dict)  # keyword -> value on every dataset
 
@@ -167,8 +169,44 @@ def quantize(values: np.ndarray, rescales: Sequence[tuple[float, float]]) -> np.
     return out
 
 
-def _pixel_format(stored: np.ndarray, spec: SeriesSpec) -> tuple[np.dtype, int, bool]:
-    lo, hi = int(stored.min()), int(stored.max())
+class _StoredSlices:
+    """Stored values of each slice, computed when asked (keeps big series out of memory)."""
+
+    def __init__(self, values: Any, rescales: list[tuple[float, float]], dtype: np.dtype) -> None:
+        self.values, self.rescales, self.dtype = values, rescales, dtype
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        slope, intercept = self.rescales[k]
+        v = np.asarray(self.values[k], dtype=np.float64)
+        return np.rint((v - intercept) / slope).astype(self.dtype)
+
+    def stack(self, order: Sequence[int]) -> np.ndarray:
+        return np.stack([self[k] for k in order])
+
+
+def _stored_extent(
+    values: Any, rescales: list[tuple[float, float]], spec: SeriesSpec
+) -> tuple[int, int]:
+    """Smallest and largest stored value (from ``spec.value_range`` or a pass over the slices)."""
+    lo, hi = None, None
+    for k, (slope, intercept) in enumerate(rescales):
+        if spec.value_range is not None:
+            vmin, vmax = spec.value_range
+        else:
+            v = np.asarray(values[k])
+            vmin, vmax = float(v.min()), float(v.max())
+        a = round((vmin - intercept) / slope)
+        b = round((vmax - intercept) / slope)
+        a, b = min(a, b), max(a, b)
+        lo = a if lo is None else min(lo, a)
+        hi = b if hi is None else max(hi, b)
+    return int(lo or 0), int(hi or 0)
+
+
+def _pixel_format(lo: int, hi: int, spec: SeriesSpec) -> tuple[np.dtype, int, bool]:
     signed = spec.signed if spec.signed is not None else lo < 0
     if spec.bits_stored:
         bits = spec.bits_stored
@@ -279,9 +317,12 @@ def _encode_and_save(ds: Dataset, arr: np.ndarray, spec: SeriesSpec, path: Path)
 
 
 def write_series(
-    folder: Path | str, values: np.ndarray, spec: SeriesSpec | None = None, **overrides: object
+    folder: Path | str, values: Any, spec: SeriesSpec | None = None, **overrides: object
 ) -> list[Path]:
     """Write ``values`` (slices, rows, columns) in modality units as a DICOM series.
+
+    ``values`` is an array or any sequence of 2-D slices (e.g. one that
+    computes each slice when indexed, for series larger than memory).
 
     ``spec`` (or keyword overrides of :class:`SeriesSpec` fields) describes
     the geometry and encoding. Returns the written paths in slice (position)
@@ -292,10 +333,10 @@ def write_series(
         if not hasattr(spec, key):
             raise TypeError(f"unknown series option {key!r}")
         setattr(spec, key, value)
-    values = np.asarray(values)
-    if values.ndim != 3:
+    if isinstance(values, np.ndarray) and values.ndim != 3:
         raise ValueError("values must be (slices, rows, columns)")
-    n, rows, cols = values.shape
+    n = len(values)
+    rows, cols = np.asarray(values[0]).shape
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(spec.seed)
@@ -306,18 +347,16 @@ def write_series(
     }
     positions = slice_positions(spec, n)
     rescales = _rescales(spec, n)
-    stored = stored_values(values, rescales)
-    dtype, bits, signed = _pixel_format(stored, spec)
+    dtype, bits, signed = _pixel_format(*_stored_extent(values, rescales, spec), spec)
+    stored = _StoredSlices(values, rescales, dtype)
     keep = [k for k in range(n) if k not in set(spec.drop)]
     fmt = {"BitsStored": bits, "HighBit": bits - 1, "PixelRepresentation": int(signed)}
     if spec.enhanced:
         return [
-            _write_enhanced(
-                folder, stored.astype(dtype), positions, rescales, keep, spec, uids, fmt, rows, cols
-            )
+            _write_enhanced(folder, stored, positions, rescales, keep, spec, uids, fmt, rows, cols)
         ]
     return _write_classic(
-        folder, stored.astype(dtype), positions, rescales, keep, spec, uids, fmt, rows, cols, rng
+        folder, stored, positions, rescales, keep, spec, uids, fmt, rows, cols, rng
     )
 
 
@@ -334,7 +373,7 @@ def _instance_numbers(count: int, order: str, rng: random.Random) -> list[int]:
 
 def _write_classic(
     folder: Path,
-    stored: np.ndarray,
+    stored: _StoredSlices,
     positions: np.ndarray,
     rescales: list[tuple[float, float]],
     keep: list[int],
@@ -386,7 +425,7 @@ def _item(**kwargs: object) -> Dataset:
 
 def _write_enhanced(
     folder: Path,
-    stored: np.ndarray,
+    stored: _StoredSlices,
     positions: np.ndarray,
     rescales: list[tuple[float, float]],
     keep: list[int],
@@ -473,7 +512,7 @@ def _write_enhanced(
         per_frames.append(item)
     ds.PerFrameFunctionalGroupsSequence = DicomSequence(per_frames)
     path = folder / "ENHANCED.dcm"
-    _encode_and_save(ds, stored[order], spec, path)
+    _encode_and_save(ds, stored.stack(order), spec, path)
     return path
 
 
