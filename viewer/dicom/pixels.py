@@ -315,14 +315,14 @@ def _invert(ds: Dataset) -> bool:
     pi = str(ds.get("PhotometricInterpretation", "")).strip()
     shape = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
     if pi == "MONOCHROME1":
-        return shape != "IDENTITY" or True
+        return True
     return shape == "INVERSE"
 
 
 def to_display(
     ds: Dataset | Path | str,
     frame_index: int = 0,
-    window: tuple[float, float] | None = None,
+    window: tuple[float, float] | str | None = None,
     *,
     function: str | None = None,
     voi_lut_index: int | None = None,
@@ -330,7 +330,8 @@ def to_display(
 ) -> np.ndarray:
     """8-bit image for the screen: (rows, cols) grey or (rows, cols, 3) RGB.
 
-    Grey: Modality LUT, then the VOI given by ``window`` (centre, width), else
+    Grey: Modality LUT, then the VOI given by ``window`` (centre, width, or
+    ``"minmax"`` for the frame's range as ``dcmj2pnm +Wm``), else
     the VOI LUT Sequence item ``voi_lut_index``, else the first window in the
     header (or frame functional group), else the VOI LUT Sequence, else the
     frame's min..max; MONOCHROME1 inverted after VOI; floored to integers
@@ -351,13 +352,18 @@ def grey_to_8bit(
     ds: Dataset,
     stored: np.ndarray,
     frame_index: int = 0,
-    window: tuple[float, float] | None = None,
+    window: tuple[float, float] | str | None = None,
     function: str | None = None,
     voi_lut_index: int | None = None,
 ) -> np.ndarray:
     """Grayscale pipeline C.11.1 -> C.11.2 -> MONOCHROME1 -> floor to uint8."""
     values = modality_lut(ds, stored, frame_index)
-    if window is not None:
+    if isinstance(window, str):
+        if window.lower() != "minmax":
+            raise ValueError(f"unknown window {window!r} (a (centre, width) pair or 'minmax')")
+        c, w = _min_max_window(values)
+        y = voi_lut(values, c, w, "LINEAR")
+    elif window is not None:
         y = voi_lut(values, window[0], window[1], function or "LINEAR")
     elif voi_lut_index is not None:
         y = apply_voi_lut_sequence(values, ds, voi_lut_index)
