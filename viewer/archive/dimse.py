@@ -142,16 +142,15 @@ def build_identifier(
     return ds
 
 
+_NOT_RETURNED = ("QueryRetrieveLevel", "SpecificCharacterSet", "RetrieveAETitle")
+
+
 def dataset_to_dict(ds: Dataset) -> dict[str, Any]:
     """DICOM keyword -> str (or list of str for multi-valued elements), sequences skipped."""
     out: dict[str, Any] = {}
     for elem in ds:
         keyword = elem.keyword
-        if (
-            not keyword
-            or elem.VR == "SQ"
-            or keyword in ("QueryRetrieveLevel", "SpecificCharacterSet")
-        ):
+        if not keyword or elem.VR == "SQ" or keyword in _NOT_RETURNED:
             continue
         value = elem.value
         if value is None or value == "":
