@@ -1,0 +1,254 @@
+"""The viewport grid: layouts 1x1, 1x2, 2x2 and MPR (axial, coronal, sagittal + 3-D MIP).
+
+In the MPR layout the three plane viewports share one :class:`VolumeImage`
+and one :class:`~viewer.ui.models.MPRModel`: a click or drag with the
+crosshair tool (the default left tool there) moves the crosshair point, every
+plane passes through it, and each view draws the other planes' lines.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import QPoint, Signal
+from PySide6.QtWidgets import QFrame, QGridLayout, QVBoxLayout, QWidget
+
+from viewer.dicom.volume import Volume
+from viewer.render.image import VolumeImage
+from viewer.ui.models import LAYOUTS, MPR_PLANES, PLANE_COLORS, Demographics, MPRModel
+from viewer.ui.viewport import SliceViewport
+from viewer.ui.vtk_host import VTKHost
+from viewer.ui.vtk_layers import MipView3D
+
+log = logging.getLogger(__name__)
+
+_ACTIVE = "#e0a030"
+_IDLE = "#202020"
+
+
+class Cell(QFrame):
+    """A thin coloured frame around one viewport (the active one is highlighted)."""
+
+    def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.child = child
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addWidget(child)
+        self.set_active(False)
+
+    def set_active(self, on: bool, color: str | None = None) -> None:
+        self.setStyleSheet(f"Cell {{ background: {color or (_ACTIVE if on else _IDLE)}; }}")
+
+
+class View3D(VTKHost):
+    """The 3-D cell of the MPR layout (MIP at reduced resolution, rendered on demand)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scene: MipView3D | None = None
+
+    def set_data(self, data: VolumeImage, center: float, width: float) -> None:
+        if self.scene is not None:
+            self.render_window.RemoveRenderer(self.scene.renderer)
+        self.scene = MipView3D(data, self.render_window, center, width)
+        self.request_render()
+
+    def prepare_frame(self) -> None:
+        if self.scene is not None:
+            self.scene.renderer.ResetCameraClippingRange()
+
+    # no interaction yet (rotation comes with volume rendering presets)
+    def mousePressEvent(self, event: object) -> None:
+        pass
+
+    def mouseMoveEvent(self, event: object) -> None:
+        pass
+
+    def mouseReleaseEvent(self, event: object) -> None:
+        pass
+
+    def wheelEvent(self, event: object) -> None:
+        pass
+
+    def keyPressEvent(self, event: object) -> None:
+        pass
+
+
+class ViewportGrid(QWidget):
+    """Holds the viewports of the current layout and which one is active."""
+
+    active_changed = Signal(object)
+    cursor_moved = Signal(object, object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("viewportGrid")
+        self.setStyleSheet("#viewportGrid { background: #101010; }")
+        self._layout = QGridLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
+        self.layout_name = ""
+        self.cells: list[Cell] = []
+        self.viewports: list[SliceViewport] = []
+        self.view3d: View3D | None = None
+        self.active: SliceViewport | None = None
+        self.mpr: MPRModel | None = None
+        self._syncing = False
+        self.set_layout("1x1")
+
+    # ------------------------------------------------------------- layout
+    def _clear(self) -> None:
+        for cell in self.cells:
+            child = cell.child
+            if isinstance(child, VTKHost):
+                child.close_vtk()
+            self._layout.removeWidget(cell)
+            cell.setParent(None)
+            cell.deleteLater()
+        self.cells, self.viewports, self.view3d, self.active, self.mpr = [], [], None, None, None
+
+    def set_layout(self, name: str) -> None:
+        """Switch to ``name`` (1x1, 1x2, 2x2, mpr); volumes shown before are shown again."""
+        if name not in LAYOUTS:
+            raise ValueError(f"unknown layout {name!r}: expected one of {', '.join(LAYOUTS)}")
+        previous = [(vp.model.volume, vp.model.demographics) for vp in self.viewports
+                    if vp.model.volume is not None]
+        self._clear()
+        self.layout_name = name
+        rows, cols = LAYOUTS[name]
+        for n in range(rows * cols):
+            if name == "mpr" and n == 3:
+                child: QWidget = View3D()
+                self.view3d = child  # type: ignore[assignment]
+            else:
+                plane = MPR_PLANES[n] if name == "mpr" else "acquisition"
+                vp = SliceViewport(plane=plane)
+                vp.activated.connect(self.set_active)
+                vp.cursor_moved.connect(self.cursor_moved)
+                if name == "mpr":
+                    vp.model.tool = "crosshair"
+                    vp.crosshair_picked.connect(self._crosshair_picked)
+                    vp.model.events.connect(self._make_point_sync(vp))
+                self.viewports.append(vp)
+                child = vp
+            cell = Cell(child)
+            if name == "mpr" and n < 3:
+                cell.set_active(False, _rgb(PLANE_COLORS[MPR_PLANES[n]]))
+            self.cells.append(cell)
+            self._layout.addWidget(cell, n // cols, n % cols)
+        for r in range(rows):
+            self._layout.setRowStretch(r, 1)
+        for c in range(cols):
+            self._layout.setColumnStretch(c, 1)
+        self.set_active(self.viewports[0])
+        if previous:
+            self.show_volumes(previous)
+
+    # -------------------------------------------------------------- content
+    def show_volumes(self, items: list[tuple[Volume, Demographics | None]]) -> None:
+        """First volume in the active viewport (MPR: in all planes), the next ones after it."""
+        if not items:
+            return
+        if self.layout_name == "mpr":
+            self.show_mpr(*items[0])
+            return
+        start = self.viewports.index(self.active) if self.active in self.viewports else 0
+        for n, (volume, demo) in enumerate(items):
+            if start + n >= len(self.viewports):
+                break
+            self.viewports[start + n].set_volume(volume, demographics=demo)
+
+    def show_volume(self, volume: Volume, demographics: Demographics | None = None) -> None:
+        self.show_volumes([(volume, demographics)])
+
+    def show_mpr(self, volume: Volume, demographics: Demographics | None = None) -> None:
+        data = VolumeImage(volume)
+        self.mpr = MPRModel(volume, views={n: vp.model for n, vp in zip(MPR_PLANES, self.viewports,
+                                                                      strict=True)})
+        for name, vp in zip(MPR_PLANES, self.viewports, strict=True):
+            vp.set_volume(volume, data=data, demographics=demographics)
+            vp.model.set_tool("crosshair")
+            vp.crosshair_lines = (lambda n=name: self.mpr.crosshair_lines(n) if self.mpr else [])
+        self.mpr.set_point(volume.geometry.center)
+        if self.view3d is not None:
+            m = self.viewports[0].model
+            self.view3d.set_data(data, m.center, m.width)
+
+    def _crosshair_picked(self, lps: np.ndarray) -> None:
+        if self.mpr is not None:
+            self.set_crosshair(lps)
+
+    def set_crosshair(self, lps: np.ndarray | tuple[float, float, float]) -> None:
+        """Move the MPR crosshair (every plane follows) and re-render the three planes."""
+        assert self.mpr is not None
+        self._syncing = True
+        try:
+            self.mpr.set_point(lps)
+        finally:
+            self._syncing = False
+        for vp in self.viewports:
+            vp.request_render()
+
+    def _make_point_sync(self, vp: SliceViewport):
+        def on_change(changed: set[str]) -> None:
+            # scrolling one MPR plane moves the crosshair point along its normal
+            if "point" in changed and not self._syncing and self.mpr is not None:
+                self.set_crosshair(vp.model.point)
+        return on_change
+
+    # --------------------------------------------------------------- active
+    def set_active(self, vp: SliceViewport) -> None:
+        self.active = vp
+        for cell in self.cells:
+            if self.layout_name != "mpr":
+                cell.set_active(cell.child is vp)
+        self.active_changed.emit(vp)
+
+    def hosts(self) -> list[VTKHost]:
+        return [c.child for c in self.cells if isinstance(c.child, VTKHost)]
+
+    def render_all(self) -> None:
+        for host in self.hosts():
+            host.render_now()
+
+    # ----------------------------------------------------------- screenshot
+    def capture(self) -> np.ndarray:
+        """The grid as displayed (images and overlays), RGB uint8, from VTK's own pixels.
+
+        ``QWidget.grab()`` never holds VTK's pixels (PLATFORM.md): each render
+        window is read back with vtkWindowToImageFilter and pasted where its
+        widget sits; the cell frames are drawn in their colours.
+        """
+        ratio = self.devicePixelRatioF()
+        h, w = round(self.height() * ratio), round(self.width() * ratio)
+        out = np.full((h, w, 3), 16, dtype=np.uint8)
+        for cell in self.cells:
+            pos = cell.mapTo(self, QPoint(0, 0))
+            x0, y0 = round(pos.x() * ratio), round(pos.y() * ratio)
+            cw, ch = round(cell.width() * ratio), round(cell.height() * ratio)
+            out[y0:y0 + ch, x0:x0 + cw] = _frame_rgb(cell)
+            host = cell.child
+            if not isinstance(host, VTKHost):
+                continue
+            rgb = host.capture()
+            p = host.mapTo(self, QPoint(0, 0))
+            x, y = round(p.x() * ratio), round(p.y() * ratio)
+            hh, ww = min(rgb.shape[0], h - y), min(rgb.shape[1], w - x)
+            out[y:y + hh, x:x + ww] = rgb[:hh, :ww]
+        return out
+
+
+def _rgb(c: tuple[int, int, int]) -> str:
+    return f"#{c[0]:02x}{c[1]:02x}{c[2]:02x}"
+
+
+def _frame_rgb(cell: Cell) -> tuple[int, int, int]:
+    sheet = cell.styleSheet()
+    i = sheet.find("#")
+    if i < 0:
+        return (32, 32, 32)
+    hexa = sheet[i + 1:i + 7]
+    return (int(hexa[0:2], 16), int(hexa[2:4], 16), int(hexa[4:6], 16))
+

@@ -1,0 +1,268 @@
+"""A 2-D viewport: a :class:`viewer.render.slice_view.SliceView` hosted in Qt, driven by a model.
+
+Mouse and keys change the Qt-free :class:`~viewer.ui.models.ViewportModel`;
+the model's events update the SliceView, and a frame is requested (coalesced
+on the next event-loop turn so a fast wheel never queues frames).
+
+Mouse (as in most radiology viewers): wheel = stack scroll; right-drag =
+window/level; middle-drag = pan; Ctrl+wheel = zoom; left button = the active
+tool (scroll-drag, window, zoom, pan, distance, crosshair).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QWidget
+from vtkmodules.vtkCommonCore import vtkLookupTable
+
+from viewer.dicom.volume import Volume
+from viewer.render.image import VolumeImage
+from viewer.render.slice_view import SliceView
+from viewer.ui.i18n import tr
+from viewer.ui.models import ViewportModel
+from viewer.ui.vtk_host import VTKHost
+from viewer.ui.vtk_layers import MeasurementLayer
+
+log = logging.getLogger(__name__)
+
+
+def _inverted_lut() -> vtkLookupTable:
+    lut = vtkLookupTable()
+    lut.SetNumberOfTableValues(256)
+    for n in range(256):
+        g = 1.0 - n / 255.0
+        lut.SetTableValue(n, g, g, g, 1.0)
+    lut.Build()
+    return lut
+
+
+class SliceViewport(VTKHost):
+    """One image viewport. ``model`` holds the state; ``view`` is the VTK scene (or None)."""
+
+    # LPS point (3 floats) and value under the cursor, for the status bar read-out
+    cursor_moved = Signal(object, object)
+    activated = Signal(object)
+    # the user clicked/dragged with the crosshair tool: LPS point
+    crosshair_picked = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None, plane: str = "acquisition") -> None:
+        super().__init__(parent)
+        self.model = ViewportModel(plane=plane)
+        self.model.events.connect(self._on_model)
+        self.view: SliceView | None = None
+        self.data: VolumeImage | None = None
+        self.measure_layer: MeasurementLayer | None = None
+        self.crosshair_lines: Callable[[], list] | None = None
+        self._drag_button: Qt.MouseButton | None = None
+        self._last: QPointF | None = None
+        self._press: QPointF | None = None
+        self._invert_lut: vtkLookupTable | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+
+    # ----------------------------------------------------------- content
+    def set_volume(self, volume: Volume, data: VolumeImage | None = None,
+                   demographics: object | None = None) -> None:
+        """Show ``volume`` (share ``data`` between the views of one volume, e.g. MPR)."""
+        if self.view is not None:
+            self.view.close()
+        self.data = data if data is not None else VolumeImage(volume)
+        self.view = SliceView(self.data, render_window=self.render_window,
+                              plane=self.model.plane_name, overlay=True)
+        self.measure_layer = MeasurementLayer(self.view.overlay_renderer)
+        self.model.set_volume(volume, demographics)  # type: ignore[arg-type]
+        self.request_render()
+
+    def clear(self) -> None:
+        if self.view is not None:
+            self.view.close()
+        self.view = None
+        self.request_render()
+
+    # ------------------------------------------------------ model -> scene
+    def _on_model(self, changed: set[str]) -> None:
+        view, m = self.view, self.model
+        if view is None or m.volume is None:
+            return
+        if "plane" in changed or "volume" in changed:
+            view.set_plane(m.plane())
+            changed |= {"camera", "point"}
+        if "point" in changed:
+            view.set_point(m.point)
+        if "window" in changed or "volume" in changed:
+            view.set_window(m.width, m.center)
+        if "invert" in changed or "volume" in changed:
+            self._apply_invert()
+        if "slab" in changed:
+            view.set_slab(m.slab_mm, m.slab_mode)
+        if "camera" in changed:
+            self._apply_camera()
+        self.request_render()
+
+    def _apply_invert(self) -> None:
+        """Invert after the VOI (as MONOCHROME1, PS3.3 C.7.6.3.1.2): a reversed grey ramp."""
+        assert self.view is not None
+        mono1 = self.view.volume.photometric.upper() == "MONOCHROME1"
+        prop = self.view.actor.GetProperty()
+        if self.model.invert != mono1:
+            if self._invert_lut is None:
+                self._invert_lut = _inverted_lut()
+            prop.SetLookupTable(self._invert_lut)
+            prop.UseLookupTableScalarRangeOff()
+        else:
+            prop.SetLookupTable(None)
+
+    def _apply_camera(self) -> None:
+        assert self.view is not None
+        m = self.model
+        if m.true_size:
+            self.view.set_zoom(self.true_size_zoom())
+        else:
+            self.view.set_zoom(m.zoom)
+        self.view.set_pan(float(m.pan[0]), float(m.pan[1]))
+
+    def true_size_zoom(self) -> float:
+        """Zoom giving one image pixel (row spacing) per screen device pixel."""
+        assert self.view is not None
+        pixel_mm = float(self.view.volume.geometry.spacing[0])
+        _, h = self.device_size()
+        return 2.0 * self.view.fit_scale() / max(h, 1) / pixel_mm
+
+    def prepare_frame(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        if self.model.true_size:
+            view.set_zoom(self.true_size_zoom())
+        if self.crosshair_lines is not None:
+            view.set_crosshair(self.crosshair_lines())
+        for corner, text in self.model.corner_texts(tr).items():
+            view.set_corner_text(corner, text)
+        view.prepare()
+        if self.measure_layer is not None:
+            self.measure_layer.update(self.model, view)
+
+    # ------------------------------------------------------------ picking
+    def to_device(self, pos: QPointF) -> tuple[float, float]:
+        r = self.device_ratio()
+        return pos.x() * r, pos.y() * r
+
+    def pick(self, pos: QPointF) -> np.ndarray | None:
+        """LPS point on the shown plane under a widget position (logical pixels)."""
+        if self.view is None:
+            return None
+        return self.view.pick(self.to_device(pos))
+
+    def value_at(self, lps: np.ndarray) -> float | None:
+        """Voxel value (modality units) nearest to ``lps``, None outside the volume."""
+        if self.view is None:
+            return None
+        v = self.view.volume
+        ijk = np.rint(v.geometry.lps_to_index(lps)).astype(int)
+        if np.any(ijk < 0) or np.any(ijk >= np.asarray(v.geometry.dims)):
+            return None
+        return float(v.array[ijk[2], ijk[1], ijk[0]])
+
+    # ------------------------------------------------------------- events
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps == 0 or self.view is None:
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.model.zoom_by(1.1 ** steps)
+        else:
+            self.model.scroll(-int(np.sign(steps)) * max(1, int(abs(steps))))
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.activated.emit(self)
+        self.setFocus()
+        self._drag_button = event.button()
+        self._last = self._press = event.position()
+        if event.button() == Qt.MouseButton.LeftButton and self.view is not None:
+            tool = self.model.tool
+            if tool == "distance":
+                p = self.pick(event.position())
+                if p is not None:
+                    self.model.measure_click(p)
+            elif tool == "crosshair":
+                p = self.pick(event.position())
+                if p is not None:
+                    self.crosshair_picked.emit(p)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self.view is not None:
+            p = self.pick(pos)
+            if p is not None:
+                self.cursor_moved.emit(p, self.value_at(p))
+        if self._drag_button is None or self._last is None:
+            return
+        dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
+        self._last = pos
+        button = self._drag_button
+        tool = self.model.tool
+        if button == Qt.MouseButton.RightButton or (
+            button == Qt.MouseButton.LeftButton and tool == "window"
+        ):
+            self.model.window_drag(dx, dy)
+        elif button == Qt.MouseButton.MiddleButton or (
+            button == Qt.MouseButton.LeftButton and tool == "pan"
+        ):
+            if self.view is not None:
+                mm = self.view.mm_per_pixel() * self.device_ratio()
+                self.model.pan_by(-dx * mm, dy * mm)
+        elif button == Qt.MouseButton.LeftButton and tool == "zoom":
+            self.model.zoom_by(1.01 ** (-dy))
+        elif button == Qt.MouseButton.LeftButton and tool == "scroll":
+            assert self._press is not None
+            if abs(pos.y() - self._press.y()) >= 4:
+                self.model.scroll(int(np.sign(pos.y() - self._press.y())))
+                self._press = pos
+        elif button == Qt.MouseButton.LeftButton and tool == "crosshair":
+            p = self.pick(pos)
+            if p is not None:
+                self.crosshair_picked.emit(p)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag_button = None
+        self._last = None
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10,
+                 Qt.Key.Key_PageDown: 10}.get(Qt.Key(key))
+        if steps is not None:
+            self.model.scroll(steps)
+        elif key == Qt.Key.Key_Home:
+            self.model.set_slice(0)
+        elif key == Qt.Key.Key_End:
+            self.model.set_slice(self.model.slice_count() - 1)
+        else:
+            event.ignore()
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        event.ignore()
+
+    def enterEvent(self, event: object) -> None:
+        pass
+
+    def leaveEvent(self, event: object) -> None:
+        pass
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        self.request_render()
