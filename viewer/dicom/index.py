@@ -505,6 +505,8 @@ def index_file(index: DicomIndex, path: Path, max_bytes: int = MAX_DECODED_BYTES
         if "PixelData" not in ds and "FloatPixelData" not in ds and (
             "DoubleFloatPixelData" not in ds
         ):
+            if _is_image_class(ds) or "Rows" in ds:
+                raise ValueError("image object without Pixel Data (truncated or stripped file)")
             entry = instance_from_dataset(ds, path)
             index.documents.append(entry)
             return
@@ -543,6 +545,14 @@ def _fill_missing_uids(index: DicomIndex, ds: Dataset, path: Path) -> None:
     if "SOPInstanceUID" in missing:
         ds.SOPInstanceUID = generate_uid(entropy_srcs=["instance", str(path.resolve())])
     index.warnings.append(f"{path}: missing {', '.join(missing)}; derived UIDs used")
+
+
+def _is_image_class(ds: Dataset) -> bool:
+    """SOP classes named "... Image Storage" in PS3.6 Annex A always carry pixels."""
+    from pydicom.uid import UID
+
+    sop = _text(ds, "SOPClassUID") or _text(ds.file_meta, "MediaStorageSOPClassUID")
+    return bool(sop) and "Image Storage" in UID(sop).name
 
 
 def _reason(exc: BaseException) -> str:
