@@ -195,7 +195,8 @@ def configured_nodes(config: Config | None = None) -> dict[str, ArchiveNode]:
     for name, table in cfg.section("archives").items():
         if not isinstance(table, dict) or "address" not in table:
             raise NodeError(f"archive '{name}' in config.toml has no address")
-        settings = {"timeout": default_timeout, **table}
+        extra = {k: v for k, v in table.items() if k != "address"}
+        settings = {"timeout": default_timeout, **extra}
         nodes[name] = parse_address(str(table["address"]), name=name, **settings)
     return nodes
 
