@@ -41,9 +41,42 @@ def register(sub: Any) -> None:
         help="screen role for tolerances (default: from the file, else diagnostic)",
     )
     p.add_argument("--ambient", type=float, help="ambient luminance cd/m2 (overrides the file)")
-    p.add_argument("--screen", help="store the result for this screen (name or key)")
+    p.add_argument("--screen", help="store the result for this screen (its key, see check)")
+    p.add_argument("--strict", action="store_true", help="exit 3 when the QA fails")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_qa)
+
+    p = dsub.add_parser("qa-status", help="last QA per screen and reminders when due")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_qa_status)
+
+    p = dsub.add_parser("pattern", help="write a TG18-QC-like or TG18-LN test pattern")
+    p.add_argument("--kind", choices=["qc", "ln"], default="qc")
+    p.add_argument("--number", type=int, default=1, help="TG18-LN pattern number 1..18")
+    p.add_argument("--size", required=True, help="native screen size WIDTHxHEIGHT")
+    p.add_argument(
+        "--bits",
+        type=int,
+        choices=[8, 16],
+        default=16,
+        help="PNG: 16 = the 12-bit values, 8 = after W 4080/L 2040",
+    )
+    p.add_argument("-o", "--output", required=True, type=Path, help="FILE.png or FILE.dcm")
+    p.set_defaults(func=cmd_pattern)
+
+    p = dsub.add_parser("lut", help="GSDF presentation LUT from a measured characteristic curve")
+    p.add_argument(
+        "--curve",
+        required=True,
+        type=Path,
+        help="DCMTK monitor file (max/amb/DDL Lum rows) or JSON {ddl, luminance}",
+    )
+    p.add_argument("--entries", type=int, default=256, choices=[256, 1024])
+    p.add_argument("--ambient", type=float, help="ambient luminance cd/m2 (overrides the file)")
+    p.add_argument("--screen", help="keep the curve for this screen (software GSDF on)")
+    p.add_argument("--disable", action="store_true", help="with --screen: keep it but off")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_lut)
 
 
 def _policy() -> Any:
@@ -57,6 +90,7 @@ def _policy() -> Any:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from viewer.display.policy import check, required_class, screen_class
+    from viewer.display.qa_store import reminder, screen_key
     from viewer.display.screens import display_available, list_screens
 
     policy = _policy()
@@ -82,6 +116,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             "manufacturer": s.manufacturer,
             "model": s.model,
             "serial": s.serial,
+            "key": screen_key(s),
+            "qa_reminder": reminder(s, policy),
         }
         if args.modality:
             verdict = check(s, args.modality, policy)
@@ -99,6 +135,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             line += f"; {args.modality.upper()} needs {need}: "
             line += "fit" if r["fit"] else r["message"]
         print(line)
+        if r["qa_reminder"]:
+            print(f"  {r['qa_reminder']}")
     return 0
 
 
@@ -131,4 +169,147 @@ def cmd_gsdf(args: argparse.Namespace) -> int:
 
 
 def cmd_qa(args: argparse.Namespace) -> int:
-    raise CommandError("not implemented yet")
+    from viewer.display import qa_store
+    from viewer.display.qa import MeasurementError, evaluate, read_measurements
+
+    policy = _policy()
+    try:
+        m = read_measurements(args.measurements)
+        if args.ambient is not None:
+            m.ambient = args.ambient
+        result = evaluate(m, args.role, policy)
+    except MeasurementError as exc:
+        raise CommandError(str(exc)) from exc
+    screen = args.screen or m.screen.get("key") or m.screen.get("name")
+    stored = None
+    if screen:
+        stored = qa_store.record(screen, result)
+    doc = result.to_json()
+    if stored:
+        doc["stored"] = str(stored)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        verdict = "PASS" if result.passed else "FAIL"
+        print(
+            f"{verdict} ({result.role}, {result.guidance}): max deviation "
+            f"{result.max_deviation:.1%} (tolerance {result.tolerance:.0%}) worst at level "
+            f"{result.worst_level}; Lmax {result.lmax:.4g} cd/m2; ratio {result.ratio:.4g}"
+        )
+        for failure in result.failures:
+            print(f"  - {failure}")
+        if stored:
+            print(f"stored in {stored}")
+    return 3 if (args.strict and not result.passed) else 0
+
+
+def cmd_qa_status(args: argparse.Namespace) -> int:
+    from viewer.display import qa_store
+
+    policy = _policy()
+    rows = []
+    for entry in qa_store.known_screens():
+        entry["reminder"] = qa_store.reminder(entry["key"], policy)
+        rows.append(entry)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no display QA recorded yet")
+    for r in rows:
+        last = r["last"]
+        state = (
+            "never"
+            if last is None
+            else (f"{last['date'][:10]} {'pass' if last['pass'] else 'FAIL'}")
+        )
+        print(f"{r['key']}: last QA {state}" + (f" -- {r['reminder']}" if r["reminder"] else ""))
+    return 0
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError as exc:
+        raise CommandError(f"--size must be WIDTHxHEIGHT, got {text!r}") from exc
+    if w < 64 or h < 64 or w > 16384 or h > 16384:
+        raise CommandError(f"--size {text}: each side must be 64..16384 pixels")
+    return w, h
+
+
+def cmd_pattern(args: argparse.Namespace) -> int:
+    from viewer.display import patterns
+
+    w, h = _size(args.size)
+    if args.kind == "qc":
+        img, desc = patterns.tg18_qc(w, h), "TG18-QC-like"
+    else:
+        if not 1 <= args.number <= 18:
+            raise CommandError("--number must be 1..18 for TG18-LN")
+        img, desc = patterns.tg18_ln(args.number, w, h), f"TG18-LN12-{args.number:02d}"
+    out: Path = args.output
+    suffix = out.suffix.lower()
+    try:
+        if suffix == ".png":
+            patterns.save_png(img, out, bits=args.bits)
+        elif suffix in (".dcm", ".dicom"):
+            patterns.save_dicom(img, out, desc)
+        else:
+            raise CommandError(f"{out}: output must end in .png or .dcm")
+    except OSError as exc:
+        raise CommandError(f"{out}: cannot write ({exc.strerror or exc})") from exc
+    print(out)
+    return 0
+
+
+def _read_curve(path: Path) -> Any:
+    from viewer.display.calibration import CalibrationError, CharacteristicCurve
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        if text.lstrip().startswith("{"):
+            return CharacteristicCurve.from_dict(json.loads(text), str(path))
+        return CharacteristicCurve.from_dcmtk_file(path)
+    except (CalibrationError, json.JSONDecodeError) as exc:
+        raise CommandError(
+            str(exc) if isinstance(exc, CalibrationError) else f"{path}: invalid JSON ({exc})"
+        ) from exc
+
+
+def cmd_lut(args: argparse.Namespace) -> int:
+    from viewer.display import qa_store
+    from viewer.display.calibration import presentation_lut
+
+    curve = _read_curve(args.curve)
+    if args.ambient is not None:
+        from dataclasses import replace
+
+        curve = replace(curve, ambient=args.ambient)
+    lut = presentation_lut(curve, args.entries)
+    stored = None
+    if args.screen:
+        stored = qa_store.save_curve(args.screen, curve, enabled=not args.disable)
+    if args.json:
+        doc = {
+            "entries": lut.entries,
+            "max_ddl": lut.max_ddl,
+            "jnd_range": list(lut.jnd_range),
+            "ddl": lut.ddl.tolist(),
+            "target": lut.target.tolist(),
+            "achieved": lut.achieved.tolist(),
+        }
+        if stored:
+            doc["stored"] = str(stored)
+        print(json.dumps(doc))
+    else:
+        print(
+            f"GSDF presentation LUT, {lut.entries} entries, JND {lut.jnd_range[0]:.2f}.."
+            f"{lut.jnd_range[1]:.2f}; P-value -> DDL:"
+        )
+        print(" ".join(str(v) for v in lut.ddl.tolist()))
+        if stored:
+            print(f"stored in {stored} ({'disabled' if args.disable else 'enabled'})")
+    return 0
