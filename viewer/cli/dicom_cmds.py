@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def register_volume_commands(sub: Any) -> None:
     )
     probe.add_argument("--json", action="store_true", help="print one JSON document")
     probe.set_defaults(func=cmd_probe)
+    # let "--point -12.5,3,40" through: a leading minus followed by a digit is a value
+    probe._negative_number_matcher = re.compile(r"^-\d|^-\.\d")
 
 
 # ---------------------------------------------------------------- regard info
@@ -221,7 +224,10 @@ def _series_volumes(path: str, series_uid: str) -> list[Any]:
     index = scan(root)
     entry = index.series.get(series_uid)
     if entry is None:
-        known = ", ".join(sorted(index.series)) or "none"
+        uids = sorted(index.series)
+        known = ", ".join(uids[:5]) or "none"
+        if len(uids) > 5:
+            known += f" and {len(uids) - 5} more; see regard info {root}"
         raise CommandError(f"{root}: no series {series_uid} (series found: {known})")
     try:
         return assemble(entry)
