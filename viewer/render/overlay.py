@@ -31,7 +31,10 @@ _FONT_FILES = (
     "DejaVuSans.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
 )
-ANCHORS = ("top-left", "top-right", "bottom-left", "bottom-right", "top", "bottom", "left", "right")
+ANCHORS = (
+    "top-left", "top-right", "bottom-left", "bottom-right", "top", "bottom", "left", "right",
+    "banner",  # under the top edge letter, centred: warnings such as LOSSY
+)
 
 WHITE = (255, 255, 255, 255)
 RED = (255, 70, 70, 255)
@@ -171,7 +174,7 @@ class OverlayLayer:
         if not text:
             actor.VisibilityOff()
             return
-        centred = anchor in ("top", "bottom")
+        centred = anchor in ("top", "bottom", "banner")
         align = "right" if "right" in anchor else ("center" if centred else "left")
         tex = self.cache.get(text, self.font_size, color, align)
         actor.SetInputData(tex.image)
@@ -195,6 +198,8 @@ class OverlayLayer:
         y = {"bottom": m, "top": vh - h - m}.get(
             next((s for s in ("top", "bottom") if s in anchor), ""), (vh - h) // 2
         )
+        if anchor == "banner":
+            y = vh - h - m - self.font_size - 8
         actor.SetPosition(float(x), float(y), 0.0)
 
     def layout(self, viewport_px: tuple[int, int]) -> None:
