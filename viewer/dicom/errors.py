@@ -17,3 +17,7 @@ class DicomReadError(Exception):
         self.path = str(path) if path is not None else "<dataset>"
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+    def __reduce__(self) -> tuple[type[DicomReadError], tuple[str, str]]:
+        # picklable, so that worker processes can report it (see parallel.py)
+        return (type(self), (self.path, self.reason))

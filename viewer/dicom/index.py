@@ -505,7 +505,7 @@ def index_file(index: DicomIndex, path: Path, max_bytes: int = MAX_DECODED_BYTES
         if "PixelData" not in ds and "FloatPixelData" not in ds and (
             "DoubleFloatPixelData" not in ds
         ):
-            if _is_image_class(ds) or "Rows" in ds:
+            if is_image_class(ds) or "Rows" in ds:
                 raise ValueError("image object without Pixel Data (truncated or stripped file)")
             entry = instance_from_dataset(ds, path)
             index.documents.append(entry)
@@ -547,7 +547,7 @@ def _fill_missing_uids(index: DicomIndex, ds: Dataset, path: Path) -> None:
     index.warnings.append(f"{path}: missing {', '.join(missing)}; derived UIDs used")
 
 
-def _is_image_class(ds: Dataset) -> bool:
+def is_image_class(ds: Dataset) -> bool:
     """SOP classes named "... Image Storage" in PS3.6 Annex A always carry pixels."""
     from pydicom.uid import UID
 

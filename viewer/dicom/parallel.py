@@ -1,17 +1,27 @@
-"""Decode many files across processes (GIL-bound codecs) or threads (native data).
+"""Decode many files or frames across processes (GIL-bound codecs), native data in-process.
 
-The JPEG, JPEG-LS, JPEG 2000 and RLE decoders hold the GIL while they run, so
-threads do not help: files in those syntaxes are spread over a process pool.
-Native (uncompressed) pixel data is mostly I/O and numpy copies: decoded in
-the calling process, or threads, which avoids pickling the arrays back.
+The JPEG, JPEG-LS, JPEG 2000 and RLE decoders hold the GIL while they run
+(measured: threads give no speed-up), so compressed files and frames are
+spread over a process pool. Native (uncompressed) pixel data is mostly I/O
+and a numpy copy: it is decoded in the calling process, which avoids
+pickling arrays between processes for nothing.
+
+The pool uses the ``forkserver`` start method on Linux (``spawn`` elsewhere):
+forking a process that runs Qt and network threads is unsafe. It is created
+on first use and reused; :func:`shutdown` ends it (also at exit).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing
 import os
+import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from threading import Event
 
@@ -26,54 +36,115 @@ Progress = Callable[[int, int], None]
 
 
 class DecodeCancelled(Exception):
-    """Raised by :func:`decode_files` when its ``cancel`` event was set."""
+    """Raised by :func:`decode_files` / :func:`decode_frames` when ``cancel`` was set."""
 
 
-def _decode_one(path: str) -> np.ndarray:
+_POOL: ProcessPoolExecutor | None = None
+_POOL_WORKERS = 0
+_POOL_LOCK = threading.Lock()
+
+
+def default_workers() -> int:
+    """One process per CPU the scheduler gives us."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS / Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _get_pool(workers: int) -> ProcessPoolExecutor:
+    global _POOL, _POOL_WORKERS
+    with _POOL_LOCK:
+        if _POOL is not None and workers == _POOL_WORKERS:
+            return _POOL
+        if _POOL is not None:
+            _POOL.shutdown(wait=False, cancel_futures=True)
+        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+        ctx = multiprocessing.get_context(method)
+        if method == "forkserver":
+            ctx.set_forkserver_preload(["viewer.dicom.pixels"])
+        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        _POOL_WORKERS = workers
+        return _POOL
+
+
+def shutdown() -> None:
+    """Stop the worker processes (they are restarted on next use)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.shutdown(wait=True, cancel_futures=True)
+            _POOL = None
+
+
+atexit.register(shutdown)
+
+
+# ---------------------------------------------------------------- worker functions
+
+
+def _decode_file(path: str) -> np.ndarray:
     from viewer.dicom.pixels import read_frames
 
     return read_frames(path)
 
 
-def _needs_process(path: Path) -> bool:
-    """True when the file's transfer syntax has a GIL-bound decoder (header peek)."""
+def _decode_frame_range(path: str, indices: list[int]) -> np.ndarray:
+    from viewer.dicom.pixels import open_dataset, read_frame
+
+    ds, _ = open_dataset(path)
+    return np.stack([read_frame(ds, i) for i in indices])
+
+
+def _transfer_syntax(path: Path) -> str:
     from viewer.dicom.index import read_header
 
     try:
-        ds = read_header(path)
+        return str(read_header(path).file_meta.TransferSyntaxUID)
     except Exception:
-        return False
-    return str(ds.file_meta.TransferSyntaxUID) in codecs.GIL_BOUND_SYNTAXES
+        return ""  # the decoder reports the real problem with the file's name
 
 
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1))
+# ---------------------------------------------------------------- public API
 
 
-def decode_files(
-    paths: Sequence[Path | str],
+def _discard_pool() -> None:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.shutdown(wait=False, cancel_futures=True)
+            _POOL = None
+
+
+def _run(
+    jobs: list[tuple[Callable[..., np.ndarray], tuple[object, ...], bool]],
     *,
-    workers: int | None = None,
-    progress: Progress | None = None,
-    cancel: Event | None = None,
-) -> list[np.ndarray]:
-    """Decode every file to stored values (as :func:`viewer.dicom.pixels.read_frames`), in order.
-
-    Compressed files go to ``workers`` processes (default: CPU count), native
-    ones are decoded here. ``progress(done, total)`` is called as files finish;
-    setting ``cancel`` stops pending work and raises :class:`DecodeCancelled`.
-    The first failing file raises its :class:`DicomReadError`.
-    """
-    items = [Path(p) for p in paths]
-    total = len(items)
+    workers: int,
+    progress: Progress | None,
+    cancel: Event | None,
+    errors: list[str] | None,
+) -> list[np.ndarray | None]:
+    """Run jobs (func, args, in_process?) keeping order; see :func:`decode_files`."""
+    total = len(jobs)
     results: list[np.ndarray | None] = [None] * total
     done = 0
-    compressed = [i for i, p in enumerate(items) if _needs_process(p)]
-    native = [i for i in range(total) if i not in set(compressed)]
-    n_workers = workers or default_workers()
 
-    def tick() -> None:
+    def finish(i: int, fn: Callable[[], np.ndarray]) -> None:
         nonlocal done
+        try:
+            try:
+                results[i] = fn()
+            except BrokenProcessPool as exc:
+                # a decoder crashed its process (e.g. a hostile codestream): never
+                # retry in this process, report the file and start a fresh pool later
+                _discard_pool()
+                raise DicomReadError(
+                    str(jobs[i][1][0]), "decoder process terminated abruptly"
+                ) from exc
+        except DicomReadError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
         done += 1
         if progress is not None:
             progress(done, total)
@@ -82,36 +153,90 @@ def decode_files(
         if cancel is not None and cancel.is_set():
             raise DecodeCancelled("decoding cancelled")
 
-    if compressed and n_workers > 1 and len(compressed) > 1:
-        with ProcessPoolExecutor(max_workers=min(n_workers, len(compressed))) as pool:
-            futures: dict[Future[np.ndarray], int] = {
-                pool.submit(_decode_one, str(items[i])): i for i in compressed
-            }
-            try:
-                for i in native:
-                    check_cancel()
-                    results[i] = _decode_one(str(items[i]))
-                    tick()
-                pending = set(futures)
-                while pending:
-                    check_cancel()
-                    finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        results[futures[fut]] = fut.result()
-                        tick()
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-    else:
-        for i in range(total):
+    remote = [i for i, job in enumerate(jobs) if not job[2]]
+    use_pool = workers > 1 and len(remote) > 1
+    futures: dict[Future[np.ndarray], int] = {}
+    if use_pool:
+        pool = _get_pool(workers)
+        futures = {pool.submit(jobs[i][0], *jobs[i][1]): i for i in remote}
+    try:
+        for i, (func, args, local) in enumerate(jobs):
+            if local or not use_pool:
+                check_cancel()
+                finish(i, lambda f=func, a=args: f(*a))
+        pending = set(futures)
+        while pending:
             check_cancel()
-            results[i] = _decode_one(str(items[i]))
-            tick()
-    out: list[np.ndarray] = []
-    for i, arr in enumerate(results):
-        if arr is None:  # pragma: no cover - every index is filled above
-            raise DicomReadError(items[i], "not decoded")
-        out.append(arr)
-    return out
+            finished, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                finish(futures[fut], fut.result)
+    finally:
+        for fut in futures:
+            fut.cancel()
+    return results
+
+
+def decode_files(
+    paths: Sequence[Path | str],
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    cancel: Event | None = None,
+    errors: list[str] | None = None,
+) -> list[np.ndarray]:
+    """Stored values of every file (as :func:`viewer.dicom.pixels.read_frames`), in order.
+
+    Compressed files go to ``workers`` processes (default: CPUs available),
+    native ones are decoded here. ``progress(done, total)`` is called in the
+    calling thread as files finish; setting ``cancel`` stops pending work and
+    raises :class:`DecodeCancelled`. A failing file raises its
+    :class:`DicomReadError`, unless an ``errors`` list is given: then the
+    message ``"path: reason"`` is appended there and that file is left out of
+    the result (the others keep their order).
+    """
+    items = [Path(p) for p in paths]
+    n = workers or default_workers()
+    jobs: list[tuple[Callable[..., np.ndarray], tuple[object, ...], bool]] = [
+        (_decode_file, (str(p),), _transfer_syntax(p) not in codecs.GIL_BOUND_SYNTAXES)
+        for p in items
+    ]
+    results = _run(jobs, workers=n, progress=progress, cancel=cancel, errors=errors)
+    return [r for r in results if r is not None]
+
+
+def decode_frames(
+    path: Path | str,
+    indices: Sequence[int] | None = None,
+    *,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    cancel: Event | None = None,
+) -> np.ndarray:
+    """Frames of one multi-frame file, (frames, rows, cols[, samples]), split over processes.
+
+    Each worker opens the file and decodes a contiguous run of frames, so a
+    96-frame JPEG cine or a 300-frame enhanced CT uses every core.
+    ``progress(done, total)`` counts runs of frames.
+    """
+    from viewer.dicom.pixels import check_decodable, open_dataset, read_frames
+
+    ds, p = open_dataset(path)
+    check_decodable(ds, p)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    wanted = list(range(frames)) if indices is None else [int(i) for i in indices]
+    bad = [i for i in wanted if not 0 <= i < frames]
+    if bad:
+        raise DicomReadError(p, f"frame {bad[0]} requested but the image has {frames}")
+    n = workers or default_workers()
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    if ts not in codecs.GIL_BOUND_SYNTAXES or n == 1 or len(wanted) < 2:
+        if indices is None:
+            return read_frames(ds)
+        return _decode_frame_range(str(path), wanted)
+    size = -(-len(wanted) // (n * 2))  # two runs per worker evens out the load
+    runs = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+    jobs: list[tuple[Callable[..., np.ndarray], tuple[object, ...], bool]] = [
+        (_decode_frame_range, (str(path), run), False) for run in runs
+    ]
+    parts = _run(jobs, workers=n, progress=progress, cancel=cancel, errors=None)
+    return np.concatenate([part for part in parts if part is not None])

@@ -26,6 +26,7 @@ from viewer.dicom.index import (
     MAX_DECODED_BYTES,
     check_image_header,
     check_pixel_element,
+    is_image_class,
     read_header,
 )
 
@@ -58,6 +59,10 @@ def check_decodable(ds: Dataset, path: Path | None, max_bytes: int = MAX_DECODED
     """Header checks made BEFORE decoding: pixels present, sane size, length, syntax."""
     where = path if path is not None else getattr(ds, "filename", None)
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+        if is_image_class(ds) or "Rows" in ds:
+            raise DicomReadError(
+                where, "image object without Pixel Data (truncated or stripped file)"
+            )
         raise DicomReadError(where, "no Pixel Data (not an image)")
     try:
         check_image_header(ds, max_bytes)
