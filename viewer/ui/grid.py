@@ -173,8 +173,9 @@ class ViewportGrid(QWidget):
             vp.crosshair_lines = (lambda n=name: self.mpr.crosshair_lines(n) if self.mpr else [])
         self.mpr.set_point(volume.geometry.center)
         if self.view3d is not None:
-            m = self.viewports[0].model
-            self.view3d.set_data(data, m.center, m.width)
+            # a MIP sums up dense structures: a bone-like window shows them without saturating
+            lo, hi = data.range
+            self.view3d.set_data(data, lo + 0.6 * (hi - lo), 0.6 * (hi - lo))
 
     def _crosshair_picked(self, lps: np.ndarray) -> None:
         if self.mpr is not None:

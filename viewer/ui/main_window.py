@@ -1,0 +1,466 @@
+"""The main window: study browser, viewport grid, toolbar, shortcuts, status bar.
+
+Shown before VTK is imported (cold start: the window appears in well under a
+second, PLATFORM.md measured 3.3 s for ``import PySide6.QtWidgets, vtk``):
+the grid (which imports VTK) is built by :meth:`MainWindow.load_viewers` on
+the first event-loop turn after ``show()``.
+
+Opening images: an import (folder, DICOMDIR, drop) is scanned by a worker;
+the study's series are then assembled by a worker *after* the access gate
+has authorised and recorded the viewing (ARCHITECTURE.md: pixels never reach
+a screen before that), and shown by the default hanging (first series in the
+active viewport, the next ones in the following cells; MPR: first series).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QToolBar,
+)
+
+from viewer.config import regard_home
+from viewer.ui.browser import StudyBrowser, StudyRow, rows_from_index
+from viewer.ui.i18n import tr
+from viewer.ui.models import LAYOUTS, Demographics, WindowPreset, load_presets
+from viewer.ui.workers import Task, start
+
+log = logging.getLogger(__name__)
+
+RECENT_MAX = 10
+TOOL_NAMES = {"scroll": "Scroll", "window": "Window/level", "zoom": "Zoom", "pan": "Pan",
+              "distance": "Distance", "crosshair": "Crosshair"}
+# shortcuts close to what radiologists know (Horos/OsiriX, Weasis, Synapse)
+TOOL_KEYS = {"scroll": "S", "window": "W", "zoom": "Z", "pan": "P", "distance": "M",
+             "crosshair": "C"}
+LAYOUT_KEYS = {"1x1": "Ctrl+1", "1x2": "Ctrl+2", "2x2": "Ctrl+4", "mpr": "Ctrl+M"}
+
+Authorizer = Callable[[StudyRow, list[Any]], None]
+
+
+def gate_authorizer(row: StudyRow, series: list[Any]) -> None:
+    """Ask the access gate to authorise and record the viewing (raises when refused)."""
+    from viewer.access.gate import AccessGate, Action
+    from viewer.access.patient import PatientRef
+
+    patient = row.patient
+    ref = PatientRef(
+        id=getattr(patient, "patient_id", "") or row.patient_id,
+        issuer=getattr(patient, "issuer", ""),
+        ins=getattr(patient, "ins", "") or row.ins,
+        ins_oid=getattr(patient, "ins_oid", ""),
+    )
+    AccessGate().authorize_and_record(
+        Action.VIEW, patient=ref, study_uids=[row.study_uid],
+        series_uids=[getattr(s, "series_uid", "") for s in series], archive=row.source,
+    )
+
+
+def recent_file() -> Path:
+    return regard_home() / "recent.json"
+
+
+def load_recent() -> list[str]:
+    try:
+        data = json.loads(recent_file().read_text(encoding="utf-8"))
+        return [str(p) for p in data if isinstance(p, str)][:RECENT_MAX]
+    except (OSError, ValueError):
+        return []
+
+
+def add_recent(path: str) -> list[str]:
+    items = [path] + [p for p in load_recent() if p != path]
+    items = items[:RECENT_MAX]
+    try:
+        recent_file().parent.mkdir(parents=True, exist_ok=True)
+        recent_file().write_text(json.dumps(items, indent=1), encoding="utf-8")
+    except OSError as exc:
+        log.warning("cannot save the recent list: %s", exc)
+    return items
+
+
+def demographics_of(row: StudyRow, series: Any) -> Demographics:
+    p = row.patient
+    return Demographics(
+        patient_name=row.patient_name, patient_id=row.patient_id, ins=row.ins,
+        ins_status=getattr(p, "ins_kind", ""), birth_date=row.birth_date,
+        sex=getattr(p, "sex", ""), study_date=row.study_date,
+        study_description=row.description,
+        series_description=getattr(series, "description", ""),
+        series_number=str(getattr(series, "number", "") or ""),
+    )
+
+
+class MainWindow(QMainWindow):
+    """Regard's main window (see module docstring)."""
+
+    viewers_ready = Signal()
+    images_shown = Signal()
+    load_failed = Signal(str)
+
+    def __init__(self, authorizer: Authorizer | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Regard")
+        self.resize(QSize(1600, 1000))
+        self.setAcceptDrops(True)
+        self.authorizer = authorizer or gate_authorizer
+        self.grid: Any = None  # ViewportGrid, once VTK is loaded
+        self.tasks: set[Task] = set()
+        self._pending: list[Callable[[], None]] = []
+        try:
+            self.presets = load_presets()
+        except ValueError as exc:
+            log.warning("%s", exc)
+            self.presets = {}
+        self._placeholder = QLabel(tr("Loading the viewer..."))
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setStyleSheet("background: #101010; color: #a0a0a0;")
+        self.setCentralWidget(self._placeholder)
+        self.browser = StudyBrowser()
+        self.browser.open_series.connect(self.open_study)
+        self.browser.import_requested.connect(self.import_folder)
+        dock = QDockWidget(tr("Studies"), self)
+        dock.setObjectName("studies")
+        dock.setWidget(self.browser)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.browser_dock = dock
+        self._build_actions()
+        self._build_status_bar()
+
+    # ------------------------------------------------------------- actions
+    def _action(self, text: str, slot: Callable[[], Any], key: str = "",
+                checkable: bool = False) -> QAction:
+        act = QAction(tr(text), self)
+        if key:
+            act.setShortcut(QKeySequence(key))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.setCheckable(checkable)
+        act.triggered.connect(lambda _checked=False: slot())
+        self.addAction(act)
+        return act
+
+    def _build_actions(self) -> None:
+        bar = QToolBar(tr("Tools"), self)
+        bar.setObjectName("tools")
+        self.addToolBar(bar)
+        self.toolbar = bar
+        file_menu = self.menuBar().addMenu(tr("&File"))
+        file_menu.addAction(self._action("Open folder...", self.import_folder, "Ctrl+O"))
+        file_menu.addAction(self._action("Open DICOMDIR...", self.import_dicomdir, "Ctrl+D"))
+        self.recent_menu = QMenu(tr("Recent"), self)
+        file_menu.addMenu(self.recent_menu)
+        self._refresh_recent()
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("Quit", self.close, "Ctrl+Q"))
+
+        view_menu = self.menuBar().addMenu(tr("&View"))
+        self.layout_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for name in LAYOUTS:
+            label = "MPR" if name == "mpr" else name
+            act = self._action(f"Layout {label}", lambda n=name: self.set_layout(n),
+                               LAYOUT_KEYS[name], checkable=True)
+            group.addAction(act)
+            view_menu.addAction(act)
+            bar.addAction(act)
+            self.layout_actions[name] = act
+        self.layout_actions["1x1"].setChecked(True)
+        bar.addSeparator()
+
+        tools_menu = self.menuBar().addMenu(tr("&Tools"))
+        self.tool_actions: dict[str, QAction] = {}
+        tgroup = QActionGroup(self)
+        for tool, label in TOOL_NAMES.items():
+            act = self._action(label, lambda t=tool: self.set_tool(t), TOOL_KEYS[tool],
+                               checkable=True)
+            tgroup.addAction(act)
+            tools_menu.addAction(act)
+            bar.addAction(act)
+            self.tool_actions[tool] = act
+        self.tool_actions["scroll"].setChecked(True)
+        bar.addSeparator()
+        self.preset_menu = QMenu(tr("Window presets"), self)
+        preset_button = QPushButton(tr("Presets"))
+        preset_button.setMenu(self.preset_menu)
+        bar.addWidget(preset_button)
+        for preset in self.presets.get("CT", []):
+            act = self._action(preset.name, lambda p=preset: self.apply_preset(p),
+                               preset.shortcut)
+            self.preset_menu.addAction(act)
+        view_menu.addMenu(self.preset_menu)
+        for text, slot, key in (
+            ("Invert", self.toggle_invert, "I"),
+            ("Fit to window", self.fit, "F"),
+            ("True size 1:1", self.true_size, "T"),
+            ("Clear measurements", self.clear_measurements, "Delete"),
+            ("Next image", lambda: self.scroll(1), "Down"),
+            ("Previous image", lambda: self.scroll(-1), "Up"),
+        ):
+            act = self._action(text, slot, key)
+            tools_menu.addAction(act)
+            if text in ("Invert", "Fit to window", "True size 1:1"):
+                bar.addAction(act)
+
+    def _build_status_bar(self) -> None:
+        sb = self.statusBar()
+        self.cursor_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(200)
+        self.progress.hide()
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.cancel_tasks)
+        self.user_label = QLabel("")
+        sb.addWidget(self.cursor_label, 1)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
+        sb.addPermanentWidget(self.user_label)
+        QTimer.singleShot(0, self._show_user)
+
+    def _show_user(self) -> None:
+        """The logged-in user's name in the status bar (viewer.access identity)."""
+        try:
+            from viewer.access.gate import AccessGate
+
+            user = AccessGate(forward=False).current_user()
+            self.user_label.setText(tr("User: {name}").format(name=user.display_name))
+        except Exception as exc:  # no identity yet: say so, the gate will refuse later
+            log.debug("no current user: %s", exc)
+            self.user_label.setText(tr("No user logged in"))
+
+    def _refresh_recent(self, items: list[str] | None = None) -> None:
+        self.recent_menu.clear()
+        for path in items if items is not None else load_recent():
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda _c=False, p=path: self.open_path(p))
+
+    # -------------------------------------------------------------- viewers
+    def load_viewers(self) -> None:
+        """Import VTK and build the viewport grid (after the window is visible)."""
+        if self.grid is not None:
+            return
+        t0 = time.perf_counter()
+        from viewer.ui.grid import ViewportGrid
+
+        self.grid = ViewportGrid()
+        self.grid.cursor_moved.connect(self._cursor_moved)
+        self.grid.active_changed.connect(self._active_changed)
+        self.setCentralWidget(self.grid)
+        self._placeholder = None
+        log.debug("viewers loaded in %.2f s", time.perf_counter() - t0)
+        self.viewers_ready.emit()
+        pending, self._pending = self._pending, []
+        for action in pending:
+            action()
+
+    def _when_viewers(self, action: Callable[[], None]) -> None:
+        if self.grid is None:
+            self._pending.append(action)
+        else:
+            action()
+
+    def set_layout(self, name: str) -> None:
+        if name in self.layout_actions:
+            self.layout_actions[name].setChecked(True)
+        self._when_viewers(lambda: self.grid.set_layout(name))
+
+    def active_model(self) -> Any:
+        if self.grid is None or self.grid.active is None:
+            return None
+        return self.grid.active.model
+
+    def set_tool(self, tool: str) -> None:
+        if tool in self.tool_actions:
+            self.tool_actions[tool].setChecked(True)
+        if self.grid is not None:
+            for vp in self.grid.viewports:
+                vp.model.set_tool(tool)
+
+    def apply_preset(self, preset: WindowPreset) -> None:
+        m = self.active_model()
+        if m is not None and m.volume is not None:
+            m.apply_preset(preset)
+            if self.grid.layout_name == "mpr":
+                for vp in self.grid.viewports:
+                    vp.model.apply_preset(preset)
+
+    def _each_model(self, func: Callable[[Any], None]) -> None:
+        m = self.active_model()
+        if m is not None and m.volume is not None:
+            func(m)
+
+    def toggle_invert(self) -> None:
+        self._each_model(lambda m: m.set_invert(not m.invert))
+
+    def fit(self) -> None:
+        self._each_model(lambda m: m.fit())
+
+    def true_size(self) -> None:
+        self._each_model(lambda m: m.set_true_size(not m.true_size))
+
+    def clear_measurements(self) -> None:
+        self._each_model(lambda m: m.clear_measurements())
+
+    def scroll(self, steps: int) -> None:
+        self._each_model(lambda m: m.scroll(steps))
+
+    def _cursor_moved(self, lps: Any, value: Any) -> None:
+        x, y, z = (float(c) for c in lps)
+        text = tr("LPS {x:.1f}, {y:.1f}, {z:.1f} mm").format(x=x, y=y, z=z)
+        if value is not None:
+            text += "   " + tr("Value {v:g}").format(v=value)
+        self.cursor_label.setText(text)
+
+    def _active_changed(self, vp: Any) -> None:
+        tool = vp.model.tool
+        if tool in self.tool_actions:
+            self.tool_actions[tool].setChecked(True)
+
+    # --------------------------------------------------------------- import
+    def import_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, tr("Open a folder of DICOM files"))
+        if path:
+            self.open_path(path)
+
+    def import_dicomdir(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, tr("Open a DICOMDIR"), "",
+                                              "DICOMDIR (DICOMDIR dicomdir);;* (*)")
+        if path:
+            self.open_path(path)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.open_path(url.toLocalFile())
+        event.acceptProposedAction()
+
+    def open_path(self, path: str | Path, open_first: bool = True) -> Task:
+        """Scan a file, folder or DICOMDIR in a worker; list its studies; open the first."""
+        path = str(path)
+        self._refresh_recent(add_recent(path))
+
+        def scan(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
+            from viewer.dicom.index import scan as scan_index
+
+            return scan_index(path, progress=progress, cancel=cancel)
+
+        task = Task(scan)
+        task.signals.finished.connect(lambda index: self._scanned(index, path, open_first))
+        return self._run(task, tr("Reading {path}").format(path=Path(path).name))
+
+    def _scanned(self, index: Any, path: str, open_first: bool) -> None:
+        rows = rows_from_index(index, tr("Local"))
+        for message in index.errors[:5]:
+            log.info("import: %s", message)
+        if not rows:
+            self._fail(tr("No images found in {path}").format(path=path))
+            return
+        self.browser.add_rows(rows)
+        if open_first:
+            row = rows[0]
+            images = [s for s in row.series if getattr(s, "instances", None)]
+            self.open_study(row, images[: self._cells_to_fill()])
+
+    def _cells_to_fill(self) -> int:
+        if self.grid is None or self.grid.layout_name == "mpr":
+            return 1
+        return len(self.grid.viewports)
+
+    def open_study(self, row: StudyRow, series: list[Any]) -> Task | None:
+        """Authorise + record, then assemble ``series`` in a worker and show them."""
+        if not series:
+            return None
+
+        def assemble_all(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
+            from viewer.dicom.assemble import assemble
+
+            self.authorizer(row, series)  # raises when refused: nothing is decoded
+            out = []
+            for n, s in enumerate(series):
+                if cancel.is_set():
+                    break
+                volumes = assemble(s, cancel=cancel)
+                if volumes:
+                    out.append((volumes[0], demographics_of(row, s)))
+                progress(n + 1, len(series))
+            return out
+
+        task = Task(assemble_all)
+        task.signals.finished.connect(self._assembled)
+        return self._run(task, tr("Loading images"))
+
+    def _assembled(self, items: list[Any]) -> None:
+        if not items:
+            self._fail(tr("No image could be assembled"))
+            return
+        self._when_viewers(lambda: self._show(items))
+
+    def _show(self, items: list[Any]) -> None:
+        self.grid.show_volumes(items)
+        self.images_shown.emit()
+
+    def show_volumes(self, items: list[Any]) -> None:
+        """Show already assembled (volume, demographics) pairs (tests, `regard view`)."""
+        self._when_viewers(lambda: self._show(items))
+
+    # ---------------------------------------------------------------- tasks
+    def _run(self, task: Task, label: str) -> Task:
+        self.tasks.add(task)
+        self.progress.setFormat(label + " %p%")
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        task.signals.progress.connect(self._progress)
+        task.signals.failed.connect(self._fail)
+        for sig in (task.signals.finished, task.signals.failed, task.signals.cancelled):
+            sig.connect(lambda *_a, t=task: self._task_done(t))
+        return start(task)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    def _task_done(self, task: Task) -> None:
+        self.tasks.discard(task)
+        if not self.tasks:
+            self.progress.hide()
+            self.cancel_button.hide()
+
+    def cancel_tasks(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+
+    def _fail(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+        self.load_failed.emit(message)
+        if not getattr(self, "quiet", False):
+            QMessageBox.warning(self, "Regard", message)
+
+    def closeEvent(self, event: Any) -> None:
+        self.cancel_tasks()
+        if self.grid is not None:
+            for host in self.grid.hosts():
+                host.close_vtk()
+        super().closeEvent(event)
+
