@@ -14,6 +14,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -325,7 +326,8 @@ class DicomWebClient:
     def _qido(self, path: str, params: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
         try:
             resp = self.client.get(
-                self.base + path, params=params, headers={"Accept": "application/dicom+json"}
+                self.base + path + _query_string(params),
+                headers={"Accept": "application/dicom+json"},
             )
         except httpx.HTTPError as exc:
             raise self._request_errors(exc, what) from exc
@@ -391,6 +393,21 @@ class DicomWebClient:
         if client is not None:
             client.close()
             self._local.client = None
+
+
+def _query_string(params: Mapping[str, Any]) -> str:
+    """``?key=value&...`` keeping ``*``, ``?``, ``^``, ``,`` and ``-`` as they are.
+
+    PS3.18 8.3.4 matching values carry wildcards and PN component separators; some
+    archives (Orthanc 1.10) do not percent-decode them, so only what would break the
+    URL is encoded.
+    """
+    if not params:
+        return ""
+    safe = "*?^,-.:_~"
+    return "?" + "&".join(
+        f"{quote(str(k), safe=safe)}={quote(str(v), safe=safe)}" for k, v in params.items()
+    )
 
 
 class _BearerAuth(httpx.Auth):

@@ -1,0 +1,139 @@
+"""DICOMweb (QIDO-RS, WADO-RS) against Orthanc's DICOMweb plugin, and the multipart reader."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydicom import dcmread
+
+from tests.archive.conftest import INS, INS_ISSUER, MemoryKeyring, Seeded
+from viewer.archive.cache import Cache
+from viewer.archive.dicomweb import DicomWebClient, iter_multipart, part10_meta
+from viewer.archive.dimse import DimseClient
+from viewer.archive.errors import AuthenticationFailed, ProtocolError
+from viewer.archive.nodes import KEYRING_SERVICE, LocalAE, parse_address
+from viewer.archive.orthanc import start_orthanc
+from viewer.archive.retrieve import Retriever
+
+pytestmark = pytest.mark.integration
+
+
+def _uids(rows: list[dict[str, Any]], key: str) -> set[str]:
+    return {r[key] for r in rows}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {},
+        {"PatientName": "DOE*"},
+        {"StudyDate": "20170101-20221231"},
+        {"ModalitiesInStudy": "CT"},
+        {"PatientID": INS, "IssuerOfPatientID": INS_ISSUER},
+    ],
+)
+def test_qido_finds_the_same_studies_as_c_find(
+    dimse_node: Any, web_node: Any, local: LocalAE, keys: dict[str, str]
+) -> None:
+    web = DicomWebClient(web_node).search("study", keys)
+    dimse = DimseClient(dimse_node, local).find("study", keys)
+    assert web and _uids(web, "StudyInstanceUID") == _uids(dimse, "StudyInstanceUID")
+
+
+def test_qido_series_and_instances(seeded: Seeded, web_node: Any) -> None:
+    client = DicomWebClient(web_node)
+    series = client.search("series", {"StudyInstanceUID": seeded.syntax_study})
+    assert {r["SeriesInstanceUID"] for r in series} <= set(seeded.series)
+    uid = series[0]["SeriesInstanceUID"]
+    found = client.search(
+        "image", {"StudyInstanceUID": seeded.syntax_study, "SeriesInstanceUID": uid}
+    )
+    assert _uids(found, "SOPInstanceUID") == set(seeded.series[uid])
+
+
+def test_wado_retrieve_is_byte_identical(seeded: Seeded, web_node: Any, local: LocalAE) -> None:
+    cache = Cache()
+    result = Retriever(web_node, cache, local).retrieve(seeded.syntax_study)
+    assert result.fetched == len(seeded.studies[seeded.syntax_study])
+    for path in result.paths:
+        got = dcmread(path)
+        source = dcmread(seeded.source(str(got.SOPInstanceUID)))
+        assert got.file_meta.TransferSyntaxUID == source.file_meta.TransferSyntaxUID
+        assert got.PixelData == source.PixelData
+
+
+@pytest.fixture(scope="module")
+def auth_orthanc(tmp_path_factory: pytest.TempPathFactory):
+    server = start_orthanc(tmp_path_factory.mktemp("orthanc-auth"), users={"alice": "s3cret"})
+    yield server
+    server.stop()
+
+
+def test_basic_auth_password_comes_from_the_keyring(
+    auth_orthanc: Any, memory_keyring: MemoryKeyring
+) -> None:
+    node = parse_address(auth_orthanc.web_address, name="secure", username="alice", timeout=5)
+    memory_keyring.set_password(KEYRING_SERVICE, "secure:alice", "s3cret")
+    DicomWebClient(node).echo()
+    assert DicomWebClient(node).search("study", {}) == []
+
+
+def test_wrong_password_is_refused_clearly(
+    auth_orthanc: Any, memory_keyring: MemoryKeyring
+) -> None:
+    node = parse_address(auth_orthanc.web_address, name="secure", username="alice", timeout=5)
+    memory_keyring.set_password(KEYRING_SERVICE, "secure:alice", "wrong")
+    with pytest.raises(AuthenticationFailed, match="HTTP 401"):
+        DicomWebClient(node).search("study", {})
+
+
+def test_missing_password_is_reported(auth_orthanc: Any, memory_keyring: MemoryKeyring) -> None:
+    node = parse_address(auth_orthanc.web_address, name="secure", username="alice", timeout=5)
+    with pytest.raises(AuthenticationFailed, match="keyring"):
+        DicomWebClient(node)
+
+
+def _part10(sop: str) -> bytes:
+    from io import BytesIO
+
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset()
+    ds.SOPInstanceUID = sop
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.file_meta.MediaStorageSOPInstanceUID = sop
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    buf = BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100, 1 << 20])
+def test_multipart_parts_survive_any_chunking(chunk: int) -> None:
+    parts = [_part10(f"1.2.3.{i}") for i in range(3)]
+    body = b"preamble\r\n"
+    for p in parts:
+        body += b"--XyZ\r\nContent-Type: application/dicom\r\n\r\n" + p + b"\r\n"
+    body += b"--XyZ--\r\n"
+    chunks = [body[i : i + chunk] for i in range(0, len(body), chunk)]
+    got = list(iter_multipart(chunks, 'multipart/related; type="application/dicom"; boundary=XyZ'))
+    assert got == parts
+    assert [part10_meta(p)["MediaStorageSOPInstanceUID"] for p in got] == [
+        "1.2.3.0",
+        "1.2.3.1",
+        "1.2.3.2",
+    ]
+
+
+def test_truncated_or_foreign_answers_are_protocol_errors() -> None:
+    part = _part10("1.2.3")
+    body = b"--B\r\n\r\n" + part[:100]
+    with pytest.raises(ProtocolError, match="truncated"):
+        list(iter_multipart([body], "multipart/related; boundary=B"))
+    with pytest.raises(ProtocolError, match="multipart/related"):
+        list(iter_multipart([body], "text/html"))
+    with pytest.raises(ProtocolError, match="DICM"):
+        part10_meta(b"<html>not dicom</html>" * 10)

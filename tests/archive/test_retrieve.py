@@ -1,0 +1,97 @@
+"""Retrieval behaviour a radiologist feels: first image first, progress, cancel, resume."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydicom import dcmread
+
+from tests.archive.conftest import Seeded
+from viewer.archive.cache import Cache
+from viewer.archive.errors import RetrieveCancelled
+from viewer.archive.nodes import LocalAE
+from viewer.archive.retrieve import Progress, Retriever
+
+pytestmark = pytest.mark.integration
+
+
+def _biggest_study(seeded: Seeded) -> str:
+    return max(seeded.studies, key=lambda s: len(seeded.studies[s]))
+
+
+def _first_by_number(seeded: Seeded, sops: list[str]) -> str:
+    numbers = {
+        s: int(dcmread(seeded.source(s), stop_before_pixels=True).InstanceNumber) for s in sops
+    }
+    return min(numbers, key=numbers.__getitem__)
+
+
+@pytest.mark.parametrize("kind", ["dimse", "web"])
+def test_first_image_of_chosen_series_comes_first_and_progress_is_complete(
+    seeded: Seeded, dimse_node: Any, web_node: Any, local: LocalAE, kind: str
+) -> None:
+    node = dimse_node if kind == "dimse" else web_node
+    study = _biggest_study(seeded)
+    series = next(s for s, v in seeded.series.items() if set(v) <= set(seeded.studies[study]))
+    paths: list[Path] = []
+    progress: list[Progress] = []
+    lock = threading.Lock()
+
+    def on_instance(path: Path) -> None:
+        with lock:
+            paths.append(path)
+
+    result = Retriever(node, Cache(), local, associations=3).retrieve(
+        study, progress=progress.append, on_instance=on_instance, first_series=series
+    )
+    assert paths[0].name == f"{_first_by_number(seeded, seeded.series[series])}.dcm"
+    assert len(paths) == len(set(paths)) == len(seeded.studies[study]) == result.instances
+    assert all(p.is_file() for p in paths)
+    done = [p.instances_done for p in progress]
+    assert sorted(done) == done and done[-1] == result.instances
+    assert progress[-1].bytes_done == result.bytes > 0
+    assert result.first_image_seconds is not None and result.first_image_seconds < result.seconds
+
+
+@pytest.mark.parametrize("kind", ["dimse", "web"])
+def test_cancel_leaves_a_consistent_cache_and_resume_fetches_only_the_rest(
+    seeded: Seeded, dimse_node: Any, web_node: Any, local: LocalAE, kind: str
+) -> None:
+    node = (dimse_node if kind == "dimse" else web_node).with_(associations=1)
+    study = _biggest_study(seeded)
+    cache = Cache()
+    cancel = threading.Event()
+    seen: list[Path] = []
+
+    def on_instance(path: Path) -> None:
+        seen.append(path)
+        if len(seen) == 5:
+            cancel.set()
+
+    retriever = Retriever(node, cache, local)
+    with pytest.raises(RetrieveCancelled):
+        retriever.retrieve(study, on_instance=on_instance, cancel=cancel)
+    report = cache.check(deep=True)
+    assert report.ok and not report.partial_removed
+    kept = cache.cached_sop_uids(study)
+    assert 5 <= len(kept) < len(seeded.studies[study])
+    assert not list(cache.root.rglob("*.part"))
+    result = retriever.retrieve(study)
+    assert result.cached == len(kept)
+    assert result.fetched == len(seeded.studies[study]) - len(kept)
+    assert cache.cached_sop_uids(study) == set(seeded.studies[study])
+
+
+def test_series_retrieve_fetches_only_that_series(
+    seeded: Seeded, dimse_node: Any, local: LocalAE
+) -> None:
+    study = _biggest_study(seeded)
+    series = next(s for s, v in seeded.series.items() if set(v) <= set(seeded.studies[study]))
+    cache = Cache()
+    result = Retriever(dimse_node, cache, local).retrieve(study, series)
+    assert cache.cached_sop_uids(study) == set(seeded.series[series])
+    assert result.folder == cache.series_dir(study, series)
+    assert {p.parent for p in result.paths} == {result.folder}
