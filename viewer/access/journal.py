@@ -248,6 +248,14 @@ def _clean_detail(detail: dict[str, Any]) -> str:
     return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        try:
+            db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            log.warning("audit journal rollback failed: %s", exc)
+
+
 class AuditJournal:
     """Append-only hash-chained journal in ``$REGARD_HOME/audit/journal.sqlite``."""
 
@@ -259,9 +267,23 @@ class AuditJournal:
     # -- connection ----------------------------------------------------------------
     def _fail(self, exc: BaseException, doing: str) -> AuditUnavailable:
         reason = str(exc) or type(exc).__name__
-        if isinstance(exc, sqlite3.OperationalError) and "readonly" in reason:
-            reason = "the journal is read-only"
-        return AuditUnavailable(f"cannot {doing} the audit journal {self.path}: {reason}")
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            primary = code & 0xFF
+            reason = {
+                sqlite3.SQLITE_FULL: "the disk is full",
+                sqlite3.SQLITE_READONLY: "the journal is read-only",
+                sqlite3.SQLITE_CANTOPEN: "the journal file cannot be opened (read-only folder?)",
+                sqlite3.SQLITE_IOERR: "the disk refused the write (full or read-only?)",
+                sqlite3.SQLITE_PERM: "permission denied",
+                sqlite3.SQLITE_BUSY: "the journal stayed locked by another process",
+            }.get(primary, reason) + f" ({exc})"
+        elif isinstance(exc, OSError) and exc.strerror:
+            reason = exc.strerror
+        return AuditUnavailable(
+            f"cannot {doing} the audit journal {self.path}: {reason}; "
+            "nothing is opened until the access can be recorded"
+        )
 
     def connect(self) -> sqlite3.Connection:
         if self._db is not None:
@@ -305,7 +327,7 @@ class AuditJournal:
                 row = self._append_in_tx(db, entry, detail, now or utc_now())
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)  # SQLite may already have rolled back (e.g. disk full)
                 raise
         except (sqlite3.Error, OSError) as exc:
             raise self._fail(exc, "write to") from exc
@@ -475,7 +497,7 @@ class AuditJournal:
                 n = self._prune_in_tx(db, cutoff, entry, now)
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                _rollback(db)  # SQLite may already have rolled back (e.g. disk full)
                 raise
         except (sqlite3.Error, OSError) as exc:
             raise self._fail(exc, "prune") from exc
