@@ -212,3 +212,51 @@ def test_is_lossy() -> None:
     ds, _ = open_dataset(shared(GE_01))
     assert not is_lossy(ds)
 
+
+
+def test_segmented_16bit_palette_equals_gdcm() -> None:
+    """GDCM's ImageApplyLookupTable (C++) as oracle for segmented palettes (C.7.9.2),
+    which dcmj2pnm does not support; the display keeps the high byte."""
+    import gdcm
+
+    src = shared("pixel_pipeline/palette/gdcm-US-ALOKA-16.dcm")
+    reader = gdcm.ImageReader()
+    reader.SetFileName(str(src))
+    assert reader.Read()
+    apply = gdcm.ImageApplyLookupTable()
+    apply.SetInput(reader.GetImage())
+    assert apply.Apply()
+    out = apply.GetOutput()
+    raw = out.GetBuffer().encode("utf-8", errors="surrogateescape")
+    cols, rows = out.GetDimensions()[:2]
+    reference = np.frombuffer(raw, dtype="<u2").reshape(rows, cols, 3)
+    ours = to_display(src)
+    np.testing.assert_array_equal(ours, (reference >> 8).astype(np.uint8))
+    assert len(np.unique(ours.reshape(-1, 3), axis=0)) > 20
+
+
+def test_same_palette_image_in_rle_and_jpeg_ls_displays_identically() -> None:
+    rle = shared("pixel_pipeline/palette/US-PAL-8-10x-echo_rle.dcm")
+    jls = shared("pixel_pipeline/palette/jpeg-ls-Palette.dcm")
+    for frame in (0, 5, 9):
+        np.testing.assert_array_equal(to_display(rle, frame), to_display(jls, frame))
+
+
+def test_float_pixel_data_min_max_window() -> None:
+    src = shared("pixel_pipeline/float_and_32bit/parametric_map_float.dcm")
+    stored = read_frame(src)
+    assert stored.dtype == np.float32
+    ours = to_display(src, window="minmax", stored=stored)
+    lo, hi = float(stored.min()), float(stored.max())
+    expected = np.floor(voi_lut(stored, (lo + hi) / 2, hi - lo, "LINEAR_EXACT"))
+    np.testing.assert_array_equal(ours, expected.astype(np.uint8))
+    assert ours.min() == 0 and ours.max() == 255 and len(np.unique(ours)) > 100
+
+
+def test_header_windows_lists_every_pair() -> None:
+    from viewer.dicom.pixels import header_windows
+
+    ds, _ = open_dataset(shared("pixel_pipeline/overlay/MR-SIEMENS-DICOM-WithOverlays.dcm"))
+    windows = header_windows(ds)
+    assert len(windows) == 2
+    assert windows[0][:2] == frame_window(ds)[:2]

@@ -69,7 +69,7 @@ def check_decodable(ds: Dataset, path: Path | None, max_bytes: int = MAX_DECODED
         check_pixel_element(ds, path)
     except ValueError as exc:
         raise DicomReadError(where, str(exc)) from exc
-    if "PixelRepresentation" not in ds:
+    if "PixelData" in ds and "PixelRepresentation" not in ds:  # float data has none
         raise DicomReadError(where, "missing Pixel Representation (0028,0103), type 1")
     ts = str(ds.file_meta.TransferSyntaxUID)
     info = codecs.support(ts)
@@ -304,15 +304,52 @@ def frame_window(ds: Dataset, frame_index: int = 0) -> tuple[float, float, str] 
         return None
 
 
+def header_windows(ds: Dataset, frame_index: int = 0) -> list[tuple[float, float, str, str]]:
+    """Every window of the header: (centre, width, function, explanation), PS3.3 C.11.2.
+
+    Window Center/Width are multi-valued with one Window Center & Width
+    Explanation per pair; enhanced objects carry them in Frame VOI LUT.
+    """
+    src: Dataset | None = ds if "WindowCenter" in ds and "WindowWidth" in ds else None
+    if src is None:
+        src = _functional_item(ds, frame_index, "FrameVOILUTSequence")
+    if src is None or "WindowCenter" not in src or "WindowWidth" not in src:
+        return []
+
+    def as_list(v: Any) -> list[Any]:
+        return list(v) if _is_multi(v) else [v]
+
+    centres, widths = as_list(src.WindowCenter), as_list(src.WindowWidth)
+    explanations = as_list(src.get("WindowCenterWidthExplanation", ""))
+    fn = src.get("VOILUTFunction", "LINEAR") or "LINEAR"
+    fn = str(fn[0] if _is_multi(fn) else fn).upper()
+    out = []
+    for n, (c, w) in enumerate(zip(centres, widths, strict=False)):
+        try:
+            text = str(explanations[n]) if n < len(explanations) else ""
+            out.append((float(c), float(w), fn, text))
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
 def _is_multi(v: Any) -> bool:
     return not isinstance(v, str | bytes) and hasattr(v, "__len__")
 
 
-def _min_max_window(values: np.ndarray) -> tuple[float, float]:
-    """DCMTK ``+Wm``: window spanning the frame's min..max (centre, width)."""
+def _min_max_window(values: np.ndarray, integer: bool = True) -> tuple[float, float, str]:
+    """Window spanning the frame's min..max: (centre, width, function).
+
+    Integer data: as DCMTK ``dcmj2pnm +Wm`` (width max-min+1, LINEAR). Float
+    data (Float Pixel Data, PS3.3 C.7.6.24): LINEAR_EXACT over exactly min..max.
+    """
     lo, hi = float(np.min(values)), float(np.max(values))
+    if not integer:
+        if hi <= lo:
+            return lo, 1.0, "LINEAR_EXACT"
+        return (lo + hi) / 2.0, hi - lo, "LINEAR_EXACT"
     width = hi - lo + 1.0 if hi > lo else 1.0
-    return lo + (hi - lo + 1.0) / 2.0, width
+    return lo + (hi - lo + 1.0) / 2.0, width, "LINEAR"
 
 
 def _invert(ds: Dataset) -> bool:
@@ -363,11 +400,12 @@ def grey_to_8bit(
 ) -> np.ndarray:
     """Grayscale pipeline C.11.1 -> C.11.2 -> MONOCHROME1 -> floor to uint8."""
     values = modality_lut(ds, stored, frame_index)
+    integer = bool(np.issubdtype(stored.dtype, np.integer))
     if isinstance(window, str):
         if window.lower() != "minmax":
             raise ValueError(f"unknown window {window!r} (a (centre, width) pair or 'minmax')")
-        c, w = _min_max_window(values)
-        y = voi_lut(values, c, w, "LINEAR")
+        c, w, fn = _min_max_window(values, integer)
+        y = voi_lut(values, c, w, fn)
     elif window is not None:
         y = voi_lut(values, window[0], window[1], function or "LINEAR")
     elif voi_lut_index is not None:
@@ -382,8 +420,8 @@ def grey_to_8bit(
         elif ds.get("VOILUTSequence"):
             y = apply_voi_lut_sequence(values, ds, 0)
         else:
-            c, w = _min_max_window(values)
-            y = voi_lut(values, c, w, "LINEAR")
+            c, w, fn = _min_max_window(values, integer)
+            y = voi_lut(values, c, w, fn)
     if _invert(ds):
         y = 255.0 - y
     return np.floor(np.clip(y, 0, 255)).astype(np.uint8)
