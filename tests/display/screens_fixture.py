@@ -28,8 +28,9 @@ def xvfb_screens(sizes: list[str]) -> Iterator[str]:
     args = ["Xvfb", "-displayfd", str(write_fd), "-nolisten", "tcp", "-noreset"]
     for n, size in enumerate(sizes):
         args += ["-screen", str(n), f"{size}x24"]
-    proc = subprocess.Popen(args, pass_fds=(write_fd,), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        args, pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     os.close(write_fd)
     try:
         ready, _, _ = select.select([read_fd], [], [], 15)

@@ -23,13 +23,13 @@ from viewer.display.qa import Measurements, evaluate
 DCMTK_MONITOR = Path("/usr/share/dcmtk/monitor.lut")
 
 
-def gamma_screen(max_ddl: int = 255, lmin: float = 0.5, lmax: float = 400.0,
-                 gamma: float = 2.2, step: int = 1) -> CharacteristicCurve:
+def gamma_screen(
+    max_ddl: int = 255, lmin: float = 0.5, lmax: float = 400.0, gamma: float = 2.2, step: int = 1
+) -> CharacteristicCurve:
     ddl = np.arange(0, max_ddl + 1, step, dtype=float)
     if ddl[-1] != max_ddl:
         ddl = np.append(ddl, max_ddl)
-    return CharacteristicCurve(ddl, lmin + (lmax - lmin) * (ddl / max_ddl) ** gamma, 0.3,
-                               max_ddl)
+    return CharacteristicCurve(ddl, lmin + (lmax - lmin) * (ddl / max_ddl) ** gamma, 0.3, max_ddl)
 
 
 @pytest.mark.integration
@@ -38,10 +38,16 @@ def test_lut_matches_dcmtk_dcmdspfn(tmp_path: Path) -> None:
     if shutil.which("dcmdspfn") is None or not DCMTK_MONITOR.is_file():
         pytest.fail("DCMTK (dcmdspfn and its monitor.lut sample) is not installed")
     out = tmp_path / "psc.txt"
-    subprocess.run(["dcmdspfn", "+Im", str(DCMTK_MONITOR), "+Og", str(out)],
-                   check=True, capture_output=True)
-    rows = np.array([[float(v) for v in line.split()] for line in out.read_text().splitlines()
-                     if line[:1].isdigit()])
+    subprocess.run(
+        ["dcmdspfn", "+Im", str(DCMTK_MONITOR), "+Og", str(out)], check=True, capture_output=True
+    )
+    rows = np.array(
+        [
+            [float(v) for v in line.split()]
+            for line in out.read_text().splitlines()
+            if line[:1].isdigit()
+        ]
+    )
     curve = CharacteristicCurve.from_dcmtk_file(DCMTK_MONITOR)
     assert curve.ambient == 1.0 and curve.max_ddl == 255
     lut = presentation_lut(curve)
@@ -96,12 +102,15 @@ def test_vtk_image_map_to_colors_applies_the_lut() -> None:
     assert np.array_equal(lut.apply(ramp.reshape(2, 256)), out)
 
 
-@pytest.mark.parametrize(("ddl", "lum", "message"), [
-    ([0, 128, 255], [1.0, 0.5, 300.0], r"does not increase .*\(at DDL 128\)"),
-    ([0, 255], [1.0, -3.0], "positive"),
-    ([0, 300], [1.0, 200.0], "0..255"),
-    ([0], [1.0], "at least two"),
-])
+@pytest.mark.parametrize(
+    ("ddl", "lum", "message"),
+    [
+        ([0, 128, 255], [1.0, 0.5, 300.0], r"does not increase .*\(at DDL 128\)"),
+        ([0, 255], [1.0, -3.0], "positive"),
+        ([0, 300], [1.0, 200.0], "0..255"),
+        ([0], [1.0], "at least two"),
+    ],
+)
 def test_bad_curves_are_refused(ddl: list[float], lum: list[float], message: str) -> None:
     with pytest.raises(CalibrationError, match=message):
         CharacteristicCurve(np.asarray(ddl, float), np.asarray(lum, float), source="x.lut")
@@ -112,8 +121,18 @@ def test_cli_lut_stores_curve_for_the_screen(tmp_path: Path) -> None:
 
     curve_file = tmp_path / "curve.json"
     curve_file.write_text(json.dumps(gamma_screen(step=15).to_dict()))
-    cmd = [sys.executable, "-m", "viewer.cli", "display", "lut", "--curve", str(curve_file),
-           "--screen", "Office_1280x1024", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "viewer.cli",
+        "display",
+        "lut",
+        "--curve",
+        str(curve_file),
+        "--screen",
+        "Office_1280x1024",
+        "--json",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)

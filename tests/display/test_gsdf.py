@@ -14,8 +14,19 @@ import pytest
 from viewer.display import gsdf
 
 # PS3.14 Table B-1 (JND index -> luminance cd/m2), first entries and the last.
-TABLE_B1 = {1: 0.0500, 2: 0.0547, 3: 0.0594, 4: 0.0643, 5: 0.0696, 6: 0.0750,
-            7: 0.0807, 8: 0.0866, 9: 0.0927, 10: 0.0991, 1023: 3993.0}
+TABLE_B1 = {
+    1: 0.0500,
+    2: 0.0547,
+    3: 0.0594,
+    4: 0.0643,
+    5: 0.0696,
+    6: 0.0750,
+    7: 0.0807,
+    8: 0.0866,
+    9: 0.0927,
+    10: 0.0991,
+    1023: 3993.0,
+}
 
 
 def sig4(x: float) -> float:
@@ -61,10 +72,16 @@ def test_gsdf_matches_dcmtk_dcmdspfn(tmp_path: Path) -> None:
         pytest.fail("dcmdspfn (DCMTK) is not installed")
     out = tmp_path / "gsdf.txt"
     lmin, lmax, n = 0.5, 600.0, 256
-    subprocess.run(["dcmdspfn", "+Il", str(lmin), str(lmax), "+Cd", str(n), "+Og", str(out)],
-                   check=True, capture_output=True)
-    rows = [line.split() for line in out.read_text().splitlines()
-            if line and not line.startswith("#") and line[0].isdigit()]
+    subprocess.run(
+        ["dcmdspfn", "+Il", str(lmin), str(lmax), "+Cd", str(n), "+Og", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    rows = [
+        line.split()
+        for line in out.read_text().splitlines()
+        if line and not line.startswith("#") and line[0].isdigit()
+    ]
     theirs = np.array([float(r[1]) for r in rows])
     assert len(theirs) == n
     # dcmtk takes the JND range with the standard's polynomial inverse (eq. 7-2)
@@ -74,8 +91,12 @@ def test_gsdf_matches_dcmtk_dcmdspfn(tmp_path: Path) -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "viewer.cli", "display", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "viewer.cli", "display", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_gsdf_both_ways() -> None:

@@ -42,7 +42,7 @@ def test_qc_pattern_is_native_and_has_one_pixel_line_pairs() -> None:
     unit = min(w, h)
     b = max((unit // 16) // 2 * 2, 8)
     x0, y0 = w // 2 - b // 2, h // 2 - b // 2
-    row = img[y0 + 2, x0:x0 + b // 2].astype(int)
+    row = img[y0 + 2, x0 : x0 + b // 2].astype(int)
     assert set(np.abs(np.diff(row)).tolist()) == {4080}
     # 16 luminance patch levels from black to full scale are present
     levels = {round(k * 4080 / 15) for k in range(16)}
@@ -64,8 +64,19 @@ def test_png_export_16_and_8_bit(tmp_path: Path) -> None:
 @pytest.mark.integration
 def test_dicom_export_read_by_dcmtk(tmp_path: Path) -> None:
     out = tmp_path / "qc.dcm"
-    cmd = [sys.executable, "-m", "viewer.cli", "display", "pattern", "--kind", "qc",
-           "--size", "640x480", "-o", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "viewer.cli",
+        "display",
+        "pattern",
+        "--kind",
+        "qc",
+        "--size",
+        "640x480",
+        "-o",
+        str(out),
+    ]
     assert subprocess.run(cmd, capture_output=True, timeout=60).returncode == 0
     ds = pydicom.dcmread(out)
     assert (ds.Rows, ds.Columns, ds.BitsStored) == (480, 640, 12)
@@ -73,8 +84,9 @@ def test_dicom_export_read_by_dcmtk(tmp_path: Path) -> None:
     if shutil.which("dcmj2pnm") is None:
         pytest.fail("dcmj2pnm (DCMTK) is not installed")
     png = tmp_path / "qc.png"
-    subprocess.run(["dcmj2pnm", "+Wi", "1", "+on", str(out), str(png)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["dcmj2pnm", "+Wi", "1", "+on", str(out), str(png)], check=True, capture_output=True
+    )
     theirs = np.asarray(Image.open(png)).astype(int)
     ours = patterns.to_display(patterns.tg18_qc(640, 480)).astype(int)
     assert np.max(np.abs(theirs - ours)) <= 1

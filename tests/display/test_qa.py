@@ -104,13 +104,16 @@ def test_json_measurement_file(tmp_path: Path) -> None:
     assert read_measurements(f).levels[-1] == 4080
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("level,luminance\n0,1\n240,abc\n480,3\n", "row 3 luminance is not a number"),
-    ("level,luminance\n0,1\n240,2\n", "at least 3"),
-    ("level,luminance\n0,1\n240,-2\n480,3\n", "positive"),
-    ('{"luminances": [1, 2, 3]}', "only the 18 TG18-LN patches"),
-    ("{not json", "invalid JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("level,luminance\n0,1\n240,abc\n480,3\n", "row 3 luminance is not a number"),
+        ("level,luminance\n0,1\n240,2\n", "at least 3"),
+        ("level,luminance\n0,1\n240,-2\n480,3\n", "positive"),
+        ('{"luminances": [1, 2, 3]}', "only the 18 TG18-LN patches"),
+        ("{not json", "invalid JSON"),
+    ],
+)
 def test_bad_files_are_named_with_the_problem(tmp_path: Path, content: str, message: str) -> None:
     f = tmp_path / "bad.csv"
     f.write_text(content)
@@ -127,8 +130,12 @@ def test_non_monotonic_screen_is_reported() -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "viewer.cli", "display", *args],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "viewer.cli", "display", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_qa_json_and_storage(tmp_path: Path) -> None:

@@ -31,8 +31,9 @@ def test_results_are_kept_per_screen_with_date(regard_home: Path) -> None:
 
 
 def test_the_key_follows_the_serial_not_the_connector() -> None:
-    moved = ScreenInfo("HDMI-2", 2048, 2560, manufacturer="Barco", model="MDMG-5221",
-                       serial="A12345")
+    moved = ScreenInfo(
+        "HDMI-2", 2048, 2560, manufacturer="Barco", model="MDMG-5221", serial="A12345"
+    )
     qa_store.record(BARCO, a_result())
     assert qa_store.last(moved) is not None
 

@@ -60,7 +60,11 @@ def test_two_screens_get_their_own_verdicts() -> None:
         assert (small["fit"], big["fit"]) == (False, True)
         text = subprocess.run(
             [sys.executable, "-m", "viewer.cli", "display", "check", "--modality", "CR"],
-            env=env, capture_output=True, text=True, timeout=60, check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         ).stdout
     assert "Not for diagnosis: this screen is 1.3 MP, CR needs 3 MP" in text
     assert "1536x2048" in text and text.count("needs 3MP") == 2
@@ -68,8 +72,7 @@ def test_two_screens_get_their_own_verdicts() -> None:
 
 def test_hidpi_screen_counts_physical_pixels(tmp_path: Path) -> None:
     # A 4K panel at 200%: Qt reports 1920x1080 logical pixels and DPR 2.
-    env = offscreen_env(tmp_path, [{"name": "UHD-200%", "width": 1920, "height": 1080,
-                                    "dpr": 2.0}])
+    env = offscreen_env(tmp_path, [{"name": "UHD-200%", "width": 1920, "height": 1080, "dpr": 2.0}])
     [screen] = display_check(env, "MG")
     assert (screen["logical_width"], screen["device_pixel_ratio"]) == (1920, 2.0)
     assert (screen["width"], screen["height"]) == (3840, 2160)
@@ -78,8 +81,10 @@ def test_hidpi_screen_counts_physical_pixels(tmp_path: Path) -> None:
 
 def test_hidpi_by_scaling_factor_as_on_x11(tmp_path: Path) -> None:
     # X11 style: 3840x2160 native at 192 dpi -> Qt scales by 2.
-    env = offscreen_env(tmp_path, [{"name": "UHD", "width": 3840, "height": 2160,
-                                    "logicalDpi": 192, "logicalBaseDpi": 96}])
+    env = offscreen_env(
+        tmp_path,
+        [{"name": "UHD", "width": 3840, "height": 2160, "logicalDpi": 192, "logicalBaseDpi": 96}],
+    )
     [screen] = display_check(env)
     assert screen["logical_width"] == 1920 and screen["device_pixel_ratio"] == 2.0
     assert (screen["width"], screen["height"]) == (3840, 2160)
@@ -87,10 +92,13 @@ def test_hidpi_by_scaling_factor_as_on_x11(tmp_path: Path) -> None:
 
 
 def test_named_positioned_screens(tmp_path: Path) -> None:
-    env = offscreen_env(tmp_path, [
-        {"name": "Office", "x": 0, "y": 0, "width": 1280, "height": 1024},
-        {"name": "Barco-5MP", "x": 1280, "y": 0, "width": 2048, "height": 2560},
-    ])
+    env = offscreen_env(
+        tmp_path,
+        [
+            {"name": "Office", "x": 0, "y": 0, "width": 1280, "height": 1024},
+            {"name": "Barco-5MP", "x": 1280, "y": 0, "width": 2048, "height": 2560},
+        ],
+    )
     rows = {r["name"]: r for r in display_check(env, "MG")}
     assert rows["Office"]["fit"] is False and rows["Barco-5MP"]["fit"] is True
     assert rows["Barco-5MP"]["x"] == 1280
@@ -101,7 +109,12 @@ def test_no_display_is_a_clear_error() -> None:
 
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["QT_QPA_PLATFORM"] = "xcb"
-    out = subprocess.run([sys.executable, "-m", "viewer.cli", "display", "check"],
-                         env=env, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "viewer.cli", "display", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 1
     assert "no display" in out.stderr

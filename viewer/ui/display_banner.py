@@ -26,8 +26,7 @@ from viewer.display.screens import from_qscreen
 log = logging.getLogger(__name__)
 
 BANNER_STYLE = (
-    "QLabel { background-color: #c00000; color: white; font-weight: bold;"
-    " padding: 4px 8px; }"
+    "QLabel { background-color: #c00000; color: white; font-weight: bold; padding: 4px 8px; }"
 )
 
 
@@ -36,8 +35,12 @@ class DisplayBanner(QLabel):
 
     verdictChanged = Signal(object)  # Verdict | None
 
-    def __init__(self, parent: QWidget | None = None, policy: DisplayPolicy | None = None,
-                 language: str | None = None) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        policy: DisplayPolicy | None = None,
+        language: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self._policy = policy or load_policy()
         self._language = language
@@ -67,6 +70,11 @@ class DisplayBanner(QLabel):
         """A series of this exam type is now shown (None: nothing shown, banner off)."""
         self._modality = modality
         self._sop_class = sop_class_uid
+        self.recheck()
+
+    def set_language(self, language: str | None) -> None:
+        """Banner language ('fr' or 'en'; None: the UI language) -- re-checks."""
+        self._language = language
         self.recheck()
 
     def recheck(self) -> Verdict | None:
