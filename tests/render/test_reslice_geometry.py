@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from tests.render.volumes import GEOMETRIES, linear_field, make_volume, smooth_field, trilinear
+from viewer.dicom.geometry import Geometry
+from viewer.dicom.volume import Volume
 from viewer.render.planes import make_plane
 from viewer.render.slice_view import SliceView
 
@@ -103,3 +105,51 @@ def test_plane_axes_and_labels_follow_radiological_convention() -> None:
     assert np.allclose(np.abs(oblique.normal @ np.array([0, -0.5, -1.0])), np.sqrt(1.25))
     assert oblique.edge_labels()["right"] == "L"
     assert oblique.edge_labels()["top"] in ("AF", "AH")
+
+
+def _uneven_volume(direction: np.ndarray, gaps: list[float]) -> Volume:
+    """A stack whose slices sit at uneven offsets along k, as assembly reports it:
+    regular affine with the mean gap, true positions in ``slice_positions``."""
+    t = np.concatenate([[0.0], np.cumsum(gaps)])
+    dims = (21, 19, len(t))
+    spacing = (1.0, 1.0, float(np.mean(gaps)))
+    origin = np.array([-10.0, -9.0, -20.0])
+    geometry = Geometry(dims, spacing, origin, direction)
+    positions = origin + np.outer(t, direction[:, 2])
+    j, i = np.meshgrid(np.arange(dims[1]), np.arange(dims[0]), indexing="ij")
+    slices = []
+    for p in positions:
+        lps = p + i[..., None] * direction[:, 0] + j[..., None] * direction[:, 1]
+        slices.append(linear_field(lps.reshape(-1, 3)).reshape(i.shape))
+    volume = Volume(np.asarray(slices, dtype=np.float32), geometry, slice_positions=positions)
+    assert not volume.uniform
+    return volume
+
+
+GAPS = [2.0, 2.0, 2.0, 1.0, 5.0, 5.0, 5.0, 3.0, 2.0]
+
+
+@pytest.mark.parametrize("geometry", ["axial", "sheared"])
+@pytest.mark.parametrize("plane", ["coronal", "sagittal", ("axial", (0.2, 0.3, 1.0))])
+def test_uneven_slices_are_drawn_where_they_were_acquired(geometry: str, plane: object) -> None:
+    direction = GEOMETRIES[geometry][0]
+    volume = _uneven_volume(direction, GAPS)
+    name, normal = plane if isinstance(plane, tuple) else (plane, None)
+    view = SliceView(volume, size=(64, 64), overlay=False, plane=name)
+    view.set_plane(name, normal=normal)
+    got = view.slice_array().astype(float)
+    lps = view.grid.pixel_lps(view.plane)
+    display = view.data.volume  # the evenly resampled copy
+    assert display.geometry.spacing[2] == pytest.approx(1.0)
+    inside = ~np.isnan(trilinear(display, lps))
+    want = linear_field(lps.reshape(-1, 3)).reshape(lps.shape[:2])
+    assert inside.sum() > 100
+    np.testing.assert_allclose(got[inside], want[inside], atol=2e-3)
+
+
+def test_uneven_stack_keeps_each_acquired_slice() -> None:
+    volume = _uneven_volume(np.eye(3), GAPS)
+    view = SliceView(volume, size=(64, 64), overlay=False, plane="axial")
+    for k in (0, 4, 5, 9):
+        view.set_point(volume.slice_positions[k] + np.array([10.0, 9.0, 0.0]))
+        np.testing.assert_allclose(view.slice_array(), volume.array[k], atol=1e-3)

@@ -20,6 +20,7 @@ from viewer import __version__
 # subcommand sets ``func`` (args -> exit code).
 COMMAND_MODULES = (
     "viewer.cli.dicom_cmds",
+    "viewer.cli.render_cmds",
     "viewer.cli.archive_cmds",
     "viewer.cli.audit_cmds",
     "viewer.cli.display_cmds",
