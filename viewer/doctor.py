@@ -367,75 +367,28 @@ def check_archives() -> list[Check]:
 
 
 def _echo(node: Any, calling_aet: str) -> Check:
+    """C-ECHO (Verification, PS3.4 Annex A) or a DICOMweb request, by the archive layer."""
+    from viewer.archive.errors import ArchiveError
+    from viewer.archive.source import ArchiveSource
+
     label = f"{node.name} {node.address}"
+    start = time.monotonic()
     try:
-        if node.protocol == "dicomweb":
-            return _http_echo(node, label)
-        return _dimse_echo(node, calling_aet, label)
-    except Exception as exc:
-        return Check(False, f"{label}: {exc}", _echo_fix(node))
+        ArchiveSource(node).echo()
+    except (ArchiveError, OSError, ValueError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return Check(False, f"{label}: {first}", _echo_fix(node))
+    return Check(True, f"{label} answered in {time.monotonic() - start:.2f} s"
+                 f" (calling AE {calling_aet})" if node.protocol == "dimse" else
+                 f"{label} answered in {time.monotonic() - start:.2f} s")
 
 
 def _echo_fix(node: Any) -> str:
     if node.protocol == "dicomweb":
-        return f"check the URL, the network route to {node.host} and the credentials in the keyring"
+        return (f"check the URL, the network route to {node.host} and the credentials in the "
+                f"keyring (service regard-archive, user {node.name}:{node.username or 'token'})")
     return (f"check that {node.host}:{node.port} is reachable and that the archive knows "
             "our AE title (ask the PACS administrator)")
-
-
-def _dimse_echo(node: Any, calling_aet: str, label: str) -> Check:
-    """Verification SOP Class (PS3.4 Annex A) C-ECHO, over TLS for dicoms:// (PS3.15 B.9)."""
-    from pynetdicom import AE
-    from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
-
-    ae = AE(ae_title=calling_aet)
-    ae.add_requested_context(Verification)
-    timeout = min(float(node.timeout), NET_TIMEOUT)
-    ae.acse_timeout = ae.dimse_timeout = ae.network_timeout = timeout
-    ae.connection_timeout = timeout
-    kwargs: dict[str, Any] = {"ae_title": node.ae_title}
-    if node.tls:
-        context = ssl.create_default_context(cafile=str(node.tls_ca) if node.tls_ca else None)
-        if node.tls_cert:
-            context.load_cert_chain(str(node.tls_cert), str(node.tls_key) if node.tls_key else None)
-        kwargs["tls_args"] = (context, node.host)
-    start = time.monotonic()
-    assoc = ae.associate(node.host, node.port, **kwargs)
-    if not assoc.is_established:
-        why = "association rejected" if assoc.is_rejected else "no answer"
-        return Check(False, f"{label}: {why}", _echo_fix(node))
-    try:
-        status = assoc.send_c_echo()
-    finally:
-        assoc.release()
-    code = getattr(status, "Status", None)
-    if code != 0x0000:
-        return Check(False, f"{label}: C-ECHO status {code}", _echo_fix(node))
-    return Check(True, f"{label} answered C-ECHO in {time.monotonic() - start:.2f} s")
-
-
-def _http_echo(node: Any, label: str) -> Check:
-    """QIDO-RS studies search limited to one result (PS3.18 10.6)."""
-    import httpx
-
-    headers = {"Accept": "application/dicom+json"}
-    auth = None
-    if node.auth == "basic" and node.username:
-        auth = (node.username, node.secret(node.username) or "")
-    elif node.auth == "bearer":
-        headers["Authorization"] = f"Bearer {node.secret('token') or ''}"
-    verify: Any = str(node.tls_ca) if node.tls_ca else True
-    start = time.monotonic()
-    response = httpx.get(node.url.rstrip("/") + "/studies", params={"limit": "1"},
-                         headers=headers, auth=auth, verify=verify,
-                         timeout=min(float(node.timeout), NET_TIMEOUT))
-    if response.status_code in (401, 403):
-        return Check(False, f"{label}: HTTP {response.status_code} (not authorised)",
-                     f"store the credentials: keyring set regard-archive {node.name}:"
-                     f"{node.username or 'token'}")
-    if response.status_code >= 400:
-        return Check(False, f"{label}: HTTP {response.status_code}", _echo_fix(node))
-    return Check(True, f"{label} answered QIDO-RS in {time.monotonic() - start:.2f} s")
 
 
 def _audit_settings() -> dict[str, Any]:
