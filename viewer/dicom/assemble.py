@@ -30,8 +30,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -718,51 +720,128 @@ def _load_pixels(
             sink.put(k, stored[n])
         report(len(ks))
     if coded:
-        n_workers = workers or _worker_count()
-        jobs = [(str(p), [f for _, f in items]) for p, items in coded]
-        results: Iterable[np.ndarray]
-        pool = None
-        if n_workers > 1 and len(coded) >= PARALLEL_MIN_FILES:
+        _decode_coded(coded, sink, report, cancel, workers)
+    return sink.array
+
+
+# Decoding processes: one pool for the whole program, started early (its
+# workers import the codecs while the main process reads headers) and reused.
+_POOL: ProcessPoolExecutor | None = None
+_POOL_WORKERS = 0
+_POOL_LOCK = threading.Lock()
+
+
+def _warm_up() -> int:
+    """Worker start-up: import the decoders once."""
+    from viewer.dicom import pixels  # noqa: F401
+
+    return os.getpid()
+
+
+def decoding_pool(workers: int) -> ProcessPoolExecutor:
+    """The shared process pool (``spawn``: safe beside Qt and other threads)."""
+    global _POOL, _POOL_WORKERS
+    with _POOL_LOCK:
+        broken = _POOL is not None and getattr(_POOL, "_broken", False)
+        if _POOL is None or broken or workers != _POOL_WORKERS:
+            if _POOL is not None:
+                _POOL.shutdown(wait=False, cancel_futures=True)
             import multiprocessing
 
-            pool = ProcessPoolExecutor(n_workers, mp_context=multiprocessing.get_context("spawn"))
-            chunk = max(1, min(8, len(jobs) // (n_workers * 4)))
-            results = pool.map(decode_frames, *zip(*jobs, strict=True), chunksize=chunk)
-        else:
-            results = (decode_frames(p, f) for p, f in jobs)
-        path = coded[0][0]
+            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            _POOL_WORKERS = workers
+            for _ in range(workers):
+                _POOL.submit(_warm_up)
+        return _POOL
+
+
+def _drop_pool(wait: bool = False) -> None:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is not None:
+            _POOL.shutdown(wait=wait, cancel_futures=True)
+        _POOL = None
+
+
+def shutdown_pool() -> None:
+    """Stop the decoding processes (they start again when needed); waits for them to exit."""
+    _drop_pool(wait=True)
+
+
+def _decode_many(jobs: list[tuple[str, list[int]]]) -> list[np.ndarray | str]:
+    """Worker: decode several files; a failure comes back as its message (always picklable)."""
+    out: list[np.ndarray | str] = []
+    for path, frames in jobs:
         try:
-            for (path, items), stored in zip(coded, results, strict=True):  # noqa: B007
+            out.append(decode_frames(path, frames))
+        except Exception as exc:  # reported by the caller with the file name
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
+
+
+def _use_processes(n_files: int, workers: int | None) -> int:
+    n = workers or _worker_count()
+    return n if n > 1 and n_files >= PARALLEL_MIN_FILES else 0
+
+
+def _decode_coded(
+    coded: list[tuple[Path, list[tuple[int, int]]]],
+    sink: _Sink,
+    report: Callable[[int], None],
+    cancel: CancelToken,
+    workers: int | None,
+) -> None:
+    """Decode compressed files (over processes when worth it) into the sink, in order."""
+    n_workers = _use_processes(len(coded), workers)
+    size = max(1, min(4, len(coded) // max(1, n_workers * 8)))
+    chunks = [coded[i : i + size] for i in range(0, len(coded), size)]
+
+    def jobs(chunk: list[tuple[Path, list[tuple[int, int]]]]) -> list[tuple[str, list[int]]]:
+        return [(str(p), [f for _, f in items]) for p, items in chunk]
+
+    futures: list[Future[list[np.ndarray | str]]] = []
+    if n_workers:
+        try:
+            pool = decoding_pool(n_workers)
+            futures = [pool.submit(_decode_many, jobs(c)) for c in chunks]
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+            logger.warning("decoding processes unavailable (%s); decoding in this process", exc)
+            _drop_pool()
+            futures = []
+    try:
+        for n, chunk in enumerate(chunks):
+            results = None
+            # chunks no worker has taken yet are decoded here: this process works too
+            if futures and not futures[n].cancel():
+                results = _chunk_result(futures[n], cancel)
+            if results is None:
                 if _cancelled(cancel):
                     raise AssembleCancelled()
-                for n, (k, _) in enumerate(items):
-                    sink.put(k, stored[n])
+                results = _decode_many(jobs(chunk))
+            for (path, items), stored in zip(chunk, results, strict=True):
+                if isinstance(stored, str):
+                    raise AssembleError(f"{path}: pixel data could not be decoded ({stored})")
+                for m, (k, _) in enumerate(items):
+                    sink.put(k, stored[m])
                 report(len(items))
-        except AssembleCancelled:
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = None
-            raise
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def _chunk_result(fut: Future[list[np.ndarray | str]], cancel: CancelToken) -> list[Any] | None:
+    """A chunk's decoded frames; None when the pool broke (the caller decodes it itself)."""
+    while True:
+        if _cancelled(cancel):
+            raise AssembleCancelled()
+        try:
+            return fut.result(timeout=0.1)
+        except FutureTimeout:
+            continue
         except BrokenProcessPool:
-            # a worker could not start or died (e.g. no importable __main__): decode here
-            logger.warning("decoding processes failed; decoding in this process")
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-                pool = None
-            done = 0
-            for path, items in coded:
-                if _cancelled(cancel):
-                    raise AssembleCancelled() from None
-                stored_all = decode_frames(str(path), [f for _, f in items])
-                for n, (k, _) in enumerate(items):
-                    sink.put(k, stored_all[n])
-                report(len(items))
-        except (ValueError, RuntimeError, OSError, NotImplementedError) as exc:
-            raise AssembleError(f"{path}: pixel data could not be decoded ({exc})") from exc
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-    return sink.array
+            logger.warning("a decoding process died; decoding the rest in this process")
+            _drop_pool()
+            return None
 
 
 # ---------------------------------------------------------------------------
@@ -815,6 +894,14 @@ def assemble(
         except AssembleError as exc:
             logger.debug("skipped: %s", exc)
             rejected.append(str(exc))
+            continue
+        if len(headers) == 1 and headers[p].pixel_offset is None:
+            n_workers = _use_processes(len(paths), workers)
+            if n_workers:  # compressed: let the workers start while headers are read
+                try:
+                    decoding_pool(n_workers)
+                except (RuntimeError, OSError) as exc:
+                    logger.warning("decoding processes unavailable: %s", exc)
     records = [r for h in headers.values() for r in h.records]
     if not records:
         detail = rejected[0] if rejected else "no image"
