@@ -123,14 +123,14 @@ Section "Regard" SecMain
   ; file associations: .dcm and .dicom, and "Open with Regard" on folders (DICOMDIR media)
   WriteRegStr HKLM "Software\Classes\${PROGID}" "" "DICOM image"
   WriteRegStr HKLM "Software\Classes\${PROGID}\DefaultIcon" "" "$INSTDIR\regardw.exe,0"
-  WriteRegStr HKLM "Software\Classes\${PROGID}\shell\open\command" "" '"$INSTDIR\regardw.exe" "%1"'
+  WriteRegStr HKLM "Software\Classes\${PROGID}\shell\open\command" "" '"$INSTDIR\regardw.exe" view "%1"'
   WriteRegStr HKLM "Software\Classes\.dcm\OpenWithProgids" "${PROGID}" ""
   WriteRegStr HKLM "Software\Classes\.dicom\OpenWithProgids" "${PROGID}" ""
   WriteRegStr HKLM "Software\Classes\.dcm" "Content Type" "application/dicom"
   WriteRegStr HKLM "Software\Classes\.dicom" "Content Type" "application/dicom"
   WriteRegStr HKLM "Software\Classes\Directory\shell\Regard" "" "Open with Regard"
   WriteRegStr HKLM "Software\Classes\Directory\shell\Regard" "Icon" "$INSTDIR\regardw.exe,0"
-  WriteRegStr HKLM "Software\Classes\Directory\shell\Regard\command" "" '"$INSTDIR\regardw.exe" "%1"'
+  WriteRegStr HKLM "Software\Classes\Directory\shell\Regard\command" "" '"$INSTDIR\regardw.exe" view "%1"'
   WriteRegStr HKLM "Software\Classes\Applications\regardw.exe\SupportedTypes" ".dcm" ""
   WriteRegStr HKLM "Software\Classes\Applications\regardw.exe\SupportedTypes" ".dicom" ""
   WriteRegStr HKLM "Software\Classes\Applications\regardw.exe" "FriendlyAppName" "${APP}"

@@ -94,7 +94,7 @@ def test_desktop_entry_validates() -> None:
     done = subprocess.run(["desktop-file-validate", str(path)], capture_output=True, text=True)
     assert done.returncode == 0 and "error" not in done.stdout, done.stdout
     text = path.read_text(encoding="utf-8")
-    assert "\nExec=regard %f\n" in text and "\nIcon=regard\n" in text
+    assert "\nExec=regard view %f\n" in text and "\nIcon=regard\n" in text
     assert "MimeType=application/dicom;" in text
 
 

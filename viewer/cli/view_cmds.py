@@ -19,7 +19,10 @@ def register(sub: Any) -> None:
         "With --screenshot, wait until every viewport has rendered, save the viewport grid "
         "(images and overlays, no toolbars) as PNG and exit.",
     )
-    p.add_argument("path", metavar="PATH_OR_STUDY", help="DICOM file, folder or DICOMDIR")
+    # optional: desktop entries and file associations run `regard view %f`, with no
+    # argument when started from the menu (then it is `regard` with no subcommand)
+    p.add_argument("path", metavar="PATH_OR_STUDY", nargs="?",
+                   help="DICOM file, folder or DICOMDIR (none: open the main window)")
     p.add_argument("--layout", choices=LAYOUT_CHOICES, default=None)
     p.add_argument("--screenshot", metavar="OUT.png", default=None)
     p.add_argument("--timeout", type=float, default=180.0, help=argparse.SUPPRESS)
@@ -29,6 +32,8 @@ def register(sub: Any) -> None:
 def view(args: argparse.Namespace) -> int:
     from viewer.cli import CommandError
 
+    if not args.path:
+        return open_gui(args)
     path = Path(args.path)
     if not path.exists():
         raise CommandError(f"{args.path}: no such file or folder (study UIDs from the cache "
