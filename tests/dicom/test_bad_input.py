@@ -166,3 +166,17 @@ def test_missing_pixel_representation_is_reported() -> None:
     src = shared("pixel_pipeline/multiframe/MultiframeWindowing_perframe_voi_noPixelRep.dcm")
     with pytest.raises(DicomReadError, match=r"missing Pixel Representation"):
         read_frames(src)
+
+
+def test_multiframe_refused_when_memory_is_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    """All frames must fit in free memory; one frame alone still decodes."""
+    import psutil
+
+    class Tight:
+        available = 200_000  # bytes: less than 10 frames of 64x64x2 / 0.8
+
+    src = shared("transfer_syntaxes/variants/emri_small_jpeg_ls_lossless.dcm")
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Tight())
+    with pytest.raises(DicomReadError, match=r"needs .* GiB but only .* free"):
+        read_frames(src)
+    assert read_frame(src, 3).shape == (64, 64)

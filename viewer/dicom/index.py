@@ -34,9 +34,11 @@ from viewer.dicom.errors import DicomReadError
 logger = logging.getLogger(__name__)
 
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
-# PS3.3 C.7.6.3: Rows and Columns are US, at most 65535; we refuse images whose
-# decoded size would exceed this many bytes (a 60000x60000 header is ~7 GB).
-MAX_DECODED_BYTES = 2 * 1024**3
+# PS3.3 C.7.6.3: Rows and Columns are US, at most 65535; we refuse frames whose
+# decoded size would exceed this many bytes (a 60000x60000 header is ~7 GB a
+# frame). Whole multi-frame files are checked against free memory at decode time.
+MAX_FRAME_BYTES = 1024**3
+MAX_DECODED_BYTES = MAX_FRAME_BYTES  # former name, kept for callers
 # INS OIDs (STANDARDS.md): NIR, NIA (temporary), test, demonstration.
 INS_OIDS = {
     "1.2.250.1.213.1.4.8": "INS-NIR",
@@ -238,33 +240,49 @@ def expected_native_length(ds: Dataset) -> int:
     return (bits_total + 7) // 8
 
 
-def decoded_size(ds: Dataset) -> int:
-    """Bytes the decoded frames will occupy (an upper bound, before any decoding)."""
+def frame_size(ds: Dataset) -> int:
+    """Bytes one decoded frame occupies (an upper bound, known before decoding)."""
     rows = _int(ds.get("Rows"), 0) or 0
     cols = _int(ds.get("Columns"), 0) or 0
-    frames = _int(ds.get("NumberOfFrames"), 1) or 1
     samples = _int(ds.get("SamplesPerPixel"), 1) or 1
     bits = _int(ds.get("BitsAllocated"), 8) or 8
-    return rows * cols * frames * samples * max(1, (bits + 7) // 8)
+    return rows * cols * samples * max(1, (bits + 7) // 8)
 
 
-def check_image_header(ds: Dataset, max_bytes: int = MAX_DECODED_BYTES) -> None:
+def decoded_size(ds: Dataset) -> int:
+    """Bytes all decoded frames will occupy (an upper bound, before any decoding)."""
+    return frame_size(ds) * (_int(ds.get("NumberOfFrames"), 1) or 1)
+
+
+def check_image_header(ds: Dataset, max_bytes: int = MAX_FRAME_BYTES) -> None:
     """Refuse an image header that cannot be decoded sensibly; raises ``ValueError``.
 
     Checks Rows/Columns/Bits Allocated are present (PS3.3 C.7.6.3, type 1) and
-    that the decoded size stays under ``max_bytes`` before anything is decoded.
+    that one decoded frame stays under ``max_bytes``, before anything is decoded.
     """
     missing = [
         k for k in ("Rows", "Columns", "BitsAllocated") if _int(ds.get(k), None) in (None, 0)
     ]
     if missing:
         raise ValueError(f"missing or zero {', '.join(missing)} (PS3.3 C.7.6.3)")
-    size = decoded_size(ds)
+    size = frame_size(ds)
     if size > max_bytes:
         raise ValueError(
-            f"image too large to decode: {ds.Rows}x{ds.Columns}"
-            f" x {_int(ds.get('NumberOfFrames'), 1)} frame(s) would need {size / 1024**3:.1f} GiB"
-            f" (limit {max_bytes / 1024**3:.1f} GiB)"
+            f"image too large to decode: {ds.Rows}x{ds.Columns} pixels need"
+            f" {size / 1024**3:.1f} GiB a frame (limit {max_bytes / 1024**3:.1f} GiB)"
+        )
+
+
+def check_memory(ds: Dataset, frames: int, headroom: float = 0.8) -> None:
+    """Refuse to decode ``frames`` frames that would not fit in free memory (``MemoryError``)."""
+    import psutil
+
+    need = frame_size(ds) * max(1, frames)
+    available = psutil.virtual_memory().available
+    if need > headroom * available:
+        raise MemoryError(
+            f"decoding {frames} frame(s) needs {need / 1024**3:.1f} GiB but only"
+            f" {available / 1024**3:.1f} GiB of memory is free"
         )
 
 
@@ -488,7 +506,7 @@ def candidate_files(path: Path) -> tuple[list[Path], list[str]]:
     return [path], []
 
 
-def index_file(index: DicomIndex, path: Path, max_bytes: int = MAX_DECODED_BYTES) -> None:
+def index_file(index: DicomIndex, path: Path, max_bytes: int = MAX_FRAME_BYTES) -> None:
     """Read one file's header into ``index`` (errors and skips recorded, never raised)."""
     try:
         ds = read_header(path)
@@ -564,7 +582,7 @@ def scan(
     path: Path | str,
     progress: Progress | None = None,
     cancel: Event | None = None,
-    max_bytes: int = MAX_DECODED_BYTES,
+    max_bytes: int = MAX_FRAME_BYTES,
 ) -> DicomIndex:
     """Index a file, a folder (recursively) or a DICOMDIR, reading headers only.
 

@@ -23,8 +23,9 @@ from pydicom.dataset import Dataset
 from viewer.dicom import codecs
 from viewer.dicom.errors import DicomReadError
 from viewer.dicom.index import (
-    MAX_DECODED_BYTES,
+    MAX_FRAME_BYTES,
     check_image_header,
+    check_memory,
     check_pixel_element,
     is_image_class,
     read_header,
@@ -55,8 +56,11 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def check_decodable(ds: Dataset, path: Path | None, max_bytes: int = MAX_DECODED_BYTES) -> None:
-    """Header checks made BEFORE decoding: pixels present, sane size, length, syntax."""
+def check_decodable(
+    ds: Dataset, path: Path | None, max_bytes: int = MAX_FRAME_BYTES, frames: int | None = None
+) -> None:
+    """Header checks made BEFORE decoding: pixels present, frame size, free memory for
+    ``frames`` frames (default all), Pixel Data length, transfer syntax."""
     where = path if path is not None else getattr(ds, "filename", None)
     if not any(k in ds for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         if is_image_class(ds) or "Rows" in ds:
@@ -67,7 +71,8 @@ def check_decodable(ds: Dataset, path: Path | None, max_bytes: int = MAX_DECODED
     try:
         check_image_header(ds, max_bytes)
         check_pixel_element(ds, path)
-    except ValueError as exc:
+        check_memory(ds, frames if frames is not None else int(ds.get("NumberOfFrames", 1) or 1))
+    except (ValueError, MemoryError) as exc:
         raise DicomReadError(where, str(exc)) from exc
     if "PixelData" in ds and "PixelRepresentation" not in ds:  # float data has none
         raise DicomReadError(where, "missing Pixel Representation (0028,0103), type 1")
@@ -94,9 +99,11 @@ def read_frames(
     path_or_dataset: Path | str | Dataset,
     *,
     as_rgb: bool = True,
-    max_bytes: int = MAX_DECODED_BYTES,
+    max_bytes: int = MAX_FRAME_BYTES,
 ) -> np.ndarray:
     """All frames in stored values: shape (frames, rows, cols) or (frames, rows, cols, samples).
+
+    ``max_bytes`` bounds one frame; all frames together must fit in free memory.
 
     YBR colour is converted to RGB (``as_rgb``); palette indices stay indices.
     Raises :class:`DicomReadError` naming the file for any failure.
@@ -112,11 +119,11 @@ def read_frame(
     index: int = 0,
     *,
     as_rgb: bool = True,
-    max_bytes: int = MAX_DECODED_BYTES,
+    max_bytes: int = MAX_FRAME_BYTES,
 ) -> np.ndarray:
     """One frame in stored values, (rows, cols) or (rows, cols, samples); others stay encoded."""
     ds, path = open_dataset(path_or_dataset)
-    check_decodable(ds, path, max_bytes)
+    check_decodable(ds, path, max_bytes, frames=1)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     if not 0 <= index < frames:
         raise DicomReadError(path, f"frame {index} requested but the image has {frames}")
