@@ -173,7 +173,7 @@ def test_multiframe_refused_when_memory_is_short(monkeypatch: pytest.MonkeyPatch
     import psutil
 
     class Tight:
-        available = 200_000  # bytes: less than 10 frames of 64x64x2 / 0.8
+        available = 50_000  # bytes: 10 frames of 64x64x2 need 81920, one 8192
 
     src = shared("transfer_syntaxes/variants/emri_small_jpeg_ls_lossless.dcm")
     monkeypatch.setattr(psutil, "virtual_memory", lambda: Tight())
