@@ -132,6 +132,17 @@ class VolumeRenderView:
         self.set_interacting(False)
         self.set_view("anterior")
 
+    def set_range(self, low: float, high: float) -> None:
+        """Values that the 0..1 of relative presets (``mip``, ``mr-default``) span.
+
+        Defaults to the 1-99 percentiles of the voxels; the GUI may tie it to
+        the window (``level -/+ width/2``).
+        """
+        if not high > low:
+            raise ValueError("the range needs high > low")
+        self._relative_range = (float(low), float(high))
+        self.set_preset(self.preset)
+
     def set_preset(self, name: str) -> None:
         if name not in PRESETS:
             raise ValueError(f"unknown preset {name!r}: expected one of {', '.join(PRESETS)}")
