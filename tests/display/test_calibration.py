@@ -142,3 +142,57 @@ def test_cli_lut_stores_curve_for_the_screen(tmp_path: Path) -> None:
     qa_store.set_calibration_enabled("Office_1280x1024", False)
     assert qa_store.presentation_lut_for("Office_1280x1024") is None
     assert qa_store.presentation_lut_for("another screen") is None
+
+
+def test_vtk_image_property_applies_lut_after_window_level() -> None:
+    """The render layer's way: LUT on vtkImageProperty, window/level spread over its entries."""
+    from viewer.render.backend import ensure_backend
+
+    ensure_backend()
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
+    from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+    from vtkmodules.vtkRenderingCore import (
+        vtkImageSlice,
+        vtkImageSliceMapper,
+        vtkRenderer,
+        vtkRenderWindow,
+        vtkWindowToImageFilter,
+    )
+
+    lut = presentation_lut(gamma_screen())
+    width = 256
+    hu = np.linspace(-1000.0, 3000.0, width)
+    image = vtkImageData()
+    image.SetDimensions(width, 4, 1)
+    image.GetPointData().SetScalars(numpy_to_vtk(np.tile(hu, 4).astype(np.float32), deep=1))
+    mapper = vtkImageSliceMapper()
+    mapper.SetInputData(image)
+    actor = vtkImageSlice()
+    actor.SetMapper(mapper)
+    prop = actor.GetProperty()
+    prop.SetColorWindow(4000.0)
+    prop.SetColorLevel(1000.0)
+    prop.SetInterpolationTypeToNearest()
+    prop.SetLookupTable(vtk_lookup_table(lut))
+    prop.UseLookupTableScalarRangeOff()
+    renderer = vtkRenderer()
+    renderer.AddViewProp(actor)
+    window = vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    window.AddRenderer(renderer)
+    window.SetSize(width, 4)
+    camera = renderer.GetActiveCamera()
+    camera.ParallelProjectionOn()
+    camera.SetParallelScale(2.0)
+    camera.SetFocalPoint((width - 1) / 2, 1.5, 0)
+    camera.SetPosition((width - 1) / 2, 1.5, 100)
+    window.Render()
+    grab = vtkWindowToImageFilter()
+    grab.SetInput(window)
+    grab.Update()
+    shown = vtk_to_numpy(grab.GetOutput().GetPointData().GetScalars()).reshape(4, width, -1)
+    shown = shown[1, :-1, 0].astype(int)  # last column sits on the window's edge
+    p_values = np.clip(np.floor((hu - (1000.0 - 2000.0)) / 4000.0 * 256), 0, 255).astype(int)
+    assert np.max(np.abs(shown - lut.ddl[p_values][:-1])) <= 1
+    assert np.max(np.abs(shown - p_values[:-1])) > 20  # and it is not the identity

@@ -53,7 +53,7 @@ def register(sub: Any) -> None:
     p = dsub.add_parser("pattern", help="write a TG18-QC-like or TG18-LN test pattern")
     p.add_argument("--kind", choices=["qc", "ln"], default="qc")
     p.add_argument("--number", type=int, default=1, help="TG18-LN pattern number 1..18")
-    p.add_argument("--size", required=True, help="native screen size WIDTHxHEIGHT")
+    p.add_argument("--size", help="native screen size WIDTHxHEIGHT (with --show: checked)")
     p.add_argument(
         "--bits",
         type=int,
@@ -61,7 +61,19 @@ def register(sub: Any) -> None:
         default=16,
         help="PNG: 16 = the 12-bit values, 8 = after W 4080/L 2040",
     )
-    p.add_argument("-o", "--output", required=True, type=Path, help="FILE.png or FILE.dcm")
+    p.add_argument("-o", "--output", type=Path, help="FILE.png or FILE.dcm")
+    p.add_argument(
+        "--show",
+        action="store_true",
+        help="show it full-screen, 1:1 at the screen's native resolution",
+    )
+    p.add_argument("--screen", help="with --show: screen index or name (default: primary)")
+    p.add_argument("--seconds", type=float, help="with --show: close after this many seconds")
+    p.add_argument(
+        "--no-calibration",
+        action="store_true",
+        help="with --show: bypass the screen's software GSDF LUT",
+    )
     p.set_defaults(func=cmd_pattern)
 
     p = dsub.add_parser("lut", help="GSDF presentation LUT from a measured characteristic curve")
@@ -237,16 +249,25 @@ def _size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def _pattern(kind: str, number: int, w: int, h: int) -> tuple[Any, str]:
+    from viewer.display import patterns
+
+    if kind == "qc":
+        return patterns.tg18_qc(w, h), "TG18-QC-like"
+    if not 1 <= number <= 18:
+        raise CommandError("--number must be 1..18 for TG18-LN")
+    return patterns.tg18_ln(number, w, h), f"TG18-LN12-{number:02d}"
+
+
 def cmd_pattern(args: argparse.Namespace) -> int:
     from viewer.display import patterns
 
+    if args.show:
+        return _show_pattern(args)
+    if not args.size or not args.output:
+        raise CommandError("--size and -o are needed to write a pattern (or use --show)")
     w, h = _size(args.size)
-    if args.kind == "qc":
-        img, desc = patterns.tg18_qc(w, h), "TG18-QC-like"
-    else:
-        if not 1 <= args.number <= 18:
-            raise CommandError("--number must be 1..18 for TG18-LN")
-        img, desc = patterns.tg18_ln(args.number, w, h), f"TG18-LN12-{args.number:02d}"
+    img, desc = _pattern(args.kind, args.number, w, h)
     out: Path = args.output
     suffix = out.suffix.lower()
     try:
@@ -259,6 +280,47 @@ def cmd_pattern(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"{out}: cannot write ({exc.strerror or exc})") from exc
     print(out)
+    return 0
+
+
+def _show_pattern(args: argparse.Namespace) -> int:
+    """Full-screen, 1:1 at the screen's native resolution, through its GSDF LUT if enabled."""
+    from viewer.display import patterns, qa_store
+    from viewer.display.screens import display_available, from_qscreen
+
+    if not display_available():
+        raise CommandError("no display to show the pattern on: set DISPLAY")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QGuiApplication
+
+    from viewer.display.fullscreen import physical_size, pick_screen, show_pattern
+
+    app = QGuiApplication.instance() or QGuiApplication(["regard"])
+    try:
+        screen = pick_screen(args.screen)
+    except LookupError as exc:
+        raise CommandError(str(exc)) from exc
+    w, h = physical_size(screen)
+    if args.size and _size(args.size) != (w, h):
+        raise CommandError(f"--size {args.size} is not the screen's native {w}x{h}")
+    img, desc = _pattern(args.kind, args.number, w, h)
+    pixels = patterns.to_display(img, 8)
+    lut = None if args.no_calibration else qa_store.presentation_lut_for(from_qscreen(screen))
+    if lut is not None and lut.max_ddl != 255:
+        print(f"note: the screen's {lut.max_ddl + 1}-level LUT is not applied (8-bit output)")
+        lut = None
+    if lut is not None:
+        pixels = lut.apply(pixels).astype("uint8")
+    window = show_pattern(pixels, screen)
+    print(
+        f"{desc} on {screen.name() or 'screen'} at {w}x{h}"
+        f"{' through its GSDF LUT' if lut is not None and not args.no_calibration else ''}"
+        "; any key or click closes it"
+    )
+    if args.seconds:
+        QTimer.singleShot(int(args.seconds * 1000), window.close)
+    app.setQuitOnLastWindowClosed(True)
+    app.exec()
     return 0
 
 
