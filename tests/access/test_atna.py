@@ -77,7 +77,7 @@ def test_message_contents_follow_the_event_tables(gate: AccessGate) -> None:
     assert dest.get("NetworkAccessPointTypeCode") == "2"
     v = etree.fromstring(atna.message_bytes(recs["view"]))
     assert v.find("EventIdentification").get("EventActionCode") == "R"
-    study = v.find("ParticipantObjectIdentification[@ParticipantObjectID='%s']" % STUDY)
+    study = v.find(f"ParticipantObjectIdentification[@ParticipantObjectID='{STUDY}']")
     assert study.find("ParticipantObjectIDTypeCode").get("csd-code") == "110180"
     assert study.find("ParticipantObjectDescription/Accession").get("Number") == "A123"
     pat = v.find("ParticipantObjectIdentification[@ParticipantObjectTypeCodeRole='1']")

@@ -130,10 +130,21 @@ class SyslogSender:
             return True
         try:
             readable, _, errored = select.select([self.sock], [], [self.sock], 0)
-            err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if errored or self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                return False
+            if not readable:
+                return True
+            # Readable: end of stream, or (TLS 1.3) a session ticket that is not app data.
+            timeout = self.sock.gettimeout()
+            self.sock.setblocking(False)
+            try:
+                return self.sock.recv(4096) != b""
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                return True
+            finally:
+                self.sock.settimeout(timeout)
         except (OSError, ValueError):
             return False
-        return not readable and not errored and err == 0
 
     def send(self, messages: list[bytes]) -> None:
         if self.sock is None:
