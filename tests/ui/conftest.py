@@ -107,7 +107,7 @@ def phantom() -> Volume:
 
 
 @pytest.fixture
-def grid(qtbot, qapp):  # noqa: ANN001, ANN201
+def grid(qtbot, qapp):
     from viewer.ui.grid import ViewportGrid
 
     g = ViewportGrid()

@@ -20,7 +20,7 @@ from viewer.dicom.volume import Volume
 pytestmark = pytest.mark.gui
 
 
-def wheel(widget, steps: int) -> None:  # noqa: ANN001
+def wheel(widget, steps: int) -> None:
     pos = QPointF(widget.width() / 2, widget.height() / 2)
     event = QWheelEvent(pos, widget.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120 * steps),
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
@@ -28,7 +28,7 @@ def wheel(widget, steps: int) -> None:  # noqa: ANN001
     QApplication.sendEvent(widget, event)
 
 
-def drag(qtbot, widget, button, start: QPoint, end: QPoint, steps: int = 5) -> None:  # noqa: ANN001
+def drag(qtbot, widget, button, start: QPoint, end: QPoint, steps: int = 5) -> None:
     qtbot.mousePress(widget, button, pos=start)
     for n in range(1, steps + 1):
         p = start + (end - start) * n / steps

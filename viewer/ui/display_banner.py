@@ -123,8 +123,12 @@ class DisplayBanner(QLabel):
             if self._watched_screen is not None:
                 with contextlib.suppress(RuntimeError, TypeError):  # screen already gone
                     self._watched_screen.geometryChanged.disconnect(self._geometry_changed)
+                    self._watched_screen.logicalDotsPerInchChanged.disconnect(
+                        self._geometry_changed
+                    )
             if screen is not None:
                 screen.geometryChanged.connect(self._geometry_changed)
+                screen.logicalDotsPerInchChanged.connect(self._geometry_changed)
             self._watched_screen = screen
 
     def _screen_changed(self, _screen: QScreen) -> None:

@@ -142,6 +142,10 @@ class ViewportGrid(QWidget):
             self._layout.setRowStretch(r, 1)
         for c in range(cols):
             self._layout.setColumnStretch(c, 1)
+        if self.isVisible():  # show and size the new cells now, not on the next event turn
+            for cell in self.cells:
+                cell.show()
+            self._layout.activate()
         self.set_active(self.viewports[0])
         if previous:
             self.show_volumes(previous)
@@ -173,9 +177,7 @@ class ViewportGrid(QWidget):
             vp.crosshair_lines = (lambda n=name: self.mpr.crosshair_lines(n) if self.mpr else [])
         self.mpr.set_point(volume.geometry.center)
         if self.view3d is not None:
-            # a MIP sums up dense structures: a bone-like window shows them without saturating
-            lo, hi = data.range
-            self.view3d.set_data(data, lo + 0.6 * (hi - lo), 0.6 * (hi - lo))
+            self.view3d.set_data(data, *mip_window(volume))
 
     def _crosshair_picked(self, lps: np.ndarray) -> None:
         if self.mpr is not None:
@@ -239,6 +241,16 @@ class ViewportGrid(QWidget):
             hh, ww = min(rgb.shape[0], h - y), min(rgb.shape[1], w - x)
             out[y:y + hh, x:x + ww] = rgb[:hh, :ww]
         return out
+
+
+def mip_window(volume: Volume) -> tuple[float, float]:
+    """(centre, width) for a MIP: it shows the densest voxels along each ray, so a CT
+    MIP gets a bone/contrast window; other modalities the upper half of their values."""
+    if volume.modality.upper() == "CT":
+        return 400.0, 1200.0
+    a = volume.array.reshape(-1)[:: max(1, volume.array.size // 1_000_000)]
+    lo, hi = (float(v) for v in np.percentile(a, [50, 99.9]))
+    return (lo + hi) / 2, max(hi - lo, 1.0)
 
 
 def _rgb(c: tuple[int, int, int]) -> str:
