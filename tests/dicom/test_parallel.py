@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,31 @@ def test_read_error_survives_pickling_between_processes() -> None:
     err = pickle.loads(pickle.dumps(DicomReadError("/x/y.dcm", "bad thing")))
     assert isinstance(err, DicomReadError)
     assert (err.path, err.reason, str(err)) == ("/x/y.dcm", "bad thing", "/x/y.dcm: bad thing")
+
+
+def test_stuck_decoder_is_stopped_and_others_finish() -> None:
+    from tests.dicom._workers import hang
+    from viewer.dicom.parallel import _decode_file, _run
+
+    good = str(shared(MIXED[0]))
+    jobs = [(hang, ("/data/hostile.dcm",), False), (_decode_file, (good,), False),
+            (_decode_file, (str(shared(MIXED[2])),), False)]
+    errors: list[str] = []
+    start = time.monotonic()
+    results = _run(jobs, workers=2, progress=None, cancel=None, errors=errors, timeout=1.0)
+    assert time.monotonic() - start < 30
+    assert errors == ["/data/hostile.dcm: decoding took longer than 1 s and was stopped"]
+    assert results[0] is None
+    np.testing.assert_array_equal(results[1], read_frames(good))
+    assert results[2] is not None
+
+
+def test_crashed_decoder_process_is_reported() -> None:
+    from tests.dicom._workers import crash
+    from viewer.dicom.parallel import _run
+
+    jobs = [(crash, ("/data/evil.dcm",), False), (crash, ("/data/evil2.dcm",), False)]
+    with pytest.raises(DicomReadError, match="terminated abruptly"):
+        _run(jobs, workers=2, progress=None, cancel=None, errors=None)
+    # the next call gets a fresh pool
+    assert decode_files([shared(MIXED[0]), shared(MIXED[2])], workers=2)[0].shape == (1, 512, 512)

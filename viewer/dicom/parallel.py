@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -116,6 +117,21 @@ def _discard_pool() -> None:
             _POOL = None
 
 
+def _kill_pool() -> None:
+    """Terminate the workers (a decoder is stuck in C code and cannot be interrupted)."""
+    global _POOL
+    with _POOL_LOCK:
+        pool, _POOL = _POOL, None
+    if pool is None:
+        return
+    processes = list(getattr(pool, "_processes", {}).values())
+    for proc in processes:
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        proc.join(5)
+
+
 def _run(
     jobs: list[tuple[Callable[..., np.ndarray], tuple[object, ...], bool]],
     *,
@@ -123,8 +139,14 @@ def _run(
     progress: Progress | None,
     cancel: Event | None,
     errors: list[str] | None,
+    timeout: float = 300.0,
 ) -> list[np.ndarray | None]:
-    """Run jobs (func, args, in_process?) keeping order; see :func:`decode_files`."""
+    """Run jobs (func, args, in_process?) keeping order; see :func:`decode_files`.
+
+    A job running longer than ``timeout`` seconds in a worker is stopped (the
+    workers are terminated and the other pending jobs resubmitted) and
+    reported as a :class:`DicomReadError` for its file.
+    """
     total = len(jobs)
     results: list[np.ndarray | None] = [None] * total
     done = 0
@@ -153,12 +175,22 @@ def _run(
         if cancel is not None and cancel.is_set():
             raise DecodeCancelled("decoding cancelled")
 
+    def submit(indices: list[int]) -> dict[Future[np.ndarray], int]:
+        pool = _get_pool(workers)
+        return {pool.submit(jobs[i][0], *jobs[i][1]): i for i in indices}
+
+    def hung(i: int) -> Callable[[], np.ndarray]:
+        def fail() -> np.ndarray:
+            raise DicomReadError(
+                str(jobs[i][1][0]), f"decoding took longer than {timeout:g} s and was stopped"
+            )
+
+        return fail
+
     remote = [i for i, job in enumerate(jobs) if not job[2]]
     use_pool = workers > 1 and len(remote) > 1
-    futures: dict[Future[np.ndarray], int] = {}
-    if use_pool:
-        pool = _get_pool(workers)
-        futures = {pool.submit(jobs[i][0], *jobs[i][1]): i for i in remote}
+    futures: dict[Future[np.ndarray], int] = submit(remote) if use_pool else {}
+    started: dict[Future[np.ndarray], float] = {}
     try:
         for i, (func, args, local) in enumerate(jobs):
             if local or not use_pool:
@@ -170,6 +202,18 @@ def _run(
             finished, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
             for fut in finished:
                 finish(futures[fut], fut.result)
+            now = time.monotonic()
+            for fut in pending:
+                if fut.running():
+                    started.setdefault(fut, now)
+            stuck = [f for f in pending if now - started.get(f, now) > timeout]
+            if stuck:
+                _kill_pool()
+                for fut in stuck:
+                    finish(futures[fut], hung(futures[fut]))
+                rest = [futures[f] for f in pending if f not in stuck]
+                futures = submit(rest) if rest else {}
+                pending, started = set(futures), {}
     finally:
         for fut in futures:
             fut.cancel()
@@ -183,6 +227,7 @@ def decode_files(
     progress: Progress | None = None,
     cancel: Event | None = None,
     errors: list[str] | None = None,
+    timeout: float = 300.0,
 ) -> list[np.ndarray]:
     """Stored values of every file (as :func:`viewer.dicom.pixels.read_frames`), in order.
 
@@ -192,7 +237,8 @@ def decode_files(
     raises :class:`DecodeCancelled`. A failing file raises its
     :class:`DicomReadError`, unless an ``errors`` list is given: then the
     message ``"path: reason"`` is appended there and that file is left out of
-    the result (the others keep their order).
+    the result (the others keep their order). A file whose decoder runs
+    longer than ``timeout`` seconds in a worker is stopped and reported.
     """
     items = [Path(p) for p in paths]
     n = workers or default_workers()
@@ -200,7 +246,9 @@ def decode_files(
         (_decode_file, (str(p),), _transfer_syntax(p) not in codecs.GIL_BOUND_SYNTAXES)
         for p in items
     ]
-    results = _run(jobs, workers=n, progress=progress, cancel=cancel, errors=errors)
+    results = _run(
+        jobs, workers=n, progress=progress, cancel=cancel, errors=errors, timeout=timeout
+    )
     return [r for r in results if r is not None]
 
 
