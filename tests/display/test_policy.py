@@ -10,6 +10,7 @@ from viewer.config import ConfigError
 from viewer.display.policy import (
     ReadingMode,
     check,
+    fitness_for_audit,
     load_policy,
     reading_decision,
     required_class,
@@ -98,6 +99,10 @@ def test_consultation_opens_with_banner_diagnostic_needs_acknowledgement() -> No
     assert not refused.open and refused.needs_acknowledgement and refused.audit is None
     acked = reading_decision(verdict, "diagnostic", acknowledged=True)
     assert acked.open and acked.banner and acked.audit == "non-diagnostic-screen-acknowledged"
+    record = fitness_for_audit(verdict, "diagnostic", acked)
+    assert record["acknowledged"] is True and record["reading_mode"] == "diagnostic"
+    assert record["screen_class"] is None and record["required_class"] == "2MP"
+    assert fitness_for_audit(verdict, "consultation", consult)["acknowledged"] is False
     fit = reading_decision(check(ScreenInfo("s", 1600, 1200), "CT"), "diagnostic")
     assert fit.open and not fit.banner and fit.audit is None
     assert verdict.audit_detail()["diagnostic_screen"] is False

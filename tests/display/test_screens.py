@@ -118,3 +118,19 @@ def test_no_display_is_a_clear_error() -> None:
     )
     assert out.returncode == 1
     assert "no display" in out.stderr
+
+
+def test_dead_x_display_is_a_clear_error_not_a_qt_abort() -> None:
+    import os
+
+    env = dict(os.environ, DISPLAY=":399", QT_QPA_PLATFORM="xcb")
+    for args in (["check"], ["pattern", "--show"]):
+        out = subprocess.run(
+            [sys.executable, "-m", "viewer.cli", "display", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 1
+        assert "cannot reach X display :399" in out.stderr

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +108,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     policy = _policy()
     if not display_available():
-        raise CommandError("no display to read screens from: set DISPLAY (or QT_QPA_PLATFORM)")
+        shown = os.environ.get("DISPLAY", "")
+        raise CommandError(
+            f"cannot reach X display {shown}"
+            if shown
+            else "no display to read screens from: set DISPLAY (or QT_QPA_PLATFORM)"
+        )
     screens = list_screens()
     if not screens:
         raise CommandError("Qt reports no screen")
@@ -138,9 +144,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    for r in rows:
+    for i, r in enumerate(rows):
         line = (
-            f"{r['name']}: {r['width']}x{r['height']} ({r['megapixels']:.2f} Mpx), "
+            f"{r['name'] or f'screen {i}'}: {r['width']}x{r['height']} "
+            f"({r['megapixels']:.2f} Mpx), "
             f"class {r['class'] or 'below ' + policy.ordered_classes()[0].name}"
         )
         if args.modality:
@@ -289,7 +296,12 @@ def _show_pattern(args: argparse.Namespace) -> int:
     from viewer.display.screens import display_available, from_qscreen
 
     if not display_available():
-        raise CommandError("no display to show the pattern on: set DISPLAY")
+        shown = os.environ.get("DISPLAY", "")
+        raise CommandError(
+            f"cannot reach X display {shown}"
+            if shown
+            else "no display to show the pattern on: set DISPLAY"
+        )
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QGuiApplication
 

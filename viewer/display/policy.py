@@ -255,3 +255,21 @@ def reading_decision(
     if not acknowledged:
         return ReadingDecision(False, True, True, None)
     return ReadingDecision(True, True, False, "non-diagnostic-screen-acknowledged")
+
+
+def fitness_for_audit(
+    verdict: Verdict, mode: ReadingMode | str, decision: ReadingDecision
+) -> dict[str, Any]:
+    """What to pass as ``screen_fitness`` to the access gate when images are shown.
+
+    E.g. ``gate.authorize_and_record(Action.VIEW, ..., screen_fitness=fitness_for_audit(...))``:
+    the screen, its class, the class the exam needs, the reading mode, and whether
+    the radiologist acknowledged reading on a non-diagnostic screen.
+    """
+    out = verdict.audit_detail()
+    out.update(
+        reading_mode=str(ReadingMode(mode)),
+        status=decision.audit or ("fit" if verdict.fit else "not-opened"),
+        acknowledged=decision.audit == "non-diagnostic-screen-acknowledged",
+    )
+    return out

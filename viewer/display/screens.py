@@ -119,4 +119,20 @@ def display_available(environ: dict[str, str] | None = None) -> bool:
         return True  # offscreen, minimal, eglfs, vnc...: no X needed
     if platform.startswith("wayland"):
         return bool(env.get("WAYLAND_DISPLAY"))
-    return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    if env.get("WAYLAND_DISPLAY") and not platform:
+        return True
+    return x_display_reachable(env.get("DISPLAY", ""))
+
+
+def x_display_reachable(display: str) -> bool:
+    """Whether an X display exists (local ``:N`` displays: their socket), so that Qt's xcb
+    plugin does not abort the process on a dead DISPLAY."""
+    import re
+    from pathlib import Path
+
+    if not display:
+        return False
+    local = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+    if local is None:
+        return True  # remote or unusual DISPLAY: let Qt try
+    return Path(f"/tmp/.X11-unix/X{local.group(1)}").exists()
