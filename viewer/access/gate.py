@@ -136,6 +136,15 @@ def _patient_fields(patient: PatientRef | None) -> dict[str, str]:
     }
 
 
+def _same_patient(a: PatientRef, b: PatientRef) -> bool:
+    """Same INS, or same ID with compatible issuers (an unknown issuer matches any)."""
+    if a.ins and b.ins:
+        return a.ins == b.ins
+    if not (a.id and a.id == b.id):
+        return False
+    return not a.issuer or not b.issuer or a.issuer == b.issuer
+
+
 def _name_tokens(text: str) -> frozenset[str]:
     import unicodedata
 
@@ -354,12 +363,10 @@ class AccessGate:
             return None
         user = user or self.current_user()
         last: AuditRecord | None = None
-        keys = patient.keys()
-        for rec in self.journal.records(user=user.user_id,
-                                        patient=patient.ins or patient.id or None):
-            if rec.action in (Action.BREAK_GLASS_START, Action.BREAK_GLASS_END) and (
-                PatientRef(rec.patient_id, rec.patient_issuer, rec.ins).keys() & keys
-            ):
+        for rec in self.journal.records(
+            user=user.user_id, actions=(Action.BREAK_GLASS_START, Action.BREAK_GLASS_END)
+        ):
+            if _same_patient(PatientRef(rec.patient_id, rec.patient_issuer, rec.ins), patient):
                 last = rec
         if last is None or last.action != Action.BREAK_GLASS_START or last.outcome != "success":
             return None

@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS records (
 );
 CREATE INDEX IF NOT EXISTS records_patient ON records(patient_id);
 CREATE INDEX IF NOT EXISTS records_ins ON records(ins);
+CREATE INDEX IF NOT EXISTS records_action ON records(action, user_id);
 CREATE TABLE IF NOT EXISTS head (id INTEGER PRIMARY KEY CHECK (id = 1),
     seq INTEGER NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY, pruned_through INTEGER NOT NULL,
@@ -389,6 +390,7 @@ class AuditJournal:
         user: str | None = None,
         after_seq: int = 0,
         limit: int | None = None,
+        actions: Sequence[str] = (),
     ) -> Iterator[AuditRecord]:
         """Records in chain order; ``patient`` matches the patient ID or the INS."""
         db = self.connect()
@@ -400,6 +402,9 @@ class AuditJournal:
         if user:
             sql += " AND (user_id = ? OR user_id LIKE ?)"
             args += [user, f"{user}@%"]
+        if actions:
+            sql += f" AND action IN ({','.join('?' * len(actions))})"
+            args += list(actions)
         sql += " ORDER BY seq"
         if limit:
             sql += f" LIMIT {int(limit)}"
