@@ -799,21 +799,40 @@ def _decode_coded(
     def jobs(chunk: list[tuple[Path, list[tuple[int, int]]]]) -> list[tuple[str, list[int]]]:
         return [(str(p), [f for _, f in items]) for p, items in chunk]
 
-    futures: list[Future[list[np.ndarray | str]]] = []
+    # at most `window` chunks in flight: decoded frames never pile up in memory
+    window = 3 * n_workers
+    futures: dict[int, Future[list[np.ndarray | str]]] = {}
+    pool = None
     if n_workers:
         try:
             pool = decoding_pool(n_workers)
-            futures = [pool.submit(_decode_many, jobs(c)) for c in chunks]
-        except (BrokenProcessPool, RuntimeError, OSError) as exc:
+        except (RuntimeError, OSError) as exc:
             logger.warning("decoding processes unavailable (%s); decoding in this process", exc)
-            _drop_pool()
-            futures = []
+
+    def submit_up_to(last: int) -> None:
+        nonlocal pool
+        if pool is None:
+            return
+        for m in range(last + 1):
+            if m not in futures and m < len(chunks):
+                try:
+                    futures[m] = pool.submit(_decode_many, jobs(chunks[m]))
+                except (BrokenProcessPool, RuntimeError) as exc:
+                    logger.warning("decoding processes failed (%s); decoding here", exc)
+                    _drop_pool()
+                    pool = None
+                    return
+
     try:
         for n, chunk in enumerate(chunks):
+            submit_up_to(n + window)
             results = None
-            # chunks no worker has taken yet are decoded here: this process works too
-            if futures and not futures[n].cancel():
-                results = _chunk_result(futures[n], cancel)
+            fut = futures.pop(n, None)
+            # a chunk no worker has taken yet is decoded here: this process works too
+            if fut is not None and not fut.cancel():
+                results = _chunk_result(fut, cancel)
+                if results is None:
+                    pool = None
             if results is None:
                 if _cancelled(cancel):
                     raise AssembleCancelled()
@@ -825,7 +844,7 @@ def _decode_coded(
                     sink.put(k, stored[m])
                 report(len(items))
     finally:
-        for fut in futures:
+        for fut in futures.values():
             fut.cancel()
 
 
