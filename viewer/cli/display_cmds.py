@@ -212,8 +212,9 @@ def cmd_qa(args: argparse.Namespace) -> int:
         verdict = "PASS" if result.passed else "FAIL"
         print(
             f"{verdict} ({result.role}, {result.guidance}): max deviation "
-            f"{result.max_deviation:.1%} (tolerance {result.tolerance:.0%}) worst at level "
-            f"{result.worst_level}; Lmax {result.lmax:.4g} cd/m2; ratio {result.ratio:.4g}"
+            f"{result.max_deviation:.1%} (tolerance {result.tolerance:.0%}) worst between levels "
+            f"{result.worst_level - 1} and {result.worst_level}; "
+            f"Lmax {result.lmax:.4g} cd/m2; ratio {result.ratio:.4g}"
         )
         for failure in result.failures:
             print(f"  - {failure}")
