@@ -105,6 +105,8 @@ def test_monochrome1_inverted_after_voi_equals_dcmtk(tmp_path: Path) -> None:
     # inversion really happened: the lowest stored values are the brightest
     stored = read_frame(decoded)
     assert ours[stored == stored.min()].min() > ours[stored == stored.max()].max()
+    # dcmdjpeg keeps Lossy Image Compression "01": still flagged lossy once native
+    assert is_lossy(open_dataset(decoded)[0])
 
 
 # ---------------------------------------------------------------- shipped dcmj2pnm renders
@@ -267,3 +269,21 @@ def test_header_windows_lists_every_pair() -> None:
     windows = header_windows(ds)
     assert len(windows) == 2
     assert windows[0][:2] == frame_window(ds)[:2]
+
+
+@pytest.mark.parametrize(
+    ("rel", "window"),
+    [("signed_rescale/SignedCT.dcm", None), ("signed_rescale/test16signed.dcm", "minmax"),
+     ("monochrome1/CR-ModalitySequenceLUT.dcm", "minmax"), ("lut/vlut_04.dcm", None),
+     ("signed_rescale/MR2_UNCI_slope3.77.dcm", (500.0, 700.0)),
+     ("monochrome1/CR-MONO1-10-chest_nometa.dcm", None)],
+)
+def test_lookup_table_path_equals_pixelwise_chain(rel: str, window: object) -> None:
+    """The per-frame lookup table is an optimisation only: identical output."""
+    from viewer.dicom.pixels import _grey_pipeline, grey_to_8bit
+
+    ds, _ = open_dataset(shared(f"pixel_pipeline/{rel}"))
+    stored = read_frame(ds)
+    fast = grey_to_8bit(ds, stored, 0, window)  # type: ignore[arg-type]
+    slow = _grey_pipeline(ds, stored, 0, window, None, None, True, None)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(fast, slow)

@@ -14,6 +14,7 @@ first so that a corrupt header never allocates gigabytes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -405,13 +406,65 @@ def grey_to_8bit(
     function: str | None = None,
     voi_lut_index: int | None = None,
 ) -> np.ndarray:
-    """Grayscale pipeline C.11.1 -> C.11.2 -> MONOCHROME1 -> floor to uint8."""
-    values = modality_lut(ds, stored, frame_index)
+    """Grayscale pipeline C.11.1 -> C.11.2 -> MONOCHROME1 -> floor to uint8.
+
+    Integer frames go through a lookup table built over their stored range
+    (each entry computed exactly as a pixel would be), so a 1760x1760 CR is
+    windowed in milliseconds; float frames are computed pixel by pixel.
+    """
+    lookup = _lookup_domain(stored) if stored.size > 4096 else None
+    if lookup is not None:
+        domain, index = lookup
+
+        def present() -> np.ndarray:
+            mask = np.zeros(domain.shape, dtype=bool)
+            mask[index] = True
+            return mask
+
+        table = _grey_pipeline(
+            ds, domain, frame_index, window, function, voi_lut_index, True, present
+        )
+        return table[index]
     integer = bool(np.issubdtype(stored.dtype, np.integer))
+    return _grey_pipeline(ds, stored, frame_index, window, function, voi_lut_index, integer, None)
+
+
+def _lookup_domain(stored: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(domain of stored values, index of each pixel into it) for integer frames.
+
+    8/16-bit signed data index a table over the whole type through an unsigned
+    view (two's complement order); unsigned data a table over 0..max.
+    """
+    if stored.dtype in (np.int8, np.int16):
+        unsigned = np.uint8 if stored.dtype == np.int8 else np.uint16
+        domain = np.arange(np.iinfo(unsigned).max + 1, dtype=unsigned).view(stored.dtype)
+        return domain, stored.view(unsigned)
+    if stored.dtype in (np.uint8, np.uint16):
+        return np.arange(int(stored.max()) + 1, dtype=stored.dtype), stored
+    return None
+
+
+def _grey_pipeline(
+    ds: Dataset,
+    stored: np.ndarray,
+    frame_index: int,
+    window: tuple[float, float] | str | None,
+    function: str | None,
+    voi_lut_index: int | None,
+    integer: bool,
+    present: Callable[[], np.ndarray] | None,
+) -> np.ndarray:
+    """The chain on an array of stored values; ``present()`` masks the values that
+    occur in the frame (min-max window when ``stored`` is a lookup domain)."""
+    values = modality_lut(ds, stored, frame_index)
+
+    def min_max() -> tuple[float, float, str]:
+        return _min_max_window(values if present is None else values[present()], integer)
+
     if isinstance(window, str):
         if window.lower() != "minmax":
             raise ValueError(f"unknown window {window!r} (a (centre, width) pair or 'minmax')")
-        c, w, fn = _min_max_window(values, integer)
+        c, w, fn = min_max()
         y = voi_lut(values, c, w, fn)
     elif window is not None:
         y = voi_lut(values, window[0], window[1], function or "LINEAR")
@@ -427,7 +480,7 @@ def grey_to_8bit(
         elif ds.get("VOILUTSequence"):
             y = apply_voi_lut_sequence(values, ds, 0)
         else:
-            c, w, fn = _min_max_window(values, integer)
+            c, w, fn = min_max()
             y = voi_lut(values, c, w, fn)
     if _invert(ds):
         y = 255.0 - y
