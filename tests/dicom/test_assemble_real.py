@@ -60,6 +60,7 @@ def test_philips_tilt_skips_dirfile_and_uses_iop_not_the_tilt_tag() -> None:
     assert vol.geometry.spacing[2] == pytest.approx(2.5, abs=1e-4)  # table increment along k
     assert "gantry tilt 18.5 degrees" in vol.warnings  # tag says -18.5: geometry from IOP/IPP
     assert not any("spacing" in w for w in vol.warnings)
+    assert any("1 file(s) skipped" in w and "DIRFILE" in w for w in vol.warnings)
     assert vol.uniform
 
 

@@ -130,3 +130,21 @@ def test_unknown_series_and_bad_point_fail_with_one_line(capsys, small_phantom) 
     assert code == 1 and "no series 1.2.3.4" in err and err.count("\n") == 1
     code, _, err = _run(capsys, "probe", str(folder), "--series", uid, "--point", "1,2")
     assert code == 1 and "expected X,Y,Z" in err
+
+
+def test_info_series_lists_every_volume_of_a_split_series(capsys) -> None:
+    folder = shared("mr_enhanced_vs_classic/philips_2001_fieldmap/enhanced")
+    uid = _series_uid(next(folder.iterdir()))
+    code, out, _ = _run(capsys, "info", str(folder), "--series", uid, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert len(doc["volumes"]) == 4 and doc["dims"] == [80, 80, 53]
+    assert {v["split"] for v in doc["volumes"]} == {
+        f"split by echo time {te} ms, image type {kind}"
+        for te in ("2.3", "4.6")
+        for kind in ("MAGNITUDE", "PHASE")
+    }
+    code, out, _ = _run(
+        capsys, "probe", str(folder), "--series", uid, "--volume", "3", "--point", "0,0,0", "--json"
+    )
+    assert code == 0 and json.loads(out)["inside"] is True

@@ -936,6 +936,9 @@ def assemble(
             why = "; ".join(x for x in (reason, repeat_reason) if x)
             volumes.append(_build(members, why, headers, progress, cancel, workers))
     volumes.sort(key=lambda v: -int(np.prod(v.dims)))
+    if rejected:
+        for v in volumes:
+            v.warnings.append(f"{len(rejected)} file(s) skipped, e.g. {rejected[0]}")
     if len(volumes) > 1:
         for v in volumes:
             v.warnings.append(f"series split into {len(volumes)} volumes")
