@@ -2,9 +2,10 @@
 
 VTK's text actors cost ~15 ms a frame on llvmpipe (PLATFORM.md). Here each
 text block is rasterised once by Pillow (FreeType) into a small RGBA image,
-cached by content, and shown by a ``vtkImageActor`` in an overlay renderer
-whose camera works in viewport pixels. Changing one corner re-rasterises only
-that block; an unchanged overlay costs a few textured quads per frame.
+cached by content, and drawn by a ``vtkActor2D`` + ``vtkImageMapper`` in the
+view's own renderer (2-D actors are blended in VTK's overlay pass: no
+translucent pass, no second layer; ``vtkImageActor`` with alpha measured
+~10 ms a frame more). Changing one corner re-rasterises only that block.
 
 The GUI may instead draw the same content in Qt: :meth:`OverlayLayer.items`
 returns what is shown where.
@@ -23,7 +24,12 @@ from PIL import Image, ImageDraw, ImageFont
 from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules.vtkRenderingCore import vtkActor, vtkImageActor, vtkPolyDataMapper, vtkRenderer
+from vtkmodules.vtkRenderingCore import (
+    vtkActor2D,
+    vtkImageMapper,
+    vtkPolyDataMapper2D,
+    vtkRenderer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,20 +139,19 @@ class OverlayLayer:
         self.renderer = renderer
         self.font_size = font_size
         self.cache = _SHARED_CACHE
-        self._actors: dict[str, vtkImageActor] = {}
+        self._actors: dict[str, vtkActor2D] = {}
         self._items: dict[str, OverlayItem] = {}
         self._size = (0, 0)
         self._bar_points = vtkPoints()
         self._bar_poly = vtkPolyData()
         self._bar_poly.SetPoints(self._bar_points)
         self._bar_poly.SetLines(vtkCellArray())
-        mapper = vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper2D()
         mapper.SetInputData(self._bar_poly)
-        self._bar = vtkActor()
+        self._bar = vtkActor2D()
         self._bar.SetMapper(mapper)
         prop = self._bar.GetProperty()
         prop.SetColor(1.0, 1.0, 1.0)
-        prop.LightingOff()
         prop.SetLineWidth(2)
         self._bar.VisibilityOff()
         renderer.AddActor(self._bar)
@@ -163,24 +168,28 @@ class OverlayLayer:
         if self._items.get(anchor) == item:
             return
         self._items[anchor] = item
-        actor = self._actors.get(anchor)
-        if actor is None:
-            actor = vtkImageActor()
-            actor.InterpolateOff()
-            actor.GetProperty().SetInterpolationTypeToNearest()
-            actor.ForceTranslucentOn()
-            self.renderer.AddActor(actor)
-            self._actors[anchor] = actor
+        actor = self._text_actor(anchor)
         if not text:
             actor.VisibilityOff()
             return
         centred = anchor in ("top", "bottom", "banner")
         align = "right" if "right" in anchor else ("center" if centred else "left")
         tex = self.cache.get(text, self.font_size, color, align)
-        actor.SetInputData(tex.image)
-        actor.SetDisplayExtent(0, tex.width - 1, 0, tex.height - 1, 0, 0)
+        actor.GetMapper().SetInputData(tex.image)
         actor.SetVisibility(self.visible)
         self._place(anchor, actor, tex.width, tex.height)
+
+    def _text_actor(self, key: str) -> vtkActor2D:
+        actor = self._actors.get(key)
+        if actor is None:
+            mapper = vtkImageMapper()
+            mapper.SetColorWindow(255.0)  # RGBA bytes as they are
+            mapper.SetColorLevel(127.5)
+            actor = vtkActor2D()
+            actor.SetMapper(mapper)
+            self.renderer.AddViewProp(actor)
+            self._actors[key] = actor
+        return actor
 
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
@@ -189,7 +198,7 @@ class OverlayLayer:
         if not visible:
             self._bar.VisibilityOff()
 
-    def _place(self, anchor: str, actor: vtkImageActor, w: int, h: int) -> None:
+    def _place(self, anchor: str, actor: vtkActor2D, w: int, h: int) -> None:
         vw, vh = self._size
         m = self.margin
         x = {"left": m, "right": vw - w - m}.get(
@@ -200,26 +209,17 @@ class OverlayLayer:
         )
         if anchor == "banner":
             y = vh - h - m - self.font_size - 8
-        actor.SetPosition(float(x), float(y), 0.0)
+        actor.SetPosition(float(x), float(y))
 
     def layout(self, viewport_px: tuple[int, int]) -> None:
-        """Place everything for a viewport of ``viewport_px`` (w, h) pixels; camera in pixels."""
+        """Place everything for a viewport of ``viewport_px`` (w, h) pixels (origin bottom-left)."""
         if viewport_px != self._size:
             self._size = viewport_px
             for anchor, actor in self._actors.items():
-                input_image = actor.GetInput()
+                input_image = actor.GetMapper().GetInput()
                 if input_image is not None and anchor in ANCHORS:
                     w, h, _ = input_image.GetDimensions()
                     self._place(anchor, actor, w, h)
-        cam = self.renderer.GetActiveCamera()
-        vw, vh = viewport_px
-        cam.ParallelProjectionOn()
-        # pixel (x, y) has its centre at world (x, y): the view spans -0.5 .. vw - 0.5
-        cam.SetFocalPoint(vw / 2 - 0.5, vh / 2 - 0.5, 0.0)
-        cam.SetPosition(vw / 2 - 0.5, vh / 2 - 0.5, 1000.0)
-        cam.SetViewUp(0.0, 1.0, 0.0)
-        cam.SetParallelScale(max(vh, 1) / 2)
-        cam.SetClippingRange(1.0, 2000.0)
 
     def set_scale_bar(self, mm_per_pixel: float) -> None:
         """A horizontal bar of a round length (<= a fifth of the width), bottom centre.
@@ -244,7 +244,7 @@ class OverlayLayer:
         self._bar_points.Reset()
         lines = vtkCellArray()
         for n, (px_, py_) in enumerate(pts):
-            self._bar_points.InsertNextPoint(px_, py_, 0.0)
+            self._bar_points.InsertNextPoint(px_, py_, 0.0)  # viewport pixels
             if n % 2 == 1:
                 lines.InsertNextCell(2)
                 lines.InsertCellPoint(n - 1)
@@ -258,19 +258,12 @@ class OverlayLayer:
 
     def _free_text(self, key: str, text: str, x: int, y: int) -> None:
         """A text block at a fixed pixel position (bottom-left corner at x, y)."""
-        actor = self._actors.get(key)
-        if actor is None:
-            actor = vtkImageActor()
-            actor.InterpolateOff()
-            actor.ForceTranslucentOn()
-            self.renderer.AddActor(actor)
-            self._actors[key] = actor
+        actor = self._text_actor(key)
         self._items[key] = OverlayItem(key, text)
         if not text:
             actor.VisibilityOff()
             return
         tex = self.cache.get(text, self.font_size, WHITE, "left")
-        actor.SetInputData(tex.image)
-        actor.SetDisplayExtent(0, tex.width - 1, 0, tex.height - 1, 0, 0)
-        actor.SetPosition(float(x), float(y), 0.0)
+        actor.GetMapper().SetInputData(tex.image)
+        actor.SetPosition(float(x), float(y))
         actor.SetVisibility(self.visible)

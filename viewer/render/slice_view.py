@@ -107,20 +107,12 @@ class SliceView:
         self.volume = self.data.volume
         geometry = self.volume.geometry
         self.window = render_window if render_window is not None else _new_offscreen_window(size)
-        if self.window.GetNumberOfLayers() < 2:
-            self.window.SetNumberOfLayers(2)
         self.viewport = viewport
 
         self.renderer = vtkRenderer()
         self.renderer.SetViewport(*viewport)
         self.renderer.SetBackground(0.0, 0.0, 0.0)
-        self.renderer.SetLayer(0)
-        self.overlay_renderer = vtkRenderer()
-        self.overlay_renderer.SetViewport(*viewport)
-        self.overlay_renderer.SetLayer(1)
-        self.overlay_renderer.InteractiveOff()
         self.window.AddRenderer(self.renderer)
-        self.window.AddRenderer(self.overlay_renderer)
 
         self.reslice = vtkImageReslice()
         self.reslice.SetInputData(self.data.image)
@@ -164,7 +156,7 @@ class SliceView:
         self.renderer.AddActor(self.crosshair_actor)
         self._crosshair_lines: list[CrosshairLine] = []
 
-        self.overlay = OverlayLayer(self.overlay_renderer)
+        self.overlay = OverlayLayer(self.renderer)
         self.overlay.set_visible(overlay)
         self.show_overlay = overlay
         self.corner_text: dict[str, str] = {}
@@ -489,4 +481,3 @@ class SliceView:
     def close(self) -> None:
         """Detach from the render window (and free an offscreen one)."""
         self.window.RemoveRenderer(self.renderer)
-        self.window.RemoveRenderer(self.overlay_renderer)
