@@ -189,14 +189,33 @@ def _print_listing(doc: dict[str, Any]) -> None:
         print(f"error: {e}", file=out)
 
 
+def _quiet_scan(root: Path, verbose: bool) -> Any:
+    """Scan without pydicom's per-value validation chatter on stderr (kept with -v)."""
+    import logging
+    import warnings
+
+    from viewer.dicom.index import scan
+
+    if verbose:
+        return scan(root)
+    pydicom_log = logging.getLogger("pydicom")
+    level = pydicom_log.level
+    pydicom_log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return scan(root)
+    finally:
+        pydicom_log.setLevel(level)
+
+
 def info_listing(args: argparse.Namespace) -> int:
     """``regard info PATH [--json]``: patients, studies and series with UIDs and errors."""
-    from viewer.dicom.index import scan
 
     root = Path(args.path)
     if not root.exists():
         raise CommandError(f"{root}: no such file or folder")
-    index = scan(root)
+    index = _quiet_scan(root, verbose=bool(getattr(args, "verbose", False)))
     doc = index_to_dict(index, root)
     if not index.series and not index.documents:
         first = f" ({index.errors[0]})" if index.errors else ""
@@ -263,6 +282,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     volumes = _series_volumes(args.path, args.series)
     if not 0 <= args.volume < len(volumes):
         raise CommandError(f"--volume {args.volume}: the series has {len(volumes)} volume(s)")
+    from viewer.cli.audit_cmds import authorize_view  # recorded before any value is printed
+
+    authorize_view(volumes[args.volume], via="regard probe")
     results = probe_points(volumes[args.volume], points)
     if args.json:
         print(json.dumps(results[0] if len(results) == 1 else results))
