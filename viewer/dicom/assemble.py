@@ -809,19 +809,19 @@ def _decode_coded(
         except (RuntimeError, OSError) as exc:
             logger.warning("decoding processes unavailable (%s); decoding in this process", exc)
 
+    submitted = 0  # chunks [0, submitted) have been handed to the pool
+
     def submit_up_to(last: int) -> None:
-        nonlocal pool
-        if pool is None:
-            return
-        for m in range(last + 1):
-            if m not in futures and m < len(chunks):
-                try:
-                    futures[m] = pool.submit(_decode_many, jobs(chunks[m]))
-                except (BrokenProcessPool, RuntimeError) as exc:
-                    logger.warning("decoding processes failed (%s); decoding here", exc)
-                    _drop_pool()
-                    pool = None
-                    return
+        nonlocal pool, submitted
+        while pool is not None and submitted <= min(last, len(chunks) - 1):
+            try:
+                futures[submitted] = pool.submit(_decode_many, jobs(chunks[submitted]))
+            except (BrokenProcessPool, RuntimeError) as exc:
+                logger.warning("decoding processes failed (%s); decoding here", exc)
+                _drop_pool()
+                pool = None
+                return
+            submitted += 1
 
     try:
         for n, chunk in enumerate(chunks):
