@@ -106,6 +106,10 @@ def register(sub: Any) -> None:
     cache.add_argument("--deep", action="store_true", help="check: parse every file")
     cache.add_argument("--json", action="store_true")
     cache.set_defaults(func=cmd_cache)
+    # The access layer records every query and retrieve (issue 6), as the OS user's profile.
+    from viewer.cli.audit_cmds import archive_audit_recorder
+
+    set_audit_recorder(archive_audit_recorder)
 
 
 def _archive_arg(parser: argparse.ArgumentParser, multiple: bool) -> None:
