@@ -253,3 +253,73 @@ def cmd_break_glass(args: argparse.Namespace) -> int:
     print(f"emergency access declared until {bg.until.isoformat(timespec='seconds')} "
           "(recorded in the audit trail)")
     return 0
+
+
+# -- the CLI's own accesses (render, probe, archive query/retrieve) --------------------
+
+
+def authorize_view(source: Any, *, via: str, archive: str = "local") -> None:
+    """Record that the CLI shows values of a series, before it does.
+
+    ``source`` is a file of the series or a :class:`~viewer.dicom.volume.Volume`
+    (its first source file is used). Reads that header (no pixels) for the
+    patient, study and series,
+    and asks the access gate as the OS user's profile; a refusal or an
+    unwritable journal becomes a one-line :class:`~viewer.cli.CommandError`.
+    """
+    import pydicom
+
+    from viewer.access.gate import Action, PatientRef
+    from viewer.cli import CommandError
+
+    files = getattr(source, "source_files", None)
+    if files is not None and not files:
+        raise CommandError("cannot tell whose images these are: the volume names no source file")
+    path = files[0] if files else source
+    try:
+        ds = pydicom.dcmread(str(path), stop_before_pixels=True)
+        patient = PatientRef.from_dataset(ds)
+    except Exception as exc:
+        raise CommandError(f"{path}: cannot read the patient for the audit trail: {exc}") from exc
+    _authorize(Action.VIEW, patient=patient,
+               study_uids=[str(ds.get("StudyInstanceUID", ""))],
+               series_uids=[str(ds.get("SeriesInstanceUID", ""))], archive=archive,
+               referring_physicians=[str(ds.get("ReferringPhysicianName", "") or "")],
+               detail={"via": via})
+
+
+def archive_audit_recorder(action: str, archive: str, details: dict[str, Any]) -> None:
+    """Recorder for ``viewer.cli.archive_cmds.set_audit_recorder``: query and retrieve.
+
+    A query is recorded with its matching keys (PS3.15 A.5.3.10 carries them in
+    the message); a retrieve with its study and series (Begin Transferring).
+    """
+    from viewer.access.gate import Action, PatientRef
+
+    if action == "query":
+        keys = {k: v for k, v in (details.get("keys") or {}).items() if isinstance(v, str)}
+        level = str(details.get("level") or "study").upper()
+        pid = keys.get("PatientID", "")
+        patient = (PatientRef(id=pid, issuer=keys.get("IssuerOfPatientID", ""))
+                   if pid and not any(c in pid for c in "*?") else None)
+        _authorize(Action.QUERY, patient=patient, archive=archive,
+                   detail={"query": {"QueryRetrieveLevel": level, **keys}, "via": "regard archive"})
+    elif action == "retrieve":
+        study = details.get("study") or ""
+        series = details.get("series") or []
+        series = [series] if isinstance(series, str) else list(series)
+        _authorize(Action.RETRIEVE, study_uids=[study] if study else [], series_uids=series,
+                   archive=archive, detail={"via": "regard archive"})
+    else:
+        _authorize(Action(action), archive=archive, detail={"via": "regard archive"})
+
+
+def _authorize(action: Any, **kwargs: Any) -> None:
+    from viewer.access.gate import AccessDenied, AuditUnavailable, IdentityError, PolicyError
+    from viewer.cli import CommandError
+
+    gate = _gate()
+    try:
+        gate.authorize_and_record(action, **kwargs)
+    except (AccessDenied, AuditUnavailable, IdentityError, PolicyError) as exc:
+        raise CommandError(str(exc)) from exc
