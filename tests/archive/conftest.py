@@ -147,7 +147,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         assert server.count_instances() == len(seeded.files)
         yield seeded
     finally:
-        server.stop()
+        server.stop(graceful=False)
 
 
 @pytest.fixture

@@ -67,7 +67,7 @@ def test_wado_retrieve_is_byte_identical(seeded: Seeded, web_node: Any, local: L
 def auth_orthanc(tmp_path_factory: pytest.TempPathFactory):
     server = start_orthanc(tmp_path_factory.mktemp("orthanc-auth"), users={"alice": "s3cret"})
     yield server
-    server.stop()
+    server.stop(graceful=False)
 
 
 def test_basic_auth_password_comes_from_the_keyring(

@@ -386,6 +386,8 @@ class DicomWebClient:
                     count += 1
         except httpx.HTTPError as exc:
             raise self._request_errors(exc, what) from exc
+        except ProtocolError as exc:
+            raise ProtocolError(f"{self._where()}: {what}: {exc}") from exc
         return count
 
     def close(self) -> None:

@@ -186,10 +186,16 @@ def _tls_context(node: ArchiveNode) -> ssl.SSLContext:
 
 
 def _nodelay(event: Any) -> None:
-    """EVT_CONN_OPEN: disable Nagle and the reactor's idle sleep on this association."""
+    """EVT_CONN_OPEN: disable Nagle and the reactor's idle sleep on this association.
+
+    Also puts the network timeout back on the socket: pynetdicom 3 clears it after
+    connecting (``settimeout(None)``), so a peer that announces a PDU and never sends
+    it would block the reader thread forever.
+    """
     sock = event.assoc.dul.socket.socket
     with contextlib.suppress(OSError):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(event.assoc.network_timeout)
     event.assoc.dul._run_loop_delay = 0.0001
 
 
@@ -199,6 +205,7 @@ class _Diagnostics:
     def __init__(self) -> None:
         self.connected = False
         self.reject: str | None = None
+        self.accepted = False  # an A-ASSOCIATE-AC came back
 
     def handlers(self) -> list[tuple[Any, Callable[..., Any]]]:
         from pynetdicom import evt
@@ -209,6 +216,8 @@ class _Diagnostics:
 
         def acse_recv(event: Any) -> None:
             primitive = event.primitive
+            if getattr(primitive, "result", None) == 0x00:
+                self.accepted = True
             if getattr(primitive, "result", None) in (0x01, 0x02):
                 self.reject = (
                     f"{primitive.result_str}: {primitive.reason_str} ({primitive.source_str})"
@@ -279,8 +288,18 @@ class DimseClient:
                     "or our certificate refused)"
                 )
             raise ArchiveUnreachable(f"{where} is unreachable: {reason}")
-        if not assoc.accepted_contexts and assoc.is_aborted:
+        if diag.accepted and not assoc.accepted_contexts:
             raise ArchiveError(f"{where} accepted none of the proposed presentation contexts")
+        if not diag.accepted and self.node.tls:
+            raise AuthenticationFailed(
+                f"{where} closed the TLS connection without answering: our certificate was "
+                "refused (or the port does not speak DICOM TLS)"
+            )
+        if not diag.accepted and assoc.is_aborted:
+            raise ProtocolError(
+                f"{where} closed the connection without a valid answer to the association "
+                "request (not a DICOM port, or it expects TLS: use dicoms://)"
+            )
         raise ProtocolError(
             f"{where} did not complete the association (aborted or invalid answer within "
             f"{self.node.timeout:.0f} s)"
