@@ -63,6 +63,7 @@ def test_shuffled_names_do_not_follow_position(tmp_path: Path) -> None:
     assert [p.name for p in paths] != sorted(p.name for p in paths)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "syntax",
     [
