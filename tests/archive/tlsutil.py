@@ -27,10 +27,12 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
+Key = ec.EllipticCurvePrivateKey
+
+
 def _cert(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, issuer_key: ec.EllipticCurvePrivateKey,
-    ca: bool = False, server: bool = False,
-) -> x509.Certificate:  # fmt: skip
+    subject: str, key: Key, issuer: str, issuer_key: Key, ca: bool = False, server: bool = False
+) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
     builder = (
         x509.CertificateBuilder()
