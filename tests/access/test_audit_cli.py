@@ -22,6 +22,7 @@ def _history(home: Path) -> None:
     gate = AccessGate(forward=False)
     gate.authorize_and_record(Action.VIEW, patient=P, study_uids=["1.2.3"], archive="PACS")
     gate.authorize_and_record(Action.VIEW, patient=PatientRef("OTHER"), study_uids=["9.9"])
+    gate.authorize_and_record(Action.RETRIEVE, study_uids=["1.2.4"], archive="PACS")
     write_user(home, '[user]\nrole = "referring_physician"\ndisplay_name = "Dr Paul Roux"\n')
     gate = AccessGate(forward=False)
     with pytest.raises(AccessDenied):
@@ -39,12 +40,13 @@ def test_show_lists_who_accessed_a_patient(regard_home: Path,
     rows = doc["accesses"]
     assert [(r["action"], r["outcome"], r["mode"]) for r in rows] == [
         ("view", "success", "normal"),
+        ("retrieve", "success", "normal"),  # by Study UID, before the patient was known
         ("view", "denied", "normal"),
         ("break_glass_start", "success", "break_glass"),
         ("view", "success", "break_glass"),
     ]
     assert rows[-1]["user"] == "Dr Paul Roux" and rows[-1]["reason"] == "stroke alert at the ER"
-    assert all(r["patient_id"] == "IPP4242" for r in rows)
+    assert all(r["patient_id"] in ("IPP4242", "") for r in rows)
     # by INS too, and in text
     assert main(["audit", "show", "--patient", "279035121518989"]) == 0
     text = capsys.readouterr().out
@@ -59,17 +61,17 @@ def test_verify_names_the_first_broken_record(regard_home: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     _history(regard_home)
     assert main(["audit", "verify"]) == 0
-    assert "intact: 5 records" in capsys.readouterr().out
+    assert "intact: 6 records" in capsys.readouterr().out
     db = sqlite3.connect(regard_home / "audit" / "journal.sqlite")
     db.execute("DROP TRIGGER records_no_update")
-    db.execute("UPDATE records SET outcome = 'success' WHERE seq = 3")
+    db.execute("UPDATE records SET outcome = 'success' WHERE seq = 4")
     db.commit()
     db.close()
     assert main(["audit", "verify"]) == 1
     err = capsys.readouterr().err
-    assert "record 3" in err and err.count("\n") == 1
+    assert "record 4" in err and err.count("\n") == 1
     assert main(["audit", "verify", "--json"]) == 1
-    assert json.loads(capsys.readouterr().out)["first_bad"] == 3
+    assert json.loads(capsys.readouterr().out)["first_bad"] == 4
 
 
 def test_export_writes_one_valid_message_per_record(regard_home: Path, tmp_path: Path,
@@ -78,7 +80,7 @@ def test_export_writes_one_valid_message_per_record(regard_home: Path, tmp_path:
     out = tmp_path / "atna"
     assert main(["audit", "export", "--out", str(out)]) == 0
     files = sorted(out.glob("*.xml"))
-    assert len(files) == 6  # 5 records + the export's own "audit log used"
+    assert len(files) == 7  # 6 records + the export's own "audit log used"
     assert files[0].name == "00000001-view.xml"
     for f in files:
         atna.validate(f.read_bytes())

@@ -218,3 +218,50 @@ def test_application_logs_carry_no_patient_identifiers(
     text = caplog.text
     for ident in ("IPP4242", "279035121518989", "IPP-OPPOSED", "cardiac arrest"):
         assert ident not in text
+
+
+def test_retention_prunes_old_records_and_keeps_the_chain(regard_home: Path) -> None:
+    from viewer.access import gate as gate_module
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    now = [t0]
+    g = AccessGate(forward=False, clock=lambda: now[0])
+    for _ in range(5):
+        g.authorize_and_record(Action.VIEW, patient=P)
+    now[0] = t0 + timedelta(days=100)
+    g.authorize_and_record(Action.VIEW, patient=P)
+    gate_module._PRUNE_CHECKED.clear()  # a new process, 200 days after the first records
+    now[0] = t0 + timedelta(days=200)
+    g2 = AccessGate(forward=False, clock=lambda: now[0])
+    g2.authorize_and_record(Action.VIEW, patient=P)
+    recs = list(g2.journal.records())
+    assert [r.seq for r in recs] == [6, 7, 8]
+    assert recs[1].action == "audit_prune" and recs[1].detail["pruned"] == 5
+    assert g2.journal.verify().ok
+
+
+def test_shared_station_login_idle_lock_and_logout(regard_home: Path) -> None:
+    from viewer.access.identity import IdentityError, LocalAccountProvider, SessionLocked
+
+    accounts = LocalAccountProvider()
+    accounts.add_account("cmartin", "a long passphrase", role="radiologist",
+                         display_name="Dr Claire Martin", scrypt_n=2**12)
+    g = AccessGate(forward=False)
+    with pytest.raises(IdentityError):
+        g.login(accounts, "cmartin", "not the passphrase")
+    user = g.login(accounts, "cmartin", "a long passphrase")
+    assert g.current_user() == user
+    g.authorize_and_record(Action.VIEW, patient=P)
+    assert g.session is not None
+    g.session._last -= 16 * 60  # 16 idle minutes (policy: 15)
+    with pytest.raises(SessionLocked):
+        g.authorize_and_record(Action.VIEW, patient=P)
+    g.login(accounts, "cmartin", "a long passphrase")
+    g.authorize_and_record(Action.VIEW, patient=P)
+    g.logout()
+    rows = [(r.action, r.outcome, r.user_id.split("@")[0]) for r in g.journal.records()]
+    assert rows == [
+        ("login", "failure", "cmartin"), ("login", "success", "cmartin"),
+        ("view", "success", "cmartin"), ("login", "success", "cmartin"),
+        ("view", "success", "cmartin"), ("logout", "success", "cmartin"),
+    ]

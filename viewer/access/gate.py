@@ -35,6 +35,8 @@ from viewer.access.identity import (
     IdentityError,
     IdentityProvider,
     OsAccountProvider,
+    Session,
+    SessionLocked,
     User,
     workstation_name,
 )
@@ -61,6 +63,7 @@ __all__ = [
     "IdentityError",
     "PatientRef",
     "PolicyError",
+    "SessionLocked",
 ]
 
 
@@ -93,6 +96,9 @@ PERMISSION_OF: dict[Action, str] = {
     Action.PRINT: "print",
     Action.CHANGE_SETTINGS: "change_settings",
 }
+
+
+_PRUNE_CHECKED: set[str] = set()
 
 
 class AccessDenied(Exception):
@@ -210,11 +216,51 @@ class AccessGate:
         self.workstation = workstation_name()
         self._forward = forward
         self._forwarder: Any = None
+        self.session: Session | None = None
 
     # -- identity ------------------------------------------------------------------
     def current_user(self) -> User:
-        """The named person using Regard now (raises IdentityError if nobody is)."""
+        """The named person using Regard now (raises IdentityError if nobody is).
+
+        On a shared station (after :meth:`login`) the session locks after the
+        policy's idle time: :class:`~viewer.access.identity.SessionLocked` until
+        the same user authenticates again.
+        """
+        if self.session is not None:
+            self.session.touch()
+            return self.session.user
         return self.provider.current_user()
+
+    def login(self, provider: Any, *credentials: Any) -> User:
+        """Authenticate with a provider (local account, OIDC claims) and record it.
+
+        Success and failure are both recorded (User Authentication, Login). A
+        locked session is unlocked only by its own user.
+        """
+        auth = getattr(provider, "authenticate", None) or provider.login
+        try:
+            user = auth(*credentials)
+        except IdentityError as exc:
+            who = str(credentials[0]) if credentials and isinstance(credentials[0], str) else "?"
+            stranger = User(login=who, domain=self.policy.domain or self.workstation,
+                            display_name=who, role="", provider=getattr(provider, "name", ""))
+            self.record(Action.LOGIN, outcome="failure", user=stranger,
+                        detail={"error": "authentication failed"})
+            raise exc
+        if self.session is not None and self.session.locked:
+            self.session.unlock(user)
+        else:
+            self.session = Session(user, idle_seconds=60.0 * self.policy.idle_lock_minutes)
+        self.provider = provider
+        self.record(Action.LOGIN, user=user)
+        return user
+
+    def logout(self) -> None:
+        if self.session is None:
+            return
+        user = self.session.user
+        self.session = None
+        self.record(Action.LOGOUT, user=user)
 
     # -- recording -----------------------------------------------------------------
     def record(
@@ -256,9 +302,34 @@ class AccessGate:
             detail=dict(detail or {}),
             **_patient_fields(patient),
         )
+        self._maybe_prune(user)
         rec = self.journal.append(entry, now=self.clock())
         self._kick_forwarder()
         return rec
+
+    def _maybe_prune(self, user: User) -> None:
+        """Rolling retention, applied at most once per process and journal (cheap check)."""
+        key = str(self.journal.path)
+        if key in _PRUNE_CHECKED:
+            return
+        _PRUNE_CHECKED.add(key)
+        try:
+            oldest = next(self.journal.records(limit=1), None)
+            cutoff = self.clock() - timedelta(days=self.policy.retention_days)
+            if oldest is None or oldest.datetime >= cutoff:
+                return
+            entry = AuditEntry(
+                user_id=user.user_id, user_name=user.display_name, role=user.role,
+                professional_id=user.professional_id, workstation=self.workstation,
+                action=str(Action.AUDIT_PRUNE),
+                detail={"journal": self.journal.path.as_uri(),
+                        "retention_days": self.policy.retention_days},
+            )
+            n = self.journal.prune(self.policy.retention_days, entry, now=self.clock())
+            log.info("audit retention: %d records older than %d days pruned", n,
+                     self.policy.retention_days)
+        except AuditUnavailable as exc:
+            log.warning("audit retention not applied: %s", exc)
 
     def authorize_and_record(
         self,
@@ -383,10 +454,9 @@ class AccessGate:
             return
         try:
             if self._forwarder is None:
-                from viewer.access.syslog import AuditForwarder
+                from viewer.access.syslog import shared_forwarder
 
-                self._forwarder = AuditForwarder.from_policy(self.policy, self.journal.path)
-                self._forwarder.drain_at_exit()
+                self._forwarder = shared_forwarder(self.policy, self.journal.path)
             self._forwarder.kick()
         except Exception as exc:  # delivery is retried later from the journal
             log.warning("audit repository forwarding not started: %s", exc)

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -263,7 +264,7 @@ class AuditJournal:
     def __init__(self, path: Path | None = None, *, sign: bool = True) -> None:
         self.path = Path(path) if path else default_journal_path()
         self._signer = _Signer(self.path) if sign else None
-        self._db: sqlite3.Connection | None = None
+        self._local = threading.local()  # one SQLite connection per thread
 
     # -- connection ----------------------------------------------------------------
     def _fail(self, exc: BaseException, doing: str) -> AuditUnavailable:
@@ -287,8 +288,9 @@ class AuditJournal:
         )
 
     def connect(self) -> sqlite3.Connection:
-        if self._db is not None:
-            return self._db
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            return db
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=15, isolation_level=None)
@@ -302,13 +304,14 @@ class AuditJournal:
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('public_key', ?)", (pub,))
         except (sqlite3.Error, OSError) as exc:
             raise self._fail(exc, "open") from exc
-        self._db = db
+        self._local.db = db
         return db
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
 
     def __enter__(self) -> AuditJournal:
         self.connect()

@@ -343,3 +343,19 @@ class AuditForwarder:
 
     def drain_at_exit(self, timeout: float = 2.0) -> None:
         atexit.register(self.drain, timeout)
+
+
+_SHARED: dict[tuple[str, str], AuditForwarder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_forwarder(policy: Any, journal_path: Path) -> AuditForwarder:
+    """One forwarder per (journal, repository) in a process, drained once at exit."""
+    key = (str(Path(journal_path).resolve()), str(policy.repository))
+    with _SHARED_LOCK:
+        fwd = _SHARED.get(key)
+        if fwd is None:
+            fwd = AuditForwarder.from_policy(policy, journal_path)
+            fwd.drain_at_exit()
+            _SHARED[key] = fwd
+        return fwd

@@ -112,14 +112,25 @@ def _row(rec: Any) -> dict[str, Any]:
     }
 
 
+def _trail(journal: Any, patient: str | None, user: str | None) -> list[Any]:
+    """A user's records, or a patient's: by patient ID or INS, plus any record of one of
+    their studies made before the patient was known (e.g. a retrieve by Study UID)."""
+    if not patient:
+        return [r for r in journal.records(user=user) if r.action != "audit_log_used"]
+    records = list(journal.records())
+    mine = {r.seq for r in records if patient in (r.patient_id, r.ins)}
+    studies = {u for r in records if r.seq in mine for u in r.study_uids}
+    return [
+        r for r in records
+        if r.action != "audit_log_used" and (r.seq in mine or studies & set(r.study_uids))
+    ]
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     gate = _gate()
     _record_log_use(gate, patient=args.patient, query={"patient": bool(args.patient),
                                                        "user": args.user or ""})
-    rows = [
-        _row(r) for r in gate.journal.records(patient=args.patient, user=args.user)
-        if r.action != "audit_log_used"
-    ]
+    rows = [_row(r) for r in _trail(gate.journal, args.patient, args.user)]
     if args.json:
         json.dump({"patient": args.patient, "user": args.user, "accesses": rows}, sys.stdout,
                   indent=1, ensure_ascii=False)
