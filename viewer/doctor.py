@@ -194,18 +194,20 @@ def _plugins_for(uid: str) -> tuple[str, ...]:
 
 def check_codecs() -> Check:
     """Every compressed transfer syntax of :data:`REQUIRED_SYNTAXES` has a working decoder."""
-    missing, found = [], []
+    missing: list[str] = []
+    decoders: set[str] = set()
     for uid, label in REQUIRED_SYNTAXES:
         plugins = _plugins_for(uid)
-        if plugins:
-            found.append(f"{label} ({plugins[0]})")
-        else:
+        decoders.update(plugins)
+        if not plugins:
             missing.append(label)
     if missing:
         return Check(False, f"no decoder for {', '.join(missing)}",
                      "reinstall Regard; from source: pip install pylibjpeg pylibjpeg-libjpeg "
                      "pylibjpeg-openjpeg pylibjpeg-rle pyjpegls python-gdcm")
-    return Check(True, f"{len(found)} compressed syntaxes: " + ", ".join(found))
+    return Check(True, f"{len(REQUIRED_SYNTAXES)}/{len(REQUIRED_SYNTAXES)} compressed syntaxes "
+                 "(JPEG baseline/extended/lossless, JPEG-LS, JPEG 2000, RLE); decoders: "
+                 + ", ".join(sorted(decoders)))
 
 
 def check_vtk() -> Check:

@@ -68,7 +68,9 @@ def test_every_line_has_the_format_and_a_fix_when_not_ok(capsys: pytest.CaptureF
 def test_codecs_ok_in_this_environment() -> None:
     (line,) = run_checks(["codecs"])
     assert line.check.ok is True, line.format()
-    assert "JPEG-LS lossless" in line.check.what and "JPEG 2000" in line.check.what
+    assert line.check.what.startswith("9/9 compressed syntaxes")
+    for plugin in ("gdcm", "pyjpegls", "pylibjpeg"):
+        assert plugin in line.check.what
 
 
 def test_codecs_fail_names_the_missing_syntax(monkeypatch: pytest.MonkeyPatch) -> None:
