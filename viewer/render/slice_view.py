@@ -302,9 +302,9 @@ class SliceView:
             self.reslice.SetSlabNumberOfSlices(n)
             self.reslice.SetSlabSliceSpacingFraction(1.0)
             self.reslice.SetOutputSpacing(s, s, step)
-            # VTK 9.7's permutation fast path centres the slab one sample off when the
-            # output z axis runs against an input axis (axial and coronal views):
-            # tests/render/test_slice_display.py::test_slab_modes_match_numpy catches it.
+            # VTK 9.7's permutation fast path (axis-aligned reslices) places slab samples
+            # half or one sample off centre; the general path is exact. Caught by
+            # tests/render/test_reslice_geometry.py::test_slab_matches_oracle_for_any_geometry.
             self.reslice.OptimizationOff()
         else:
             self.reslice.SetSlabNumberOfSlices(1)
