@@ -138,3 +138,19 @@ def test_archive_query_fails_closed(
     captured = capsys.readouterr()
     assert code == 1 and captured.out == ""
     assert "audit journal" in captured.err
+
+
+def test_verbose_logs_carry_no_patient_identity(phantom: Path) -> None:
+    import subprocess
+    import sys
+
+    uid = _series_uid(phantom)
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-m", "viewer.cli", "-v", "probe", str(phantom),
+                          "--series", uid, "--point", "0,0,0"], cwd=root, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    for ident in (PID, "PHANTOM^AUDIT", "PHANTOM AUDIT"):
+        assert ident not in run.stderr
+    (rec,) = list(_journal().records(patient=PID))  # the identity went to the trail only
+    assert rec.detail["via"] == "regard probe"

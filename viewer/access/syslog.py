@@ -208,7 +208,7 @@ class AuditForwarder:
         site_id: str = "",
         confirm_delay: float = 1.0,
         batch: int = 200,
-        connect_timeout: float = 3.0,
+        connect_timeout: float = 2.0,
     ) -> None:
         self.journal_path = Path(journal_path)
         self.repo = Repository.parse(repository)
@@ -334,6 +334,7 @@ class AuditForwarder:
         deadline = time.monotonic() + timeout
         with self._lock:
             self._next_try = 0.0
+            self.connect_timeout = min(self.connect_timeout, max(0.2, timeout / 2))
             while time.monotonic() < deadline and self.flush():
                 pass
             if self._sender is not None:
