@@ -241,3 +241,44 @@ def test_single_slice_volume(tmp_path: Path) -> None:
     assert vol.geometry.spacing[2] == pytest.approx(5.0)
     assert vol.value_at((3.0, 2.0, 1.0)) == (v[0, 2, 3], (3, 2, 0))
     assert vol.value_at((3.0, 2.0, 4.0))[0] is None
+
+
+def test_a_duplicated_file_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    import shutil
+
+    import pydicom
+
+    v = _values(16)
+    paths = syn.write_series(tmp_path, v)
+    ds = pydicom.dcmread(paths[3])
+    ds.SOPInstanceUID = "1.2.826.0.1.3680043.8.498.99"
+    ds.InstanceNumber = 99
+    ds.save_as(tmp_path / "copy.dcm")
+    shutil.copy(paths[7], tmp_path / "same_file_again.dcm")
+    (vol,) = assemble(tmp_path)
+    np.testing.assert_array_equal(vol.array, v)
+    assert "2 duplicate slice(s) at the same position ignored" in vol.warnings
+
+
+def test_time_points_at_the_same_positions_become_volumes(tmp_path: Path) -> None:
+    uid = "1.2.826.0.1.3680043.8.498.77"
+    first, second = _values(17, n=6), _values(18, n=6)
+    syn.write_series(
+        tmp_path / "t1",
+        first,
+        series_uid=uid,
+        frame_of_reference_uid="1.2.3",
+        extra={"TemporalPositionIdentifier": 1},
+    )
+    syn.write_series(
+        tmp_path / "t2",
+        second,
+        series_uid=uid,
+        frame_of_reference_uid="1.2.3",
+        extra={"TemporalPositionIdentifier": 2},
+    )
+    vols = assemble(tmp_path)
+    assert len(vols) == 2
+    np.testing.assert_array_equal(vols[0].array, first)
+    np.testing.assert_array_equal(vols[1].array, second)
+    assert vols[1].split_reason == "repetition 2 of 2 at the same positions"

@@ -446,8 +446,13 @@ def _split_groups(records: list[FrameRecord]) -> list[tuple[list[FrameRecord], s
     return out
 
 
-def _split_repeats(members: list[FrameRecord]) -> list[tuple[list[FrameRecord], str]]:
-    """Split records that repeat positions (time points, label/control) into one volume each."""
+def _split_repeats(members: list[FrameRecord]) -> list[tuple[list[FrameRecord], str, list[str]]]:
+    """Split records that repeat positions (time points, label/control) into one volume each.
+
+    When most positions hold one frame and only a few hold more, the extra
+    frames are duplicates (e.g. the same image stored twice): the first by
+    acquisition order is kept and a warning says how many were ignored.
+    """
     normal = members[0].normal
     ordered = sorted(members, key=lambda r: float(np.dot(r.ipp, normal)))
     positions: list[list[FrameRecord]] = []
@@ -456,17 +461,20 @@ def _split_repeats(members: list[FrameRecord]) -> list[tuple[list[FrameRecord], 
             positions[-1].append(r)
         else:
             positions.append([r])
+    for p in positions:
+        p.sort(key=lambda r: r.order_key)
     repeats = max(len(p) for p in positions)
     if repeats == 1:
-        return [(ordered, "")]
+        return [(ordered, "", [])]
+    repeated = sum(1 for p in positions if len(p) > 1)
+    if repeated * 2 < len(positions):
+        extra = sum(len(p) - 1 for p in positions)
+        kept = [p[0] for p in positions]
+        return [(kept, "", [f"{extra} duplicate slice(s) at the same position ignored"])]
     out = []
     for rank in range(repeats):
-        vol = []
-        for p in positions:
-            p.sort(key=lambda r: r.order_key)
-            if rank < len(p):
-                vol.append(p[rank])
-        out.append((vol, f"repetition {rank + 1} of {repeats} at the same positions"))
+        vol = [p[rank] for p in positions if rank < len(p)]
+        out.append((vol, f"repetition {rank + 1} of {repeats} at the same positions", []))
     return out
 
 
@@ -932,9 +940,11 @@ def assemble(
             )
     volumes: list[Volume] = []
     for group, reason in _split_groups(records):
-        for members, repeat_reason in _split_repeats(group):
+        for members, repeat_reason, notes in _split_repeats(group):
             why = "; ".join(x for x in (reason, repeat_reason) if x)
-            volumes.append(_build(members, why, headers, progress, cancel, workers))
+            volume = _build(members, why, headers, progress, cancel, workers)
+            volume.warnings.extend(notes)
+            volumes.append(volume)
     volumes.sort(key=lambda v: -int(np.prod(v.dims)))
     if rejected:
         for v in volumes:
