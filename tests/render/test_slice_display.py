@@ -251,3 +251,16 @@ def test_default_window_prefers_header_then_modality_then_data() -> None:
     center, width = default_window(mr)
     lo, hi = np.percentile(mr.array, [0.5, 99.5])
     assert center == pytest.approx((lo + hi) / 2) and width == pytest.approx(hi - lo)
+
+
+def test_zoom_at_keeps_the_point_under_the_cursor_and_pan_by_drags() -> None:
+    volume = _marker_volume("sheared")
+    view = SliceView(volume, size=(200, 150), overlay=False, plane="sagittal")
+    cursor = (140.0, 40.0)
+    under = view.pick(cursor)
+    view.zoom_at(cursor, 2.5)
+    assert view.zoom == pytest.approx(2.5)
+    np.testing.assert_allclose(view.pick(cursor), under, atol=1e-9)
+    target = view.pick((100.0, 75.0))
+    view.pan_by(12.0, -7.0)  # drag right and up: the same patient point follows the mouse
+    np.testing.assert_allclose(view.pick((112.0, 68.0)), target, atol=1e-9)

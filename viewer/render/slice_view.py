@@ -317,6 +317,27 @@ class SliceView:
         self._update_crosshair()
         self._update_text()
 
+    def viewport_pixels(self) -> tuple[float, float, float, float]:
+        """(left, bottom, width, height) of this view's viewport in window pixels."""
+        return self._viewport_pixels()
+
+    def zoom_at(self, display_xy: tuple[float, float], factor: float) -> None:
+        """Zoom by ``factor`` keeping the patient point under ``display_xy`` (as :meth:`pick`)."""
+        if factor <= 0:
+            raise ValueError("zoom factor must be > 0")
+        before = self.pick(display_xy)
+        self.zoom *= float(factor)
+        self._update_camera()
+        after = self.pick(display_xy)
+        d = before - after
+        du, dv = float(d @ self.plane.right), float(d @ self.plane.up)
+        self.set_pan(self.pan[0] + du, self.pan[1] + dv)
+
+    def pan_by(self, dx_px: float, dy_px: float) -> None:
+        """Drag the image by (dx, dy) window pixels (y downwards, as Qt mouse moves)."""
+        mm = self.mm_per_pixel()
+        self.set_pan(self.pan[0] - dx_px * mm, self.pan[1] + dy_px * mm)
+
     def _viewport_pixels(self) -> tuple[float, float, float, float]:
         """(left, bottom, width, height) of the viewport in window pixels."""
         w, h = self.window.GetSize()
