@@ -114,3 +114,33 @@ def test_french_banner(qtbot: QtBot, viewport: tuple[QWidget, DisplayBanner]) ->
     banner.set_exam("CR")
     qtbot.waitUntil(lambda: shown(banner))
     assert banner.text() == "Pas pour le diagnostic : cet écran fait 1,3 MP, le CR exige 3 MP"
+
+
+def monitors(*args: str) -> None:
+    """Change the RandR monitors of the X server (see xrandr_monitors.py)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("xrandr_monitors.py")
+    subprocess.run([sys.executable, str(script), *args], check=True, timeout=30)
+
+
+def test_screen_removed_and_added_rechecks(
+    qtbot: QtBot, viewport: tuple[QWidget, DisplayBanner]
+) -> None:
+    """Unplugging the 3 MP screen under the window moves it to the small one: banner up."""
+    window, banner = viewport
+    put_on(window, screen_of_size(1536, 2048))
+    banner.set_exam("DX")
+    qtbot.waitUntil(lambda: banner.verdict is not None and banner.verdict.fit)
+    assert not shown(banner)
+    with qtbot.waitSignal(QGuiApplication.instance().screenRemoved, timeout=5000):
+        monitors("del", "Diag")
+    qtbot.waitUntil(lambda: shown(banner))
+    assert banner.text() == "Not for diagnosis: this screen is 1.3 MP, DX needs 3 MP"
+    with qtbot.waitSignal(QGuiApplication.instance().screenAdded, timeout=5000):
+        monitors("set", "Diag", "1536x2048+1280+0")
+    # the window never moved: it is on the 3 MP screen again, banner down
+    qtbot.waitUntil(lambda: not shown(banner))
+    assert banner.verdict is not None and banner.verdict.fit

@@ -20,15 +20,17 @@ from tests.display.screens_fixture import offscreen_env, xcb_env, xvfb_screens
 pytestmark = pytest.mark.gui
 
 CASES = Path(__file__).with_name("banner_cases.py")
+MONITORS = Path(__file__).with_name("xrandr_monitors.py")
 
 
-def run_cases(env: dict[str, str]) -> None:
+def run_cases(env: dict[str, str], expected: int = 3, select: str = "not removed") -> None:
     cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(CASES)]
+    cmd += ["-k", select] if select else []
     out = subprocess.run(
         cmd, env=env, capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2]
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    assert "3 passed" in out.stdout
+    assert f"{expected} passed" in out.stdout
 
 
 def test_banner_under_xvfb_two_x_screens() -> None:
@@ -36,6 +38,19 @@ def test_banner_under_xvfb_two_x_screens() -> None:
         env = xcb_env(display)
         env["BANNER_MOVE"] = "setscreen"
         run_cases(env)
+
+
+def test_banner_with_monitors_plugged_in_and_out() -> None:
+    """One Xvfb screen split into two RandR monitors (as two screens on one desktop):
+    the window is moved across, and the 3 MP monitor is removed and added back."""
+    with xvfb_screens(["2816x2048"]) as display:
+        env = xcb_env(display)
+        for args in (["Office", "1280x1024+0+0", "primary"], ["Diag", "1536x2048+1280+0"]):
+            subprocess.run(
+                [sys.executable, str(MONITORS), "set", *args], env=env, check=True, timeout=30
+            )
+        env["BANNER_MOVE"] = "move"
+        run_cases(env, expected=4, select="")
 
 
 def test_banner_on_a_two_screen_desktop(tmp_path: Path) -> None:

@@ -106,10 +106,22 @@ class DisplayBanner(QLabel):
         return ui_language()
 
     def _current_screen(self) -> QScreen | None:
+        """The screen under the window's centre, among the screens of its desktop.
+
+        Qt's own ``QWindow.screen()`` is not updated when a screen is plugged back
+        in under a window that did not move, so the centre decides when it lies on
+        a screen of the same virtual desktop (separate X screens are not siblings).
+        """
         handle = self.window().windowHandle()
-        if handle is not None and handle.screen() is not None:
-            return handle.screen()
-        return self.screen()
+        current = handle.screen() if handle is not None else None
+        current = current or self.screen()
+        if current is None:
+            return None
+        centre = self.window().frameGeometry().center()
+        for screen in current.virtualSiblings():
+            if screen.geometry().contains(centre):
+                return screen
+        return current
 
     def _follow_window(self) -> None:
         handle = self.window().windowHandle()
