@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.ui.i18n import tr
+from viewer.ui.i18n import N_, tr
 from viewer.ui.models import format_da, format_pn
 
-COLUMNS = ("Patient", "Patient ID", "INS", "Birth date", "Study date", "Modality",
-           "Description", "Accession", "Series", "Source")
+COLUMNS = (N_("Patient"), N_("Patient ID"), N_("INS"), N_("Birth date"), N_("Study date"),
+           N_("Modality"), N_("Description"), N_("Accession"), N_("Series"), N_("Source"))
 
 
 @dataclass

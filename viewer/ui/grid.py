@@ -16,10 +16,11 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QVBoxLayout, QWidget
 
 from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
+from viewer.render.mpr import MPRScene
+from viewer.render.volume_rendering import VolumeRenderView
 from viewer.ui.models import LAYOUTS, MPR_PLANES, PLANE_COLORS, Demographics, MPRModel
 from viewer.ui.viewport import SliceViewport
 from viewer.ui.vtk_host import VTKHost
-from viewer.ui.vtk_layers import MipView3D
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +44,21 @@ class Cell(QFrame):
 
 
 class View3D(VTKHost):
-    """The 3-D cell of the MPR layout (MIP at reduced resolution, rendered on demand)."""
+    """The 3-D cell of the MPR layout: viewer.render's CPU volume rendering, on demand.
+
+    It re-renders only when its content or size changes (not while the
+    crosshair moves), at reduced resolution while the user interacts.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.scene: MipView3D | None = None
+        self.scene: VolumeRenderView | None = None
 
-    def set_data(self, data: VolumeImage, center: float, width: float) -> None:
+    def set_data(self, data: VolumeImage) -> None:
         if self.scene is not None:
             self.render_window.RemoveRenderer(self.scene.renderer)
-        self.scene = MipView3D(data, self.render_window, center, width)
+        self.scene = VolumeRenderView(data, render_window=self.render_window)
         self.request_render()
-
-    def prepare_frame(self) -> None:
-        if self.scene is not None:
-            self.scene.renderer.ResetCameraClippingRange()
 
     # no interaction yet (rotation comes with volume rendering presets)
     def mousePressEvent(self, event: object) -> None:
@@ -95,6 +96,7 @@ class ViewportGrid(QWidget):
         self.view3d: View3D | None = None
         self.active: SliceViewport | None = None
         self.mpr: MPRModel | None = None
+        self.scene: MPRScene | None = None
         self._syncing = False
         self.set_layout("1x1")
 
@@ -107,7 +109,8 @@ class ViewportGrid(QWidget):
             self._layout.removeWidget(cell)
             cell.setParent(None)
             cell.deleteLater()
-        self.cells, self.viewports, self.view3d, self.active, self.mpr = [], [], None, None, None
+        self.cells, self.viewports, self.view3d, self.active = [], [], None, None
+        self.mpr, self.scene = None, None
 
     def set_layout(self, name: str) -> None:
         """Switch to ``name`` (1x1, 1x2, 2x2, mpr); volumes shown before are shown again."""
@@ -168,16 +171,22 @@ class ViewportGrid(QWidget):
         self.show_volumes([(volume, demographics)])
 
     def show_mpr(self, volume: Volume, demographics: Demographics | None = None) -> None:
+        """Host viewer.render's MPRScene: one SliceView per plane viewport, shared data."""
         data = VolumeImage(volume)
+        for vp in self.viewports:
+            vp.clear()
+        windows = {n: vp.render_window for n, vp in zip(MPR_PLANES, self.viewports, strict=True)}
+        self.scene = MPRScene(data, render_windows=windows)
         self.mpr = MPRModel(volume, views={n: vp.model for n, vp in zip(MPR_PLANES, self.viewports,
                                                                       strict=True)})
         for name, vp in zip(MPR_PLANES, self.viewports, strict=True):
-            vp.set_volume(volume, data=data, demographics=demographics)
+            vp.scene_owns_plane = True
+            vp.set_volume(volume, data=data, demographics=demographics,
+                          view=self.scene.views[name])
             vp.model.set_tool("crosshair")
-            vp.crosshair_lines = (lambda n=name: self.mpr.crosshair_lines(n) if self.mpr else [])
-        self.mpr.set_point(volume.geometry.center)
+        self.set_crosshair(volume.geometry.center)
         if self.view3d is not None:
-            self.view3d.set_data(data, *mip_window(volume))
+            self.view3d.set_data(data)
 
     def _crosshair_picked(self, lps: np.ndarray) -> None:
         if self.mpr is not None:
@@ -185,12 +194,21 @@ class ViewportGrid(QWidget):
 
     def set_crosshair(self, lps: np.ndarray | tuple[float, float, float]) -> None:
         """Move the MPR crosshair (every plane follows) and re-render the three planes."""
-        assert self.mpr is not None
+        assert self.mpr is not None and self.scene is not None
         self._syncing = True
         try:
             self.mpr.set_point(lps)
+            self.scene.set_point(self.mpr.point)  # planes and crosshair lines
         finally:
             self._syncing = False
+        for vp in self.viewports:
+            vp.request_render()
+
+    def rotate(self, about: str, degrees: float) -> None:
+        """Oblique MPR: turn the other two planes about the ``about`` plane's normal."""
+        assert self.mpr is not None and self.scene is not None
+        self.scene.rotate(about, degrees)
+        self.mpr.rotate(about, degrees)
         for vp in self.viewports:
             vp.request_render()
 
@@ -241,16 +259,6 @@ class ViewportGrid(QWidget):
             hh, ww = min(rgb.shape[0], h - y), min(rgb.shape[1], w - x)
             out[y:y + hh, x:x + ww] = rgb[:hh, :ww]
         return out
-
-
-def mip_window(volume: Volume) -> tuple[float, float]:
-    """(centre, width) for a MIP: it shows the densest voxels along each ray, so a CT
-    MIP gets a bone/contrast window; other modalities the upper half of their values."""
-    if volume.modality.upper() == "CT":
-        return 400.0, 1200.0
-    a = volume.array.reshape(-1)[:: max(1, volume.array.size // 1_000_000)]
-    lo, hi = (float(v) for v in np.percentile(a, [50, 99.9]))
-    return (lo + hi) / 2, max(hi - lo, 1.0)
 
 
 def _rgb(c: tuple[int, int, int]) -> str:

@@ -23,6 +23,11 @@ CONTEXT = "Regard"
 _installed: list[QTranslator] = []
 
 
+def N_(text: str) -> str:
+    """Mark a string for translation where it is defined; :func:`tr` translates it when shown."""
+    return text
+
+
 def tr(text: str) -> str:
     """Translate a source (English) string in the ``Regard`` context."""
     return QCoreApplication.translate(CONTEXT, text)

@@ -38,15 +38,15 @@ from PySide6.QtWidgets import (
 
 from viewer.config import regard_home
 from viewer.ui.browser import StudyBrowser, StudyRow, rows_from_index
-from viewer.ui.i18n import tr
+from viewer.ui.i18n import N_, tr
 from viewer.ui.models import LAYOUTS, Demographics, WindowPreset, load_presets
 from viewer.ui.workers import Task, start
 
 log = logging.getLogger(__name__)
 
 RECENT_MAX = 10
-TOOL_NAMES = {"scroll": "Scroll", "window": "Window/level", "zoom": "Zoom", "pan": "Pan",
-              "distance": "Distance", "crosshair": "Crosshair"}
+TOOL_NAMES = {"scroll": N_("Scroll"), "window": N_("Window/level"), "zoom": N_("Zoom"),
+              "pan": N_("Pan"), "distance": N_("Distance"), "crosshair": N_("Crosshair")}
 # shortcuts close to what radiologists know (Horos/OsiriX, Weasis, Synapse)
 TOOL_KEYS = {"scroll": "S", "window": "W", "zoom": "Z", "pan": "P", "distance": "M",
              "crosshair": "C"}
@@ -162,20 +162,21 @@ class MainWindow(QMainWindow):
         self.addToolBar(bar)
         self.toolbar = bar
         file_menu = self.menuBar().addMenu(tr("&File"))
-        file_menu.addAction(self._action("Open folder...", self.import_folder, "Ctrl+O"))
-        file_menu.addAction(self._action("Open DICOMDIR...", self.import_dicomdir, "Ctrl+D"))
+        file_menu.addAction(self._action(N_("Open folder..."), self.import_folder, "Ctrl+O"))
+        file_menu.addAction(self._action(N_("Open DICOMDIR..."), self.import_dicomdir, "Ctrl+D"))
         self.recent_menu = QMenu(tr("Recent"), self)
         file_menu.addMenu(self.recent_menu)
         self._refresh_recent()
         file_menu.addSeparator()
-        file_menu.addAction(self._action("Quit", self.close, "Ctrl+Q"))
+        file_menu.addAction(self._action(N_("Quit"), self.close, "Ctrl+Q"))
 
         view_menu = self.menuBar().addMenu(tr("&View"))
         self.layout_actions: dict[str, QAction] = {}
         group = QActionGroup(self)
         for name in LAYOUTS:
             label = "MPR" if name == "mpr" else name
-            act = self._action(f"Layout {label}", lambda n=name: self.set_layout(n),
+            act = self._action(tr("Layout {name}").format(name=label),
+                               lambda n=name: self.set_layout(n),
                                LAYOUT_KEYS[name], checkable=True)
             group.addAction(act)
             view_menu.addAction(act)
@@ -206,16 +207,16 @@ class MainWindow(QMainWindow):
             self.preset_menu.addAction(act)
         view_menu.addMenu(self.preset_menu)
         for text, slot, key in (
-            ("Invert", self.toggle_invert, "I"),
-            ("Fit to window", self.fit, "F"),
-            ("True size 1:1", self.true_size, "T"),
-            ("Clear measurements", self.clear_measurements, "Delete"),
-            ("Next image", lambda: self.scroll(1), "Down"),
-            ("Previous image", lambda: self.scroll(-1), "Up"),
+            (N_("Invert"), self.toggle_invert, "I"),
+            (N_("Fit to window"), self.fit, "F"),
+            (N_("True size 1:1"), self.true_size, "T"),
+            (N_("Clear measurements"), self.clear_measurements, "Delete"),
+            (N_("Next image"), lambda: self.scroll(1), "Down"),
+            (N_("Previous image"), lambda: self.scroll(-1), "Up"),
         ):
             act = self._action(text, slot, key)
             tools_menu.addAction(act)
-            if text in ("Invert", "Fit to window", "True size 1:1"):
+            if text in (N_("Invert"), "Fit to window", "True size 1:1"):
                 bar.addAction(act)
 
     def _build_status_bar(self) -> None:
@@ -417,7 +418,12 @@ class MainWindow(QMainWindow):
         self._when_viewers(lambda: self._show(items))
 
     def _show(self, items: list[Any]) -> None:
-        self.grid.show_volumes(items)
+        try:
+            self.grid.show_volumes(items)
+        except Exception as exc:  # a rendering failure is reported, never a silent hang
+            log.exception("showing the images failed")
+            self._fail(tr("The images could not be shown: {error}").format(error=exc))
+            return
         self.images_shown.emit()
 
     def show_volumes(self, items: list[Any]) -> None:

@@ -33,12 +33,12 @@ TOOLS = ("scroll", "window", "zoom", "pan", "distance", "crosshair")
 SLAB_MODES = ("mip", "minip", "mean")
 Line = tuple[np.ndarray, np.ndarray, tuple[int, int, int]]  # LPS point, direction, RGB
 
-# Colours of the MPR planes (crosshair lines and viewport frames), as most viewers:
-# axial red... here the line drawn in a view has the colour of the plane it shows.
+# Colours of the MPR planes (viewport frames), those of viewer.render.mpr's crosshair lines
+# (3D Slicer's: red axial, green coronal, yellow sagittal).
 PLANE_COLORS: dict[str, tuple[int, int, int]] = {
-    "axial": (235, 80, 80),
-    "coronal": (80, 200, 90),
-    "sagittal": (90, 140, 255),
+    "axial": (230, 80, 80),
+    "coronal": (90, 200, 90),
+    "sagittal": (230, 210, 70),
 }
 
 

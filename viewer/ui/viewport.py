@@ -12,7 +12,6 @@ tool (scroll-drag, window, zoom, pan, distance, crosshair).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -57,7 +56,7 @@ class SliceViewport(VTKHost):
         self.view: SliceView | None = None
         self.data: VolumeImage | None = None
         self.measure_layer: MeasurementLayer | None = None
-        self.crosshair_lines: Callable[[], list] | None = None
+        self.scene_owns_plane = False  # MPR: the MPRScene orients the plane (oblique)
         self._drag_button: Qt.MouseButton | None = None
         self._last: QPointF | None = None
         self._press: QPointF | None = None
@@ -67,18 +66,21 @@ class SliceViewport(VTKHost):
 
     # ----------------------------------------------------------- content
     def set_volume(self, volume: Volume, data: VolumeImage | None = None,
-                   demographics: object | None = None) -> None:
-        """Show ``volume`` (share ``data`` between the views of one volume, e.g. MPR)."""
-        if self.view is not None:
-            self.view.close()
+                   demographics: object | None = None, view: SliceView | None = None) -> None:
+        """Show ``volume``; ``view`` is a SliceView made for this window by a scene (MPR)."""
+        self.clear()
         self.data = data if data is not None else VolumeImage(volume)
-        self.view = SliceView(self.data, render_window=self.render_window,
-                              plane=self.model.plane_name, overlay=True)
-        self.measure_layer = MeasurementLayer(self.view.overlay_renderer)
+        self.view = view if view is not None else SliceView(
+            self.data, render_window=self.render_window, plane=self.model.plane_name,
+            overlay=True)
+        self.measure_layer = MeasurementLayer(self.view.renderer)
         self.model.set_volume(volume, demographics)  # type: ignore[arg-type]
         self.request_render()
 
     def clear(self) -> None:
+        if self.measure_layer is not None:
+            self.measure_layer.remove()
+            self.measure_layer = None
         if self.view is not None:
             self.view.close()
         self.view = None
@@ -89,7 +91,7 @@ class SliceViewport(VTKHost):
         view, m = self.view, self.model
         if view is None or m.volume is None:
             return
-        if "plane" in changed or "volume" in changed:
+        if ("plane" in changed or "volume" in changed) and not self.scene_owns_plane:
             view.set_plane(m.plane())
             changed |= {"camera", "point"}
         if "point" in changed:
@@ -139,8 +141,6 @@ class SliceViewport(VTKHost):
             return
         if self.model.true_size:
             view.set_zoom(self.true_size_zoom())
-        if self.crosshair_lines is not None:
-            view.set_crosshair(self.crosshair_lines())
         for corner, text in self.model.corner_texts(tr).items():
             view.set_corner_text(corner, text)
         view.prepare()

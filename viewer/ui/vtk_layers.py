@@ -1,34 +1,26 @@
-"""Thin VTK adapters the UI needs and :mod:`viewer.render` does not (yet) provide.
+"""Thin VTK adapter the UI needs and :mod:`viewer.render` does not (yet) provide.
 
-* :class:`MeasurementLayer`: distance measurements drawn in a SliceView's
-  overlay renderer (whose camera works in viewport pixels), labels as cached
-  text textures from :mod:`viewer.render.overlay`.
-* :class:`MipView3D`: the fourth MPR cell, a maximum-intensity projection of
-  the volume with the CPU ray caster at reduced resolution (PLATFORM.md: the
-  GPU mapper is ~6x slower on llvmpipe), re-rendered only when asked.
-
-Both are candidates to move into :mod:`viewer.render` (see the UI report).
+:class:`MeasurementLayer` draws distance measurements over a
+:class:`~viewer.render.slice_view.SliceView` as 2-D actors in the view's own
+renderer (viewport pixels, origin bottom-left), with labels as cached text
+textures from :mod:`viewer.render.overlay` (no VTK text actors: PLATFORM.md).
+A candidate to move into :mod:`viewer.render` with the other overlays.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401  (ray cast display helper)
-from vtkmodules.vtkCommonCore import vtkPoints
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPiecewiseFunction, vtkPolyData
-from vtkmodules.vtkRenderingCore import (
-    vtkActor,
-    vtkColorTransferFunction,
-    vtkImageActor,
-    vtkPolyDataMapper,
-    vtkRenderer,
-    vtkRenderWindow,
-    vtkVolume,
-    vtkVolumeProperty,
-)
-from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
+from typing import Any
 
-from viewer.render.image import VolumeImage, matrix4
+import numpy as np
+from vtkmodules.vtkCommonCore import vtkPoints
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkRenderingCore import (
+    vtkActor2D,
+    vtkImageMapper,
+    vtkPolyDataMapper2D,
+    vtkRenderer,
+)
+
 from viewer.render.overlay import YELLOW, TextureCache
 from viewer.render.slice_view import SliceView
 
@@ -36,7 +28,7 @@ _CACHE = TextureCache(capacity=64)
 
 
 class MeasurementLayer:
-    """Segments and their length labels (mm) over a slice view, in viewport pixels."""
+    """Segments and their length labels (mm) over a slice view."""
 
     def __init__(self, renderer: vtkRenderer) -> None:
         self.renderer = renderer
@@ -44,44 +36,49 @@ class MeasurementLayer:
         self._poly = vtkPolyData()
         self._poly.SetPoints(self._points)
         self._poly.SetLines(vtkCellArray())
-        mapper = vtkPolyDataMapper()
+        mapper = vtkPolyDataMapper2D()
         mapper.SetInputData(self._poly)
-        self.actor = vtkActor()
+        self.actor = vtkActor2D()
         self.actor.SetMapper(mapper)
         prop = self.actor.GetProperty()
         prop.SetColor(YELLOW[0] / 255, YELLOW[1] / 255, YELLOW[2] / 255)
-        prop.LightingOff()
         prop.SetLineWidth(2)
         renderer.AddActor(self.actor)
-        self._labels: list[vtkImageActor] = []
+        self._labels: list[vtkActor2D] = []
         self.label_texts: list[str] = []
 
-    def _label_actor(self, n: int) -> vtkImageActor:
+    def _label_actor(self, n: int) -> vtkActor2D:
         while len(self._labels) <= n:
-            actor = vtkImageActor()
-            actor.InterpolateOff()
-            actor.ForceTranslucentOn()
-            self.renderer.AddActor(actor)
+            mapper = vtkImageMapper()
+            mapper.SetColorWindow(255.0)
+            mapper.SetColorLevel(127.5)
+            actor = vtkActor2D()
+            actor.SetMapper(mapper)
+            self.renderer.AddViewProp(actor)
             self._labels.append(actor)
         return self._labels[n]
 
-    def update(self, model: object, view: SliceView) -> None:
+    def remove(self) -> None:
+        self.renderer.RemoveActor(self.actor)
+        for actor in self._labels:
+            self.renderer.RemoveViewProp(actor)
+
+    def update(self, model: Any, view: SliceView) -> None:
         """Redraw ``model.measurements`` (and a pending first click) for the current camera."""
         left, bottom, _, _ = view._viewport_pixels()
         _, h = view.window.GetSize()
 
         def px(p: np.ndarray) -> tuple[float, float]:
             x, y = view.to_display(p)
-            return x - left - 0.5, (h - y) - bottom - 0.5
+            return x - left, (h - y) - bottom
 
         normal, point = view.plane.normal, view.plane.point
         self._points.Reset()
         lines = vtkCellArray()
         self.label_texts = []
         shown = 0
-        items = list(getattr(model, "measurements", []))
-        for d in items:
-            # only on the slice where it was drawn (within half a voxel)
+        for d in getattr(model, "measurements", []):
+            # only on the slice where it was drawn (within half a slice)
             if abs(float((d.p1 - point) @ normal)) > 0.5 * view.slice_step() + 1e-6:
                 continue
             a, b = px(d.p1), px(d.p2)
@@ -94,9 +91,8 @@ class MeasurementLayer:
             text = d.label()
             tex = _CACHE.get(text, 14, YELLOW, "left")
             actor = self._label_actor(shown)
-            actor.SetInputData(tex.image)
-            actor.SetDisplayExtent(0, tex.width - 1, 0, tex.height - 1, 0, 0)
-            actor.SetPosition(max(a[0], b[0]) + 6, (a[1] + b[1]) / 2, 0.0)
+            actor.GetMapper().SetInputData(tex.image)
+            actor.SetPosition(max(a[0], b[0]) + 6, (a[1] + b[1]) / 2)
             actor.VisibilityOn()
             self.label_texts.append(text)
             shown += 1
@@ -115,51 +111,3 @@ class MeasurementLayer:
         self._poly.SetLines(lines)
         self._points.Modified()
         self._poly.Modified()
-
-
-class MipView3D:
-    """A 3-D maximum intensity projection seen from the front (patient left on the right)."""
-
-    def __init__(self, data: VolumeImage, window: vtkRenderWindow, center: float,
-                 width: float) -> None:
-        self.window = window
-        self.renderer = vtkRenderer()
-        self.renderer.SetBackground(0.0, 0.0, 0.0)
-        window.AddRenderer(self.renderer)
-        self.mapper = vtkFixedPointVolumeRayCastMapper()
-        self.mapper.SetInputData(data.image)
-        self.mapper.SetBlendModeToMaximumIntensity()
-        self.mapper.SetImageSampleDistance(2.0)  # reduced resolution: interactive on llvmpipe
-        self.mapper.AutoAdjustSampleDistancesOff()
-        self.volume = vtkVolume()
-        self.volume.SetMapper(self.mapper)
-        self.volume.SetUserMatrix(matrix4(data.volume.geometry.affine))
-        self.prop = vtkVolumeProperty()
-        self.prop.SetInterpolationTypeToLinear()
-        self.volume.SetProperty(self.prop)
-        self.set_window(center, width)
-        self.renderer.AddVolume(self.volume)
-        self.reset_camera()
-
-    def set_window(self, center: float, width: float) -> None:
-        lo, hi = center - width / 2, center + width / 2
-        color = vtkColorTransferFunction()
-        color.AddRGBPoint(lo, 0, 0, 0)
-        color.AddRGBPoint(hi, 1, 1, 1)
-        opacity = vtkPiecewiseFunction()
-        opacity.AddPoint(lo, 0.0)
-        opacity.AddPoint(hi, 1.0)
-        self.prop.SetColor(color)
-        self.prop.SetScalarOpacity(opacity)
-
-    def reset_camera(self) -> None:
-        """Anterior view: camera in front (-y, LPS), head up, patient left on screen right."""
-        self.renderer.ResetCamera()
-        cam = self.renderer.GetActiveCamera()
-        fx, fy, fz = cam.GetFocalPoint()
-        d = cam.GetDistance()
-        cam.SetPosition(fx, fy - d, fz)
-        cam.SetViewUp(0.0, 0.0, 1.0)
-        cam.ParallelProjectionOn()
-        self.renderer.ResetCamera()
-        self.renderer.ResetCameraClippingRange()
