@@ -225,8 +225,9 @@ class SliceView:
     def set_slab(self, thickness_mm: float, mode: str = "mip") -> None:
         """Thick slab centred on the plane: ``mip``, ``minip`` or ``mean``; 0 = thin slice.
 
-        Samples are spread evenly from -T/2 to +T/2 along the normal, at most
-        the smallest voxel spacing apart (vtkImageReslice slab mode).
+        ``round(T / slice_step()) + 1`` samples (at least 2) are spread evenly
+        from -T/2 to +T/2 along the normal, about one voxel apart along it
+        (vtkImageReslice slab mode).
         """
         if mode not in SLAB_MODES:
             raise ValueError(f"unknown slab mode {mode!r}: expected {', '.join(SLAB_MODES)}")
@@ -295,7 +296,7 @@ class SliceView:
         self.reslice.SetOutputOrigin(-nu * s, -nv * s, 0.0)
         self.reslice.SetOutputExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
         if self.slab_mm > 0:
-            n = max(2, round(self.slab_mm / s) + 1)
+            n = max(2, round(self.slab_mm / self.slice_step()) + 1)
             step = self.slab_mm / (n - 1)
             {"mip": self.reslice.SetSlabModeToMax, "minip": self.reslice.SetSlabModeToMin,
              "mean": self.reslice.SetSlabModeToMean}[self.slab_mode]()
