@@ -41,6 +41,7 @@ def _all_kinds(gate: AccessGate) -> dict[str, AuditRecord]:
                                             detail={"destination": "/media/usb"}).record,
         "print": gate.authorize_and_record(Action.PRINT, patient=P, study_uids=[STUDY]).record,
         "change_settings": gate.authorize_and_record(Action.CHANGE_SETTINGS).record,
+        "declare_care": gate.declare_care_relationship(P, "follow-up of a nodule"),
         "break_glass_start": gate.break_glass("stroke alert, patient unconscious", 10,
                                               patient=P).record,
     }

@@ -66,8 +66,28 @@ def test_care_relationship_by_patient_list_or_referring_physician(regard_home: P
                                      referring_physicians=["10000000042^ROUX"]).mode == "normal"
     with pytest.raises(AccessDenied):
         gate.authorize_and_record(Action.VIEW, patient=P, referring_physicians=["DUPONT^JEAN"])
-    gate.care_list.add(gate.current_user(), PatientRef("IPP4242", "CHU-A"))
+    gate.declare_care_relationship(PatientRef("IPP4242", "CHU-A"), "new patient in my clinic")
     assert gate.authorize_and_record(Action.VIEW, patient=P).mode == "normal"
+    # another process sees the declaration (it lives in the journal, not in a side file)
+    assert AccessGate(forward=False).authorize_and_record(Action.VIEW, patient=P).mode == "normal"
+
+
+def test_care_lists_from_configuration_and_site_control(regard_home: Path) -> None:
+    write_user(regard_home, '[user]\nrole = "referring_physician"\npatients = ["IPP4242^CHU-A"]\n')
+    assert AccessGate(forward=False).authorize_and_record(Action.VIEW, patient=P)
+    # a site that keeps care relationships to itself ignores the user's list and declarations
+    write_site(regard_home, '[access]\ncare_self_declared = false\n'
+                            '[user]\npatients = ["INS:111111111111111"]\n')
+    gate = AccessGate(forward=False)
+    with pytest.raises(AccessDenied):
+        gate.authorize_and_record(Action.VIEW, patient=P)
+    with pytest.raises(AccessDenied, match="does not let"):
+        gate.declare_care_relationship(P)
+    assert gate.authorize_and_record(
+        Action.VIEW, patient=PatientRef("X", ins="111111111111111")).mode == "normal"
+    write_user(regard_home, '[user]\nrole = "technologist"\n')
+    with pytest.raises(AccessDenied, match="only clinicians"):
+        AccessGate(forward=False).declare_care_relationship(P)
 
 
 def test_break_the_glass_is_time_limited_and_marked(regard_home: Path) -> None:

@@ -12,6 +12,7 @@ Entry point for every other layer: :mod:`viewer.access.gate`::
                               origin_site=...)  # returns once committed
     gate.break_glass("reason", minutes, patient=ref)   # emergency access, time-limited
     gate.login(LocalAccountProvider(), login, password) # shared stations (idle lock)
+    gate.declare_care_relationship(ref, "reason")       # clinician joins the care team
 
 ``authorize_and_record`` raises :class:`~viewer.access.gate.AccessDenied` (the
 refusal is recorded) or :class:`~viewer.access.journal.AuditUnavailable` (the
@@ -46,6 +47,7 @@ Configuration (site file, then ``$REGARD_HOME/config.toml``; defaults in
     role = "radiologist"        # only roles the site lists in self_declared_roles
     dicom_name = "MARTIN^CLAIRE"  # to recognise the referring physician of a study
     patients = ["IPP123^CHU-A", "INS:279035121518989"]  # care relationship list
+                                # (the user's own list counts if care_self_declared)
 
     [access]                    # site policy (see resources/policy/access.toml)
     site_id = "CHU-A"

@@ -17,6 +17,7 @@ export, print       110106 Export                           R
 login / logout      110114 User Authentication (110122/3)   E
 break_glass_*       110113 Security Alert (110127/110138)   E
 change_settings     110113 Security Alert (110131)          E
+declare_care        110113 Security Alert (110137)          E
 audit_log_used      110101 Audit Log Used                   R
 audit_prune         110101 Audit Log Used                   D
 =================== ======================================= =======
@@ -72,6 +73,7 @@ TYPE_LOGOUT = Code("110123", "DCM", "Logout")
 TYPE_EMERGENCY_STARTED = Code("110127", "DCM", "Emergency Override Started")
 TYPE_EMERGENCY_STOPPED = Code("110138", "DCM", "Emergency Override Stopped")
 TYPE_SOFTWARE_CONFIGURATION = Code("110131", "DCM", "Software Configuration")
+TYPE_USER_SECURITY_ATTRIBUTES = Code("110137", "DCM", "User Security Attributes Changed")
 ROLE_APPLICATION = Code("110150", "DCM", "Application")
 ROLE_DESTINATION = Code("110152", "DCM", "Destination Role ID")
 ROLE_SOURCE = Code("110153", "DCM", "Source Role ID")
@@ -99,6 +101,7 @@ EVENTS: dict[str, tuple[Code, str, Code | None]] = {
     "break_glass_start": (EV_SECURITY_ALERT, "E", TYPE_EMERGENCY_STARTED),
     "break_glass_end": (EV_SECURITY_ALERT, "E", TYPE_EMERGENCY_STOPPED),
     "change_settings": (EV_SECURITY_ALERT, "E", TYPE_SOFTWARE_CONFIGURATION),
+    "declare_care": (EV_SECURITY_ALERT, "E", TYPE_USER_SECURITY_ATTRIBUTES),
     "audit_log_used": (EV_AUDIT_LOG_USED, "R", None),
     "audit_prune": (EV_AUDIT_LOG_USED, "D", None),
 }

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 from viewer.access.identity import (
@@ -49,7 +48,7 @@ from viewer.access.journal import (
 )
 from viewer.access.patient import PatientRef
 from viewer.access.policy import AccessPolicy, PolicyError
-from viewer.config import Config, load_config, regard_home
+from viewer.config import Config, load_config
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +81,7 @@ class Action(StrEnum):
     LOGOUT = "logout"
     BREAK_GLASS_START = "break_glass_start"
     BREAK_GLASS_END = "break_glass_end"
+    DECLARE_CARE = "declare_care"  # a clinician declares a care relationship
     AUDIT_LOG_USED = "audit_log_used"
     AUDIT_PRUNE = "audit_prune"
 
@@ -161,36 +161,30 @@ def _name_tokens(text: str) -> frozenset[str]:
 
 
 class CareList:
-    """The patients a clinician follows (``$REGARD_HOME/access/care_list.json``).
+    """The patients a clinician follows.
 
-    Also read: ``[user] patients = ["ID", "ID^ISSUER", "INS:<ins>"]`` in the configuration.
+    The site's ``[user] patients`` list, the user's own one when the policy lets
+    clinicians declare care relationships (``care_self_declared``), and the
+    relationships declared through :meth:`AccessGate.declare_care_relationship`,
+    read back from the tamper-evident journal (no side file to edit).
+    Keys: ``"ID"``, ``"ID^ISSUER"``, ``"INS:<ins>"``.
     """
 
-    def __init__(self, path: Path | None = None, configured: Iterable[str] = ()) -> None:
-        self.path = path or regard_home() / "access" / "care_list.json"
-        self.configured = frozenset(configured)
+    def __init__(self, journal: AuditJournal, configured: Iterable[str] = ()) -> None:
+        self.journal = journal
+        self.configured = frozenset(str(k) for k in configured)
 
-    def _load(self) -> dict[str, list[str]]:
-        try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            raise PolicyError(f"{self.path}: cannot read the patient list: {exc}") from exc
-
-    def keys(self, user: User) -> frozenset[str]:
-        return self.configured | frozenset(self._load().get(user.user_id, []))
-
-    def add(self, user: User, patient: PatientRef) -> None:
-        data = self._load()
-        data[user.user_id] = sorted(set(data.get(user.user_id, [])) | patient.keys())
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
-        tmp.replace(self.path)
+    def declared(self, user: User) -> list[PatientRef]:
+        return [
+            PatientRef(r.patient_id, r.patient_issuer, r.ins)
+            for r in self.journal.records(user=user.user_id, actions=(Action.DECLARE_CARE,))
+            if r.outcome == "success"
+        ]
 
     def contains(self, user: User, patient: PatientRef) -> bool:
-        return bool(patient.keys() & self.keys(user))
+        if patient.keys() & self.configured:
+            return True
+        return any(_same_patient(p, patient) for p in self.declared(user))
 
 
 class AccessGate:
@@ -211,8 +205,10 @@ class AccessGate:
         self.provider = provider or OsAccountProvider(self.config, self.policy)
         self.journal = journal or AuditJournal()
         self.clock = clock
-        user_tab = self.config.merged.get("user", {})
-        self.care_list = CareList(configured=user_tab.get("patients", []) or [])
+        configured = list((self.config.site.get("user") or {}).get("patients") or [])
+        if self.policy.care_self_declared:
+            configured += list((self.config.user.get("user") or {}).get("patients") or [])
+        self.care_list = CareList(self.journal, configured)
         self.workstation = workstation_name()
         self._forward = forward
         self._forwarder: Any = None
@@ -392,6 +388,26 @@ class AccessGate:
             if tokens and any(tokens <= m or m <= tokens for m in mine if len(m) >= 2):
                 return True
         return False
+
+    def declare_care_relationship(self, patient: PatientRef, reason: str = "") -> AuditRecord:
+        """A clinician declares they take part in this patient's care (recorded).
+
+        Allowed for clinician roles when the site policy says ``care_self_declared``;
+        the declaration is a journal record, which is what :class:`CareList` reads.
+        """
+        user = self.current_user()
+        rule = self.policy.roles.get(user.role)
+        if patient.is_empty:
+            raise ValueError("a care relationship is declared for one identified patient")
+        if rule is None or not rule.clinician:
+            why = "only clinicians declare care relationships"
+        elif not self.policy.care_self_declared:
+            why = "the site policy does not let clinicians declare care relationships"
+        else:
+            return self.record(Action.DECLARE_CARE, user=user, patient=patient, reason=reason)
+        rec = self.record(Action.DECLARE_CARE, outcome="denied", user=user, patient=patient,
+                          reason=reason, detail={"denied": why})
+        raise AccessDenied(f"access refused: {why}", rec)
 
     # -- break-the-glass -----------------------------------------------------------
     def break_glass(self, reason: str, minutes: int, *, patient: PatientRef) -> BreakGlass:

@@ -65,6 +65,7 @@ class AccessPolicy:
     break_glass_actions: frozenset[str] = frozenset()
     break_glass_overrides_opposition: bool = False
     idle_lock_minutes: int = 15
+    care_self_declared: bool = True
     opposition: frozenset[str] = frozenset()
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     retention_days: int = MIN_RETENTION_DAYS
@@ -121,6 +122,7 @@ class AccessPolicy:
                 acc.get("break_glass_overrides_opposition", False)
             ),
             idle_lock_minutes=int(acc.get("idle_lock_minutes", 15)),
+            care_self_declared=bool(acc.get("care_self_declared", True)),
             opposition=frozenset(str(x) for x in opposition),
             users=dict(acc.get("users") or {}),
             retention_days=retention,
@@ -233,7 +235,7 @@ def merge_no_weaken(site: dict[str, Any], user: dict[str, Any]) -> dict[str, Any
       are ignored); ``care_relationship``: either; ``clinician``: both;
     - ``self_declared_roles``, ``break_glass_actions``: intersection;
     - ``break_glass_max_minutes``, ``idle_lock_minutes``: the smaller;
-    - ``break_glass_overrides_opposition``: both must allow it;
+    - ``break_glass_overrides_opposition``, ``care_self_declared``: both must allow it;
     - ``opposition`` and ``opposition_file``: union;
     - ``site_id``, ``domain``, ``default_role``, ``users``: the site's only;
     - ``[audit] retention_days``: the larger; ``repository``: the site's when it sets one.
@@ -253,7 +255,7 @@ def merge_no_weaken(site: dict[str, Any], user: dict[str, Any]) -> dict[str, Any
             acc[key] = sorted(set(acc.get(key, [])) | set(value))
         elif key == "opposition_file":
             acc[key] = _as_list(acc.get(key)) + _as_list(value)
-        elif key == "break_glass_overrides_opposition":
+        elif key in ("break_glass_overrides_opposition", "care_self_declared"):
             acc[key] = bool(acc.get(key, False)) and bool(value)
         elif key == "roles":
             acc["roles"] = _merge_roles(acc.get("roles", {}), value)
