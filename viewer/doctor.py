@@ -210,6 +210,46 @@ def check_codecs() -> Check:
                  + ", ".join(sorted(decoders)))
 
 
+def check_decoding() -> Check:
+    """Compressed images really decode in the worker processes (forkserver/spawn, also frozen)."""
+    result, error = run_probe("decode")
+    if result is None:
+        return Check(False, error, "reinstall Regard; report the message if it persists")
+    if not result.get("ok"):
+        return Check(False, str(result.get("error")), "reinstall Regard")
+    return Check(True, f"{result['files']} JPEG-LS files decoded exactly by {result['workers']} "
+                 f"worker processes ({result['method']}) in {result['seconds']:.1f} s")
+
+
+def probe_decode() -> dict[str, Any]:
+    """Child side of :func:`check_decoding`: write JPEG-LS files, decode them in the pool."""
+    import tempfile
+
+    import numpy as np
+    from pydicom.uid import JPEGLSLossless
+
+    from viewer.dicom import parallel
+    from viewer.dicom.synthetic import write_series
+
+    rng = np.random.default_rng(7)
+    values = rng.integers(-1000, 2000, size=(4, 32, 32)).astype(float)
+    with tempfile.TemporaryDirectory(prefix="regard-doctor-") as folder:
+        paths = write_series(folder, values, transfer_syntax=JPEGLSLossless, rescale=(1.0, -1024.0))
+        start = time.monotonic()
+        try:
+            arrays = parallel.decode_files(paths, workers=2, timeout=60.0)
+        finally:
+            parallel.shutdown()
+        seconds = time.monotonic() - start
+    expected = (values + 1024.0).astype(np.int64)
+    exact = len(arrays) == len(expected) and all(
+        np.array_equal(np.asarray(a, dtype=np.int64).reshape(e.shape), e)
+        for a, e in zip(arrays, expected, strict=True))
+    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    return {"ok": exact, "error": "" if exact else "decoded values differ from those written",
+            "files": len(paths), "workers": 2, "method": method, "seconds": seconds}
+
+
 def check_vtk() -> Check:
     """VTK's OpenGL backend: libraries present, then one real frame rendered in a child."""
     try:
@@ -485,6 +525,7 @@ CHECKS: tuple[tuple[str, Callable[[], Check | list[Check]]], ...] = (
     ("regard", check_install),
     ("config", check_config),
     ("codecs", check_codecs),
+    ("decoding", check_decoding),
     ("vtk", check_vtk),
     ("screen", check_screens),
     ("keyring", check_keyring),
@@ -493,7 +534,11 @@ CHECKS: tuple[tuple[str, Callable[[], Check | list[Check]]], ...] = (
     ("cache", check_cache),
 )
 
-PROBES: dict[str, Callable[[], dict[str, Any]]] = {"vtk": probe_vtk, "screens": probe_screens}
+PROBES: dict[str, Callable[[], dict[str, Any]]] = {
+    "vtk": probe_vtk,
+    "screens": probe_screens,
+    "decode": probe_decode,
+}
 
 
 def _safe(name: str, func: Callable[[], Check | list[Check]]) -> list[Line]:

@@ -57,7 +57,7 @@ def test_every_line_has_the_format_and_a_fix_when_not_ok(capsys: pytest.CaptureF
     code = main(["doctor", "--only", "regard", "--only", "config", "--only", "codecs",
                  "--only", "keyring", "--only", "archive", "--only", "audit", "--only", "cache"])
     out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 7
+    assert len(out) == 7  # regard config codecs keyring archive audit cache
     for text in out:
         assert re.match(LINE_RE, text), text
         if not text.startswith("OK"):
@@ -213,3 +213,17 @@ def test_a_check_that_raises_becomes_a_fail(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(doctor, "CHECKS", (("cache", boom),))
     (line,) = run_checks()
     assert line.check.ok is False and "kaput" in line.check.what
+
+
+def test_decoding_in_worker_processes() -> None:
+    """JPEG-LS files written, then decoded in the forkserver pool by a child `regard`."""
+    (line,) = run_checks(["decoding"])
+    assert line.check.ok is True, line.format()
+    assert "4 JPEG-LS files decoded exactly by 2 worker processes" in line.check.what
+
+
+def test_decoding_wrong_values_is_a_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(doctor, "run_probe", lambda name: (
+        {"ok": False, "error": "decoded values differ from those written"}, ""))
+    (line,) = run_checks(["decoding"])
+    assert line.check.ok is False and "differ" in line.check.what
