@@ -343,7 +343,13 @@ class AuditForwarder:
                 self._sender = None
 
     def drain_at_exit(self, timeout: float = 2.0) -> None:
-        atexit.register(self.drain, timeout)
+        atexit.register(self._drain_quietly, timeout)
+
+    def _drain_quietly(self, timeout: float) -> None:
+        try:
+            self.drain(timeout)
+        except Exception as exc:  # at exit: the journal keeps everything for next time
+            log.warning("audit repository %s: not drained at exit: %s", self.repo.url, exc)
 
 
 _SHARED: dict[tuple[str, str], AuditForwarder] = {}
