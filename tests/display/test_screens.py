@@ -30,27 +30,37 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("size", list(EXPECTED))
-def test_single_screen_verdict_per_modality(size: str) -> None:
-    cls, ct, cr, mg = EXPECTED[size]
+def test_single_screen_size_class_and_verdict(size: str) -> None:
+    cls, _, cr, _ = EXPECTED[size]
     w, h = (int(v) for v in size.split("x"))
     with xvfb_screens([size]) as display:
-        env = xcb_env(display)
-        for modality, fit in (("CT", ct), ("CR", cr), ("MG", mg)):
-            [screen] = display_check(env, modality)
-            assert (screen["width"], screen["height"]) == (w, h)
-            assert screen["megapixels"] == pytest.approx(w * h / 1e6, abs=1e-3)
-            assert screen["class"] == cls
-            assert screen["fit"] is fit, (size, modality)
-            assert screen["required"] == {"CT": "2MP", "CR": "3MP", "MG": "5MP"}[modality]
+        [screen] = display_check(xcb_env(display), "CR")
+    assert (screen["width"], screen["height"]) == (w, h)
+    assert screen["megapixels"] == pytest.approx(w * h / 1e6, abs=1e-3)
+    assert screen["class"] == cls
+    assert screen["fit"] is cr and screen["required"] == "3MP"
 
 
-def test_all_sizes_at_once_as_separate_x_screens() -> None:
+def test_every_size_and_modality_at_once_as_separate_x_screens() -> None:
     sizes = list(EXPECTED)
+    column = {"2MP": 1, "3MP": 2, "5MP": 3}
     with xvfb_screens(sizes) as display:
-        rows = display_check(xcb_env(display), "DX")
-    assert [f"{r['width']}x{r['height']}" for r in rows] == sizes
-    assert [r["fit"] for r in rows] == [EXPECTED[s][2] for s in sizes]
-    assert [r["class"] for r in rows] == [EXPECTED[s][0] for s in sizes]
+        env = xcb_env(display)
+        for modality, need in (
+            ("CT", "2MP"),
+            ("MR", "2MP"),
+            ("US", "2MP"),
+            ("CR", "3MP"),
+            ("DX", "3MP"),
+            ("MG", "5MP"),
+            ("DBT", "5MP"),
+        ):
+            rows = display_check(env, modality)
+            assert [f"{r['width']}x{r['height']}" for r in rows] == sizes
+            assert [r["class"] for r in rows] == [EXPECTED[s][0] for s in sizes]
+            assert [r["required"] for r in rows] == [need] * len(sizes)
+            expected = [EXPECTED[s][column[need]] for s in sizes]
+            assert [r["fit"] for r in rows] == expected, modality
 
 
 def test_two_screens_get_their_own_verdicts() -> None:
