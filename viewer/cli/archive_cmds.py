@@ -308,6 +308,8 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), code=130) from exc
     except ArchiveError as exc:
         raise _fail(exc) from exc
+    audit_event("transferred", source.name,
+                {"study": args.study, "series": args.series, "instances": result.instances})
     if args.json:
         print(json.dumps(result.as_json()))
     else:
