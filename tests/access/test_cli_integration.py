@@ -115,14 +115,15 @@ def test_archive_query_and_retrieve_are_recorded(
                                 stop_before_pixels=True).StudyInstanceUID)
     assert main(["archive", "retrieve", "--archive", orthanc, "--study", study, "--json"]) == 0
     capsys.readouterr()
-    q, r = list(_journal().records())
+    q, r, t = list(_journal().records())
+    assert (t.action, t.study_uids, t.detail["instances"]) == ("transferred", (study,), 12)
     assert (q.action, q.patient_id) == ("query", PID)
     assert q.archive == orthanc and r.archive == orthanc
     assert q.detail["query"]["PatientID"] == PID
     assert (r.action, r.study_uids) == ("retrieve", (study,))
     from viewer.access import atna
 
-    for rec in (q, r):
+    for rec in (q, r, t):
         atna.validate(atna.message_bytes(rec))
 
 

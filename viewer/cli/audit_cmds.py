@@ -321,6 +321,20 @@ def archive_audit_recorder(action: str, archive: str, details: dict[str, Any]) -
         series = [series] if isinstance(series, str) else list(series)
         _authorize(Action.RETRIEVE, study_uids=[study] if study else [], series_uids=series,
                    archive=archive, detail={"via": "regard archive"})
+    elif action == "transferred":  # after the retrieve: DICOM Instances Transferred
+        from viewer.access.gate import AuditUnavailable
+        from viewer.cli import CommandError
+
+        study = details.get("study") or ""
+        series = details.get("series") or []
+        try:
+            _gate().record(Action.TRANSFERRED, study_uids=[study] if study else [],
+                           series_uids=[series] if isinstance(series, str) else list(series),
+                           archive=archive,
+                           detail={"instances": int(details.get("instances") or 0),
+                                   "via": "regard archive"})
+        except AuditUnavailable as exc:
+            raise CommandError(str(exc)) from exc
     else:
         _authorize(Action(action), archive=archive, detail={"via": "regard archive"})
 
