@@ -285,3 +285,21 @@ def test_shared_station_login_idle_lock_and_logout(regard_home: Path) -> None:
         ("view", "success", "cmartin"), ("login", "success", "cmartin"),
         ("view", "success", "cmartin"), ("logout", "success", "cmartin"),
     ]
+
+
+def test_another_user_takes_a_locked_station(regard_home: Path) -> None:
+    from viewer.access.identity import LocalAccountProvider
+
+    accounts = LocalAccountProvider()
+    for login, name in (("cmartin", "Dr Claire Martin"), ("proux", "Dr Paul Roux")):
+        accounts.add_account(login, "a long passphrase", role="radiologist", display_name=name,
+                             scrypt_n=2**12)
+    g = AccessGate(forward=False)
+    g.login(accounts, "cmartin", "a long passphrase")
+    assert g.session is not None
+    g.session._last -= 16 * 60
+    g.login(accounts, "proux", "a long passphrase")
+    assert g.current_user().display_name == "Dr Paul Roux"
+    rows = [(r.action, r.user_name) for r in g.journal.records()]
+    assert rows == [("login", "Dr Claire Martin"), ("logout", "Dr Claire Martin"),
+                    ("login", "Dr Paul Roux")]

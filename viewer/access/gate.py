@@ -243,9 +243,14 @@ class AccessGate:
             self.record(Action.LOGIN, outcome="failure", user=stranger,
                         detail={"error": "authentication failed"})
             raise exc
-        if self.session is not None and self.session.locked:
-            self.session.unlock(user)
+        previous = self.session
+        if previous is not None and previous.user.user_id == user.user_id:
+            previous.unlock(user)
         else:
+            if previous is not None:  # another person takes the station: close the old session
+                self.session = None
+                self.record(Action.LOGOUT, user=previous.user,
+                            detail={"why": "another user logged in"})
             self.session = Session(user, idle_seconds=60.0 * self.policy.idle_lock_minutes)
         self.provider = provider
         self.record(Action.LOGIN, user=user)
@@ -277,7 +282,7 @@ class AccessGate:
         """Append one record (no authorization); raise AuditUnavailable if it cannot be."""
         user = user or self.current_user()
         fitness = (
-            json.dumps(screen_fitness, sort_keys=True)
+            json.dumps(screen_fitness, sort_keys=True, default=str)
             if isinstance(screen_fitness, dict)
             else (screen_fitness or "")
         )
