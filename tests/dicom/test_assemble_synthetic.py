@@ -282,3 +282,23 @@ def test_time_points_at_the_same_positions_become_volumes(tmp_path: Path) -> Non
     np.testing.assert_array_equal(vols[0].array, first)
     np.testing.assert_array_equal(vols[1].array, second)
     assert vols[1].split_reason == "repetition 2 of 2 at the same positions"
+
+
+def test_decoding_workers_are_spawned_when_other_threads_run(tmp_path: Path) -> None:
+    """Beside Qt or network threads, workers must be fresh interpreters (spawn), not forks."""
+    from viewer.dicom import assemble as assemble_module
+
+    v = _values(19, n=16)
+    syn.write_series(tmp_path, v, transfer_syntax=syn.RLELossless)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        assemble_module.shutdown_pool()
+        assert assemble_module._start_method() == "spawn"
+        (vol,) = assemble(tmp_path, workers=2)
+        np.testing.assert_array_equal(vol.array, v)
+    finally:
+        stop.set()
+        other.join()
+        assemble_module.shutdown_pool()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -746,8 +747,19 @@ def _warm_up() -> int:
     return os.getpid()
 
 
+def _start_method() -> str:
+    """``fork`` (instant workers) only on Linux while this process has a single thread.
+
+    With other threads alive (Qt, network workers) forking could copy a held
+    lock into the child: ``spawn`` starts a clean interpreter instead.
+    """
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def decoding_pool(workers: int) -> ProcessPoolExecutor:
-    """The shared process pool (``spawn``: safe beside Qt and other threads)."""
+    """The shared process pool of decoding workers, created on first use."""
     global _POOL, _POOL_WORKERS
     with _POOL_LOCK:
         broken = _POOL is not None and getattr(_POOL, "_broken", False)
@@ -756,7 +768,8 @@ def decoding_pool(workers: int) -> ProcessPoolExecutor:
                 _POOL.shutdown(wait=False, cancel_futures=True)
             import multiprocessing
 
-            _POOL = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context(_start_method())
+            _POOL = ProcessPoolExecutor(workers, mp_context=context)
             _POOL_WORKERS = workers
             for _ in range(workers):
                 _POOL.submit(_warm_up)
