@@ -204,3 +204,27 @@ def test_kill_9_during_5000_appends_loses_no_committed_record(tmp_path: Path) ->
     result = j.verify()
     assert result.ok, result
     assert result.count == len(seqs)
+
+
+_WRITER = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from viewer.access.journal import AuditJournal, AuditEntry
+    j = AuditJournal(Path(sys.argv[1]), sign=False)
+    for i in range(150):
+        j.append(AuditEntry(user_id=sys.argv[2], user_name="x", action="view"))
+""")
+
+
+def test_concurrent_processes_keep_one_valid_chain(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    AuditJournal(path, sign=False).connect()
+    root = Path(__file__).resolve().parents[2]
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(path), f"user{n}@ws"],
+                              cwd=root) for n in range(3)]
+    assert [p.wait(120) for p in procs] == [0, 0, 0]
+    j = AuditJournal(path, sign=False)
+    result = j.verify()
+    assert result.ok and result.count == 450, result
+    users = [r.user_id for r in j.records()]
+    assert {users.count(f"user{n}@ws") for n in range(3)} == {150}
