@@ -120,7 +120,11 @@ class OsAccountProvider:
         self.policy = policy or AccessPolicy.load(self.config)
 
     def current_user(self) -> User:
-        login = getpass.getuser()
+        try:
+            login = getpass.getuser()
+        except (OSError, KeyError) as exc:  # no USER/LOGNAME and no passwd entry
+            raise IdentityError(f"cannot tell who is using Regard (no OS account name): {exc}"
+                                ) from exc
         site_map = self.policy.users.get(login)
         if site_map:
             profile = dict(self.config.user.get("user", {})) | dict(site_map)
