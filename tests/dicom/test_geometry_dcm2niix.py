@@ -111,3 +111,24 @@ def test_synthetic_enhanced_reversed_frames_match_dcm2niix(tmp_path: Path) -> No
     (nii,) = _dcm2niix(tmp_path / "dcm", tmp_path / "nii")
     (vol,) = assemble(tmp_path / "dcm")
     _assert_same_volume(vol, nii)
+
+
+def test_siemens_enhanced_time_series_matches_upstream_reference(tmp_path: Path) -> None:
+    """4 enhanced files x 6 frames: one volume per time point, in dcm2niix's 4th-axis order."""
+    import nibabel as nib
+
+    ref = nib.load(
+        str(
+            shared(
+                "mr_enhanced_vs_classic/reference/dcm_qa_enh_Ref/Siemens_REST1_w_SMS_PF7-8_6.nii"
+            )
+        )
+    )
+    data = np.asarray(ref.dataobj)
+    vols = assemble(shared("mr_enhanced_vs_classic/dcm_qa_enh/Siemens_XA10"))
+    assert len(vols) == data.shape[3] == 4
+    for t, vol in enumerate(vols):
+        one = tmp_path / f"t{t}.nii"
+        nib.save(nib.Nifti1Image(data[..., t], ref.affine, ref.header), str(one))
+        _assert_same_volume(vol, one)
+        assert vol.split_reason == f"repetition {t + 1} of 4 at the same positions"
