@@ -126,3 +126,18 @@ def test_backend_probe_renders_in_a_child_process() -> None:
     from viewer.render.backend import probe_render
 
     assert probe_render().startswith("vtk")
+
+
+def test_offscreen_windows_leave_the_process_environment_alone() -> None:
+    """Pinning VTK_DEFAULT_OPENGL_WINDOW would send later Qt/X11 windows to EGL."""
+    import os
+
+    from viewer.render.backend import backend_status
+    from viewer.render.slice_view import SliceView
+
+    before = os.environ.get("VTK_DEFAULT_OPENGL_WINDOW")
+    view = SliceView(_volume("axial"), size=(32, 32), overlay=False)
+    assert os.environ.get("VTK_DEFAULT_OPENGL_WINDOW") == before
+    if before is None:
+        assert view.window.GetClassName() == backend_status().window_class
+    assert view.to_array().shape == (32, 32, 3)

@@ -8,10 +8,11 @@ first, which raises :class:`BackendError` with a message naming the missing
 Debian packages. :func:`check_backend` gives a one-line description for
 ``regard doctor``.
 
-When no display is available and ``VTK_DEFAULT_OPENGL_WINDOW`` is unset we
-set it to the backend we checked (``vtkEGLRenderWindow`` or
-``vtkOSOpenGLRenderWindow``), so VTK does not first try X11 and print a
-warning.
+Offscreen windows are made by :func:`new_render_window`, which instantiates
+the checked class directly (``vtkEGLRenderWindow`` ...), so VTK does not
+first try X11 and print a warning. The process environment is left alone:
+pinning ``VTK_DEFAULT_OPENGL_WINDOW`` would also send a Qt-hosted window
+created later under X11 to EGL (garbage on screen).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -98,19 +100,26 @@ def _x11_problems() -> list[str]:
     return problems
 
 
-def backend_status() -> BackendStatus:
-    """Decide which OpenGL window class VTK will use and check its libraries.
+def backend_status(offscreen: bool = True) -> BackendStatus:
+    """Decide which OpenGL window class to use and check its libraries.
 
-    Honours an explicit ``VTK_DEFAULT_OPENGL_WINDOW``; otherwise X11 when
-    ``DISPLAY`` is set, else EGL, else OSMesa (VTK's own order).
+    Honours an explicit ``VTK_DEFAULT_OPENGL_WINDOW``. Offscreen rendering
+    (snapshots, tests) prefers EGL, then OSMesa, then X11 if ``DISPLAY`` is
+    set: an offscreen GLX window needs no screen, and destroying one after
+    another has rendered crashed VTK 9.7 under Xvfb here. On-screen windows
+    (``offscreen=False``) follow VTK's own order: X11 when ``DISPLAY`` is
+    set, else EGL, else OSMesa.
     """
     forced = os.environ.get(_ENV)
     if sys.platform != "linux":
         return BackendStatus(forced or "native", f"{sys.platform} native OpenGL")
     candidates: list[str]
+    has_display = bool(os.environ.get("DISPLAY"))
     if forced:
         candidates = [forced]
-    elif os.environ.get("DISPLAY"):
+    elif offscreen:
+        candidates = [_EGL, _OSMESA] + ([_X11] if has_display else [])
+    elif has_display:
         candidates = [_X11, _EGL, _OSMESA]
     else:
         candidates = [_EGL, _OSMESA]
@@ -135,9 +144,9 @@ def backend_status() -> BackendStatus:
     return BackendStatus(None, "no usable OpenGL backend for VTK", problems)
 
 
-def check_backend() -> str:
+def check_backend(offscreen: bool = True) -> str:
     """One-line description of the backend VTK will use; raises :class:`BackendError` if none."""
-    status = backend_status()
+    status = backend_status(offscreen)
     if not status.ok:
         raise BackendError(
             "VTK cannot render here (it would crash): " + "; ".join(status.problems)
@@ -146,25 +155,34 @@ def check_backend() -> str:
     return status.description
 
 
-def ensure_backend() -> str:
-    """Check the backend before any VTK rendering and pin VTK's window class to it."""
-    description = check_backend()
-    status = backend_status()
-    if (
-        sys.platform == "linux"
-        and not os.environ.get(_ENV)
-        and status.window_class in (_EGL, _OSMESA)
-    ):
-        os.environ[_ENV] = status.window_class
-        log.debug("VTK window class set to %s", status.window_class)
-    return description
+def ensure_backend(offscreen: bool = True) -> str:
+    """Check the backend before any VTK rendering; raises :class:`BackendError` if none."""
+    return check_backend(offscreen)
+
+
+def new_render_window(size: tuple[int, int] = (512, 512), offscreen: bool = True) -> Any:
+    """A render window of the checked backend's class (raises :class:`BackendError` first)."""
+    check_backend(offscreen)
+    import vtkmodules.vtkRenderingOpenGL2 as gl
+    from vtkmodules.vtkRenderingCore import vtkRenderWindow
+
+    cls = getattr(gl, backend_status(offscreen).window_class or "", None)
+    window = cls() if cls is not None and not os.environ.get(_ENV) else vtkRenderWindow()
+    window.SetOffScreenRendering(1 if offscreen else 0)
+    window.SetMultiSamples(0)
+    window.SetSize(int(size[0]), int(size[1]))
+    log.debug("render window %s", window.GetClassName())
+    return window
 
 
 _PROBE = """
+import sys
+import vtkmodules.vtkRenderingOpenGL2 as gl
 from vtkmodules.vtkRenderingCore import vtkRenderWindow, vtkRenderer, vtkWindowToImageFilter
-import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
 from vtkmodules.util.numpy_support import vtk_to_numpy
-w = vtkRenderWindow(); w.SetOffScreenRendering(1); w.SetSize(8, 8)
+cls = getattr(gl, sys.argv[1], None)
+w = cls() if cls is not None else vtkRenderWindow()
+w.SetOffScreenRendering(1); w.SetSize(8, 8)
 r = vtkRenderer(); r.SetBackground(1.0, 0.0, 0.0); w.AddRenderer(r); w.Render()
 f = vtkWindowToImageFilter(); f.SetInput(w); f.Update()
 a = vtk_to_numpy(f.GetOutput().GetPointData().GetScalars())
@@ -178,13 +196,10 @@ def probe_render(timeout: float = 60.0) -> str:
     Returns the window class that rendered; raises :class:`BackendError` when
     the child crashes, hangs or renders wrong pixels. Used by ``regard doctor``.
     """
-    env = dict(os.environ)
-    status = backend_status()
-    if not env.get(_ENV) and status.window_class in (_EGL, _OSMESA):
-        env[_ENV] = status.window_class
+    cls = backend_status().window_class or ""
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=timeout, env=env
+            [sys.executable, "-c", _PROBE, cls], capture_output=True, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as exc:
         raise BackendError(f"VTK test render hung for {timeout:.0f} s") from exc

@@ -39,7 +39,7 @@ from vtkmodules.vtkRenderingCore import (
 )
 
 from viewer.dicom.volume import Volume
-from viewer.render.backend import ensure_backend
+from viewer.render.backend import new_render_window
 from viewer.render.image import VolumeImage, image_to_numpy, matrix4
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.planes import Plane, make_plane, volume_corners
@@ -73,12 +73,7 @@ class SliceGrid:
 
 
 def _new_offscreen_window(size: tuple[int, int]) -> vtkRenderWindow:
-    ensure_backend()
-    window = vtkRenderWindow()
-    window.SetOffScreenRendering(1)
-    window.SetMultiSamples(0)
-    window.SetSize(int(size[0]), int(size[1]))
-    return window
+    return new_render_window(size, offscreen=True)
 
 
 class SliceView:
