@@ -32,7 +32,7 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -637,11 +637,12 @@ class _Sink:
         )
         self.array = np.empty(shape, dtype=np.int16 if integral else np.float32)
 
-    def _upgrade(self, filled: Iterable[int]) -> None:
+    def _upgrade(self) -> None:
         logger.debug("values do not fit int16: volume stored as float32")
         self.array = self.array.astype(np.float32)
 
-    def put(self, k: int, stored: np.ndarray, filled: Iterable[int] = ()) -> None:
+    def put(self, k: int, stored: np.ndarray) -> None:
+        """Slice k = stored x slope + intercept of its own frame (PS3.3 C.11.1.1)."""
         r = self.slots[k]
         stored = _fix_unused_bits(stored, r)
         slope, intercept = r.slope, r.intercept
@@ -676,7 +677,7 @@ class _Sink:
             if values.min() >= -32768 and values.max() <= 32767:
                 np.copyto(dest[k], values, casting="unsafe")
                 return
-            self._upgrade(filled)
+            self._upgrade()
             dest = self.array
         values = stored.astype(np.float64) * slope + intercept
         np.copyto(dest[k], values, casting="unsafe")
