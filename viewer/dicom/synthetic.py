@@ -345,6 +345,11 @@ def write_series(
         "series": spec.series_uid or generate_uid(),
         "for": spec.frame_of_reference_uid or generate_uid(),
     }
+    if spec.transfer_syntax in (JPEG2000Lossless, JPEG2000) and min(rows, cols) < 32:
+        raise ValueError(
+            "JPEG 2000 encoding needs images of at least 32x32 pixels "
+            "(openjpeg's 6 resolution levels)"
+        )
     positions = slice_positions(spec, n)
     rescales = _rescales(spec, n)
     dtype, bits, signed = _pixel_format(*_stored_extent(values, rescales, spec), spec)
