@@ -258,9 +258,14 @@ class MainWindow(QMainWindow):
         if self.grid is not None:
             return
         t0 = time.perf_counter()
-        from viewer.ui.grid import ViewportGrid
+        try:
+            from viewer.ui.grid import ViewportGrid
 
-        self.grid = ViewportGrid()
+            self.grid = ViewportGrid()
+        except Exception as exc:  # e.g. OpenGL libraries missing: say so, do not hang
+            log.exception("the viewers could not be created")
+            self._fail(tr("The images could not be shown: {error}").format(error=exc))
+            return
         self.grid.cursor_moved.connect(self._cursor_moved)
         self.grid.active_changed.connect(self._active_changed)
         self.setCentralWidget(self.grid)

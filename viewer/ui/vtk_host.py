@@ -31,18 +31,26 @@ from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor 
 log = logging.getLogger(__name__)
 
 
-class _OffscreenRenderWindow:
-    """Proxy of an offscreen vtkRenderWindow ignoring the widget's SetWindowInfo (PLATFORM.md)."""
+def offscreen_render_window() -> vtkRenderWindow:
+    """An offscreen render window whose ``SetWindowInfo`` is a no-op (PLATFORM.md).
 
-    def __init__(self) -> None:
-        self._rw = vtkRenderWindow()
-        self._rw.SetOffScreenRendering(1)
+    QVTKRenderWindowInteractor calls ``SetWindowInfo(<Qt window id>)`` from
+    Python; under Qt's offscreen platform that id is fake and VTK would draw
+    garbage into it. A Python subclass of the concrete class VTK's factory
+    picks (EGL/OSMesa without a display, GLX with one) ignores the call.
+    """
+    from viewer.render.backend import ensure_backend
 
-    def SetWindowInfo(self, info: str) -> None:
+    ensure_backend()  # no display: EGL/OSMesa libraries present, else a clear error
+    base = type(vtkRenderWindow())
+
+    def set_window_info(self: object, info: str) -> None:
         return None
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._rw, name)
+    cls = type("OffscreenQtRenderWindow", (base,), {"SetWindowInfo": set_window_info})
+    window = cls()
+    window.SetOffScreenRendering(1)
+    return window
 
 
 def qt_platform_is_offscreen() -> bool:
@@ -59,14 +67,10 @@ class VTKHost(QVTKRenderWindowInteractor):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         kwargs = {}
-        self._proxy: _OffscreenRenderWindow | None = None
         if qt_platform_is_offscreen():
-            self._proxy = _OffscreenRenderWindow()
-            kwargs["rw"] = self._proxy
+            kwargs["rw"] = offscreen_render_window()
         super().__init__(parent, **kwargs)
-        self.render_window: vtkRenderWindow = (
-            self._proxy._rw if self._proxy is not None else self.GetRenderWindow()
-        )
+        self.render_window: vtkRenderWindow = self.GetRenderWindow()
         self.render_window.SetMultiSamples(0)
         self.frames = 0
         self._dirty = False
