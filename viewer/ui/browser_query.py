@@ -1,0 +1,90 @@
+"""Qt-free part of the study browser: study rows and the search query that filters them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from viewer.ui.models import format_da, format_pn
+
+
+@dataclass
+class StudyRow:
+    """One study as the browser lists it (local import or archive result)."""
+
+    study_uid: str
+    patient_name: str
+    patient_id: str
+    ins: str
+    birth_date: str
+    study_date: str
+    modalities: str
+    description: str
+    accession: str
+    source: str
+    series: list[Any] = field(default_factory=list)  # SeriesEntry-like: description, number...
+    patient: Any = None
+    study: Any = None
+
+    def values(self) -> tuple[str, ...]:
+        return (format_pn(self.patient_name), self.patient_id, self.ins,
+                format_da(self.birth_date), format_da(self.study_date), self.modalities,
+                self.description, self.accession, str(len(self.series)), self.source)
+
+
+def rows_from_index(index: Any, source: str) -> list[StudyRow]:
+    """StudyRows of a :class:`viewer.dicom.index.DicomIndex` (a local import)."""
+    rows = []
+    for study in index.studies.values():
+        patient = index.patients.get(study.patient_key)
+        series = [index.series[u] for u in study.series_uids if u in index.series]
+        series.sort(key=lambda s: (s.number is None, s.number or 0, s.description))
+        rows.append(StudyRow(
+            study_uid=study.study_uid,
+            patient_name=getattr(patient, "name", ""),
+            patient_id=getattr(patient, "patient_id", ""),
+            ins=getattr(patient, "ins", ""),
+            birth_date=getattr(patient, "birth_date", ""),
+            study_date=study.date,
+            modalities="/".join(sorted({s.modality for s in series if s.modality})),
+            description=study.description,
+            accession=study.accession,
+            source=source,
+            series=series,
+            patient=patient,
+            study=study,
+        ))
+    return rows
+
+
+@dataclass
+class Query:
+    """What the search form asks; empty fields match everything."""
+
+    name: str = ""
+    patient_id: str = ""
+    birth_date: str = ""  # YYYYMMDD
+    date_from: str = ""
+    date_to: str = ""
+    modality: str = ""
+    accession: str = ""
+
+    def matches(self, row: StudyRow) -> bool:
+        def norm(s: str) -> str:
+            return " ".join(s.replace("^", " ").lower().split())
+
+        if self.name and norm(self.name) not in norm(row.patient_name):
+            return False
+        if self.patient_id and self.patient_id.strip().lower() not in (
+            row.patient_id.lower(), row.ins.lower()
+        ):
+            return False
+        if self.birth_date and row.birth_date != self.birth_date:
+            return False
+        if self.date_from and (not row.study_date or row.study_date < self.date_from):
+            return False
+        if self.date_to and (not row.study_date or row.study_date > self.date_to):
+            return False
+        if self.modality and self.modality.upper() not in row.modalities.upper().split("/"):
+            return False
+        return not (self.accession and self.accession.strip() != row.accession)
