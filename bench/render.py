@@ -52,12 +52,9 @@ class BareVTK:
     def __init__(self, view: object, size: int, text: bool) -> None:
         import vtkmodules.vtkRenderingFreeType  # noqa: F401  (text rendering for vtkTextActor)
         from vtkmodules.vtkImagingCore import vtkImageReslice
-        from vtkmodules.vtkRenderingCore import (
-            vtkImageActor,
-            vtkRenderer,
-            vtkRenderWindow,
-            vtkTextActor,
-        )
+        from vtkmodules.vtkRenderingCore import vtkImageActor, vtkRenderer, vtkTextActor
+
+        from viewer.render.backend import new_render_window
 
         src = view.reslice  # type: ignore[attr-defined]
         self.view = view
@@ -77,10 +74,8 @@ class BareVTK:
         self.actor.GetProperty().SetColorLevel(40)
         self.renderer = vtkRenderer()
         self.renderer.AddActor(self.actor)
-        self.window = vtkRenderWindow()
-        self.window.SetOffScreenRendering(1)
-        self.window.SetMultiSamples(0)
-        self.window.SetSize(size, size)
+        # same window class as SliceView's (the backend's, e.g. vtkEGLRenderWindow)
+        self.window = new_render_window((size, size))
         self.window.AddRenderer(self.renderer)
         cam_src = view.renderer.GetActiveCamera()  # type: ignore[attr-defined]
         cam = self.renderer.GetActiveCamera()
