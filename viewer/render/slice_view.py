@@ -156,6 +156,8 @@ class SliceView:
         self.show_overlay = overlay
         self.corner_text: dict[str, str] = {}
 
+        self._inverse_affine = np.linalg.inv(geometry.affine)
+        self._corners = volume_corners(geometry)
         self.zoom = 1.0
         self.pan = np.zeros(2)  # plane-frame mm of the view centre relative to the grid centre
         self.slab_mm = 0.0
@@ -202,8 +204,7 @@ class SliceView:
 
     def slice_step(self) -> float:
         """Natural scroll step: the voxel size along the plane normal."""
-        geometry = self.volume.geometry
-        n_idx = np.linalg.solve(geometry.affine[:3, :3], self.plane.normal)
+        n_idx = self._inverse_affine[:3, :3] @ self.plane.normal
         return float(1.0 / max(np.abs(n_idx).max(), 1e-9))
 
     def set_window(self, width: float, level: float) -> None:
@@ -278,7 +279,7 @@ class SliceView:
         # centre of the output grid: the volume centre projected onto the plane
         vc = geometry.center
         center = vc - float(np.dot(vc - plane.point, plane.normal)) * plane.normal
-        uvw = (volume_corners(geometry) - center) @ plane.rotation
+        uvw = (self._corners - center) @ plane.rotation
         hu, hv = float(np.abs(uvw[:, 0]).max()), float(np.abs(uvw[:, 1]).max())
         s = float(min(geometry.spacing))
         nu = max(0, math.ceil(hu / s - 0.5))
@@ -286,7 +287,7 @@ class SliceView:
         frame = np.eye(4)
         frame[:3, :3] = plane.rotation
         frame[:3, 3] = center
-        axes = np.linalg.inv(geometry.affine) @ frame
+        axes = self._inverse_affine @ frame
         self.reslice.SetResliceAxes(matrix4(axes))
         self.reslice.SetOutputOrigin(-nu * s, -nv * s, 0.0)
         self.reslice.SetOutputExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
