@@ -94,8 +94,15 @@ def test_open_folder_lists_the_study_records_the_access_and_shows_pixels(
     assert load_recent()[0] == str(phantom_folder)
 
 
+@pytest.fixture(scope="module")
+def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("phantom_big")
+    write_phantom_series(folder, columns=256, rows=256, slices=200, slice_mm=1.0)
+    return folder
+
+
 def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
-                                                         phantom_folder: Path) -> None:
+                                                         big_folder: Path) -> None:
     gaps: list[float] = []
     clock = QElapsedTimer()
     clock.start()
@@ -112,7 +119,7 @@ def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
     timer.start()
     t0 = time.perf_counter()
     with qtbot.waitSignal(window.images_shown, timeout=60000):
-        window.open_path(phantom_folder)
+        window.open_path(big_folder)
     qtbot.wait(50)
     timer.stop()
     assert time.perf_counter() - t0 > 0.2  # long enough a load for the check to mean something
