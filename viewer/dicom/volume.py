@@ -24,6 +24,9 @@ class Volume:
     of that slice as acquired: with non-uniform spacing or a missing slice the
     slices are *not* where the affine's regular k axis says, and readers that
     need exact placement (probe, cursor read-out, resampling) use these.
+    For such stacks the affine's k axis runs from the first to the last slice
+    with their mean spacing (both end slices exact); :meth:`regular` gives a
+    resampled copy whose slices all sit on the affine grid.
     """
 
     array: np.ndarray
