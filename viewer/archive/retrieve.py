@@ -18,6 +18,7 @@ whatever happens (files are renamed into place only once complete).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import threading
@@ -110,32 +111,45 @@ class _Run:
     first_at: float | None = None
     paths: list[Path] = field(default_factory=list)
     stored: set[str] = field(default_factory=set)
+    inflight: set[str] = field(default_factory=set)
+    skip: set[str] = field(default_factory=set)  # already cached before this retrieve
 
     def store(
-        self, chunks: Sequence[bytes | memoryview], sop_uid: str, sop_class: str, ts: str
+        self,
+        chunks: Sequence[bytes | memoryview],
+        sop_uid: str,
+        sop_class: str,
+        ts: str,
+        series_uid: str | None = None,
     ) -> None:
-        row = self.by_sop.get(sop_uid)
-        if row is None:
-            row = _header_row(b"".join(bytes(c) for c in chunks), sop_uid)
-        if row.get("StudyInstanceUID", self.study_uid) != self.study_uid:
-            raise ArchiveError(f"the archive sent an instance of another study ({sop_uid})")
+        """Store one received instance (once, even if two requests deliver it) and report it."""
         with self.lock:
-            if sop_uid in self.stored:
+            if sop_uid in self.stored or sop_uid in self.inflight or sop_uid in self.skip:
                 return
-        number = row.get("InstanceNumber")
-        path = self.cache.store(
-            chunks,
-            study_uid=self.study_uid,
-            series_uid=str(row["SeriesInstanceUID"]),
-            sop_uid=sop_uid,
-            sop_class_uid=sop_class or str(row.get("SOPClassUID", "")),
-            transfer_syntax=ts,
-            instance_number=_int(number),
-        )
+            self.inflight.add(sop_uid)
+        try:
+            row = self.by_sop.get(sop_uid)
+            if row is None:
+                if series_uid:
+                    row = {"SeriesInstanceUID": series_uid}
+                else:
+                    row = _header_row(b"".join(bytes(c) for c in chunks), sop_uid)
+            if row.get("StudyInstanceUID", self.study_uid) != self.study_uid:
+                raise ArchiveError(f"the archive sent an instance of another study ({sop_uid})")
+            path = self.cache.store(
+                chunks,
+                study_uid=self.study_uid,
+                series_uid=str(row["SeriesInstanceUID"]),
+                sop_uid=sop_uid,
+                sop_class_uid=sop_class or str(row.get("SOPClassUID", "")),
+                transfer_syntax=ts,
+                instance_number=_int(row.get("InstanceNumber")),
+            )
+        finally:
+            with self.lock:
+                self.inflight.discard(sop_uid)
         size = sum(len(c) for c in chunks)
         with self.lock:
-            if sop_uid in self.stored:
-                return
             self.stored.add(sop_uid)
             self.done += 1
             self.nbytes += size
@@ -193,6 +207,48 @@ def _instance_order(row: Mapping[str, Any]) -> tuple[int, str]:
 def _series_order(row: Mapping[str, Any]) -> tuple[int, str]:
     number = _int(row.get("SeriesNumber"))
     return (number if number is not None else 1 << 30, str(row.get("SeriesInstanceUID")))
+
+
+@dataclass
+class _Task:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    stream_series: str | None = None
+
+
+@dataclass
+class _Plan:
+    """Instances to fetch (``missing``, listed) and series to stream whole (``streams``)."""
+
+    first_series: str
+    web: bool
+    total: int = 0
+    cached: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    cached_rows: list[dict[str, Any]] = field(default_factory=list)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    streams: list[tuple[str, int]] = field(default_factory=list)  # (series UID, count)
+    sop_classes: set[str] = field(default_factory=set)
+
+    def tasks(self, already: set[str], workers: int) -> list[_Task]:
+        """Cut the work: streams first (the chosen series first), then instance lists.
+
+        Instance lists are grouped by series and cut into about ``workers`` contiguous
+        pieces; with WADO-RS a series missing at least half its instances is streamed.
+        """
+        streams = sorted(self.streams, key=lambda s: s[0] != self.first_series)
+        tasks = [_Task(stream_series=uid) for uid, _ in streams]
+        by_series: dict[str, list[dict[str, Any]]] = {}
+        for row in self.missing:
+            if row["SOPInstanceUID"] not in already:
+                by_series.setdefault(row["SeriesInstanceUID"], []).append(row)
+        for uid, rows in by_series.items():
+            size = int(rows[0].get("_series_size", len(rows)))
+            if self.web and len(rows) > 4 and len(rows) >= size / 2:
+                tasks.append(_Task(stream_series=uid))
+                continue
+            step = min(_MAX_UIDS_PER_REQUEST, max(1, math.ceil(len(rows) / workers)))
+            tasks.extend(_Task(rows=rows[i : i + step]) for i in range(0, len(rows), step))
+        return tasks
 
 
 class Retriever:
@@ -265,49 +321,41 @@ class Retriever:
     ) -> RetrieveResult:
         """Fetch a study (or one series, or some instances) into the cache.
 
-        ``first_series`` is the series whose first image is fetched before anything else
-        (default: ``series_uid``, else the first series by Series Number). Raises
-        :class:`RetrieveCancelled` when ``cancel`` is set, :class:`ArchiveError` on failure;
-        in both cases what was stored is complete and indexed, and a new call resumes.
+        ``first_series`` is the series whose first image (Instance Number 1) is fetched
+        before anything else (default: ``series_uid``, else the first series by Series
+        Number). Raises :class:`RetrieveCancelled` when ``cancel`` is set,
+        :class:`ArchiveError` on failure; in both cases what was stored is complete and
+        indexed, and a new call resumes where this one stopped.
         """
         started = time.monotonic()
-        listing = self.list_instances(study_uid, series_uid)
-        if sop_uids is not None:
-            wanted_uids = set(sop_uids)
-            listing = [r for r in listing if r["SOPInstanceUID"] in wanted_uids]
-        if not listing:
-            raise ArchiveError(f"archive '{self.node.name}' has no instance for this request")
-        self._remember_study(study_uid, study_info)
-        already = self.cache.cached_sop_uids(study_uid)
-        missing = [r for r in listing if r["SOPInstanceUID"] not in already]
+        wanted = set(sop_uids) if sop_uids is not None else None
+        series_rows = self._series_rows(study_uid, series_uid)
+        if not series_rows:
+            raise ArchiveError(f"archive '{self.node.name}' has no such study or series")
+        cached = self.cache.cached_sop_uids(study_uid)
         run = _Run(
             cache=self.cache,
             study_uid=study_uid,
-            by_sop={r["SOPInstanceUID"]: r for r in listing},
-            total=len(listing),
-            cached=len(listing) - len(missing),
+            by_sop={},
+            total=0,
+            cached=0,
             progress=progress,
             on_instance=on_instance,
             started=started,
+            skip=cached,
         )
-        if on_instance is not None and run.cached:
-            cached_rows = [r for r in listing if r["SOPInstanceUID"] in already]
-            paths = {i.sop_uid: i.path for i in self.cache.instances(study_uid, series_uid)}
-            for row in self._ordered(cached_rows, first_series or series_uid):
-                path = paths.get(row["SOPInstanceUID"])
-                if path is not None:
-                    on_instance(path)
-        if missing:
-            ordered = self._ordered(missing, first_series or series_uid)
-            self._fetch(run, ordered, cancel)
-        elif progress is not None:
-            progress(run.snapshot())
-        now_cached = self.cache.cached_sop_uids(study_uid)
-        lost = [r for r in listing if r["SOPInstanceUID"] not in now_cached]
-        if lost:
-            raise ArchiveError(
-                f"archive '{self.node.name}' did not send {len(lost)} of {len(listing)} instances"
-            )
+        stop = threading.Event()
+        either = _Either(cancel, stop)
+        first = first_series or series_uid or series_rows[0]["SeriesInstanceUID"]
+        with contextlib.ExitStack() as stack:
+            if self._dimse is not None and self.node.retrieve == "move":
+                from viewer.archive.dimse import StorageSCP
+
+                stack.enter_context(StorageSCP(self.local, self._dimse_sink(run), either))  # type: ignore[arg-type]
+            plan = self._fetch(run, series_rows, wanted, cached, first, either, stop, cancel)
+        self._verify(run, plan)
+        with contextlib.suppress(ArchiveError):
+            self._remember_study(study_uid, study_info)
         self.cache.touch(study_uid)
         self.cache.evict(self.limits or CacheLimits.from_config(), keep={study_uid})
         if series_uid:
@@ -317,9 +365,9 @@ class Retriever:
         return RetrieveResult(
             study_uid=study_uid,
             series_uid=series_uid,
-            instances=len(listing),
+            instances=plan.total,
             fetched=run.done,
-            cached=run.cached,
+            cached=plan.cached,
             bytes=run.nbytes,
             seconds=time.monotonic() - started,
             first_image_seconds=None if run.first_at is None else run.first_at - started,
@@ -327,12 +375,176 @@ class Retriever:
             paths=run.paths,
         )
 
+    def _fetch(
+        self,
+        run: _Run,
+        series_rows: list[dict[str, Any]],
+        wanted: set[str] | None,
+        cached: set[str],
+        first: str,
+        either: _Either,
+        stop: threading.Event,
+        cancel: threading.Event | None,
+    ) -> _Plan:
+        """First image (in a thread) while planning, then the rest in parallel."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="first-image") as probe_pool:
+            probe = None
+            if wanted is None:
+                probe = probe_pool.submit(self._first_image, run, first, cached, either)
+            try:
+                plan = self._plan(run.study_uid, series_rows, wanted, cached, first)
+            except BaseException:
+                stop.set()
+                raise
+            run.total = plan.total
+            run.cached = plan.cached
+            for row in plan.rows:
+                run.by_sop.setdefault(row["SOPInstanceUID"], row)
+            self._announce_cached(
+                run,
+                plan,
+                None if len(series_rows) > 1 else series_rows[0]["SeriesInstanceUID"],
+                first,
+            )
+            if probe is not None:
+                try:
+                    probe.result()
+                except BaseException:
+                    stop.set()
+                    raise
+        tasks = plan.tasks(run.stored, self.workers)
+        if tasks:
+            self._pool(run, tasks, plan.sop_classes, either, stop, cancel)
+        elif run.progress is not None:
+            run.progress(run.snapshot())
+        return plan
+
+    def _series_rows(self, study_uid: str, series_uid: str | None) -> list[dict[str, Any]]:
+        keys: dict[str, Any] = {"StudyInstanceUID": study_uid}
+        if series_uid:
+            keys["SeriesInstanceUID"] = series_uid
+        rows = sorted(self.query("series", keys), key=_series_order)
+        if series_uid and not rows:
+            # Some archives do not match on the UID at series level: assume it exists.
+            rows = [{"SeriesInstanceUID": series_uid, "StudyInstanceUID": study_uid}]
+        return rows
+
+    def _image_rows(self, study_uid: str, series: Mapping[str, Any]) -> list[dict[str, Any]]:
+        uid = series["SeriesInstanceUID"]
+        keys = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": uid}
+        if self._dimse is not None:
+            found = self._dimse.find("image", keys, ("SOPInstanceUID", "InstanceNumber"))
+        else:
+            found = self.query("image", keys)
+        for row in found:
+            row["SeriesInstanceUID"] = uid
+            row["StudyInstanceUID"] = study_uid
+            row["_series_order"] = _series_order(series)
+            row["_series_size"] = len(found)
+        return sorted(found, key=_instance_order)
+
+    def _plan(
+        self,
+        study_uid: str,
+        series_rows: list[dict[str, Any]],
+        wanted: set[str] | None,
+        cached: set[str],
+        first: str,
+    ) -> _Plan:
+        """What to fetch: instance lists where needed, whole-series streams where possible.
+
+        WADO-RS streams a series with nothing cached without listing it first (the count
+        comes from the series query); DIMSE needs the SOP Instance UIDs to share them
+        between associations.
+        """
+        plan = _Plan(first_series=first, web=self._web is not None)
+        for series in series_rows:
+            uid = series["SeriesInstanceUID"]
+            count = _int(series.get("NumberOfSeriesRelatedInstances"))
+            in_cache = self.cache.instances(study_uid, uid) if cached else []
+            if self._web is not None and wanted is None and not in_cache and count:
+                plan.streams.append((uid, count))
+                plan.total += count
+                continue
+            rows = self._image_rows(study_uid, series)
+            if wanted is not None:
+                rows = [r for r in rows if r["SOPInstanceUID"] in wanted]
+            plan.rows.extend(rows)
+            plan.total += len(rows)
+            plan.cached_rows.extend(r for r in rows if r["SOPInstanceUID"] in cached)
+        plan.cached = len(plan.cached_rows)
+        if self._dimse is not None and any(r["SOPInstanceUID"] not in cached for r in plan.rows):
+            plan.sop_classes = self._sop_classes(study_uid, plan.rows)
+        plan.missing = [r for r in plan.rows if r["SOPInstanceUID"] not in cached]
+        plan.missing = self._ordered(plan.missing, first)
+        return plan
+
+    def _sop_classes(self, study_uid: str, rows: list[dict[str, Any]]) -> set[str]:
+        """Storage SOP classes to accept: SOP Classes in Study (0008,0062), else per instance."""
+        assert self._dimse is not None
+        found = self._dimse.find(
+            "study", {"StudyInstanceUID": study_uid}, ("StudyInstanceUID", "SOPClassesInStudy")
+        )
+        value = found[0].get("SOPClassesInStudy") if found else None
+        classes = set(value if isinstance(value, list) else [value] if value else [])
+        if classes:
+            return classes
+        for series_uid in {r["SeriesInstanceUID"] for r in rows}:
+            keys = {"StudyInstanceUID": study_uid, "SeriesInstanceUID": series_uid}
+            for row in self._dimse.find("image", keys, ("SOPInstanceUID", "SOPClassUID")):
+                if row.get("SOPClassUID"):
+                    classes.add(str(row["SOPClassUID"]))
+        return classes
+
+    def _announce_cached(self, run: _Run, plan: _Plan, series_uid: str | None, first: str) -> None:
+        if run.on_instance is None or not plan.cached_rows:
+            return
+        paths = {i.sop_uid: i.path for i in self.cache.instances(run.study_uid, series_uid)}
+        for row in self._ordered(plan.cached_rows, first):
+            path = paths.get(row["SOPInstanceUID"])
+            if path is not None:
+                run.on_instance(path)
+
+    def _first_image(self, run: _Run, series_uid: str, cached: set[str], cancel: _Either) -> None:
+        """Fetch Instance Number 1 of the chosen series alone, before everything else."""
+        keys = {
+            "StudyInstanceUID": run.study_uid,
+            "SeriesInstanceUID": series_uid,
+            "InstanceNumber": "1",
+        }
+        if self._dimse is not None:
+            found = self._dimse.find("image", keys, ("SOPInstanceUID", "SOPClassUID"))
+        else:
+            found = self.query("image", keys)
+        if len(found) != 1 or not found[0].get("SOPInstanceUID"):
+            return
+        row = {**found[0], "SeriesInstanceUID": series_uid, "StudyInstanceUID": run.study_uid}
+        sop = str(row["SOPInstanceUID"])
+        if sop in cached:
+            return
+        run.by_sop[sop] = row
+        if self._dimse is not None:
+            classes = {str(row.get("SOPClassUID") or "")} - {""}
+            if not classes:
+                return
+            self._dimse_task([row], run, classes, cancel)
+        else:
+            self._web_instances([row], run, cancel)
+
+    def _verify(self, run: _Run, plan: _Plan) -> None:
+        now_cached = self.cache.cached_sop_uids(run.study_uid)
+        lost = sum(1 for r in plan.rows if r["SOPInstanceUID"] not in now_cached)
+        for uid, count in plan.streams:
+            have = sum(1 for i in self.cache.instances(run.study_uid, uid))
+            lost += max(0, count - have)
+        if lost:
+            raise ArchiveError(
+                f"archive '{self.node.name}' did not send {lost} of {plan.total} instances"
+            )
+
     def _remember_study(self, study_uid: str, info: Mapping[str, Any] | None) -> None:
         if info is None:
-            try:
-                found = self.query("study", {"StudyInstanceUID": study_uid})
-            except ArchiveError:
-                found = []
+            found = self.query("study", {"StudyInstanceUID": study_uid})
             info = found[0] if found else {}
         self.cache.set_study_info(study_uid, info, source=self.node.name)
 
@@ -342,58 +554,38 @@ class Retriever:
 
         def key(row: dict[str, Any]) -> tuple[Any, ...]:
             chosen = 0 if first_series and row["SeriesInstanceUID"] == first_series else 1
-            return (
-                chosen,
-                row.get("_series_order", (0, "")),
-                row["SeriesInstanceUID"],
-                _instance_order(row),
-            )
+            order = row.get("_series_order", (0, ""))
+            return (chosen, order, row["SeriesInstanceUID"], _instance_order(row))
 
         return sorted(rows, key=key)
 
-    def _fetch(
-        self, run: _Run, ordered: list[dict[str, Any]], cancel: threading.Event | None
-    ) -> None:
-        stop = threading.Event()
-        either = _Either(cancel, stop)
-        if self._dimse is not None and self.node.retrieve == "move":
-            from viewer.archive.dimse import StorageSCP
-
-            with StorageSCP(self.local, self._dimse_sink(run), either):  # type: ignore[arg-type]
-                self._fetch_tasks(run, ordered, either, stop, cancel)
-        else:
-            self._fetch_tasks(run, ordered, either, stop, cancel)
-
-    def _fetch_tasks(
+    def _pool(
         self,
         run: _Run,
-        ordered: list[dict[str, Any]],
+        tasks: list[_Task],
+        sop_classes: set[str],
         either: _Either,
         stop: threading.Event,
         cancel: threading.Event | None,
     ) -> None:
-        # The first image alone, at once; then the rest in parallel.
-        self._task([ordered[0]], run, either)
-        if either.is_set():
-            raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
-        rest = ordered[1:]
-        if not rest:
-            return
-        tasks = self._split(rest)
         errors: list[BaseException] = []
 
-        def work(task: list[dict[str, Any]]) -> None:
+        def work(task: _Task) -> None:
             if either.is_set():
                 return
             try:
-                self._task(task, run, either)
+                if task.stream_series:
+                    self._web_stream(task.stream_series, run, either)
+                elif self._dimse is not None:
+                    self._dimse_task(task.rows, run, sop_classes, either)
+                else:
+                    self._web_instances(task.rows, run, either)
             except BaseException as exc:
                 errors.append(exc)
                 stop.set()
 
-        with ThreadPoolExecutor(
-            max_workers=min(self.workers, len(tasks)), thread_name_prefix="retrieve"
-        ) as pool:
+        workers = min(self.workers, len(tasks))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retrieve") as pool:
             list(pool.map(work, tasks))
         if cancel is not None and cancel.is_set():
             raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
@@ -403,71 +595,60 @@ class Retriever:
         if errors:
             raise errors[0]
 
-    def _split(self, rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-        """Group by series, then cut each series into about ``workers`` contiguous tasks."""
-        by_series: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            by_series.setdefault(row["SeriesInstanceUID"], []).append(row)
-        tasks: list[list[dict[str, Any]]] = []
-        for series_rows in by_series.values():
-            if self._web is not None and self._whole_series_stream(series_rows):
-                tasks.append(series_rows)
-                continue
-            size = min(_MAX_UIDS_PER_REQUEST, max(1, math.ceil(len(series_rows) / self.workers)))
-            tasks.extend(series_rows[i : i + size] for i in range(0, len(series_rows), size))
-        return tasks
+    def _dimse_task(
+        self, rows: list[dict[str, Any]], run: _Run, sop_classes: set[str], cancel: _Either
+    ) -> None:
+        assert self._dimse is not None
+        keys = {
+            "StudyInstanceUID": run.study_uid,
+            "SeriesInstanceUID": rows[0]["SeriesInstanceUID"],
+            "SOPInstanceUID": [r["SOPInstanceUID"] for r in rows],
+        }
+        if self.node.retrieve == "move":
+            self._dimse.move("image", keys, cancel=cancel)  # type: ignore[arg-type]
+        else:
+            sink = self._dimse_sink(run)
+            self._dimse.get("image", keys, sop_classes, sink, cancel=cancel)  # type: ignore[arg-type]
 
-    @staticmethod
-    def _whole_series_stream(rows: list[dict[str, Any]]) -> bool:
-        """WADO-RS: stream the series when most of it is missing, else ask per instance."""
-        wanted = len(rows)
-        series_size = int(rows[0].get("_series_size", wanted)) if rows else 0
-        return wanted > 4 and wanted >= 0.5 * max(series_size, 1)
-
-    def _task(self, rows: list[dict[str, Any]], run: _Run, cancel: _Either) -> None:
-        series_uid = rows[0]["SeriesInstanceUID"]
-        uids = [r["SOPInstanceUID"] for r in rows]
-        if self._dimse is not None:
-            keys = {
-                "StudyInstanceUID": run.study_uid,
-                "SeriesInstanceUID": series_uid,
-                "SOPInstanceUID": uids,
-            }
-            if self.node.retrieve == "move":
-                self._dimse.move("image", keys, cancel=cancel)  # type: ignore[arg-type]
-            else:
-                classes = {str(r.get("SOPClassUID") or "") for r in run.by_sop.values()} - {""}
-                self._dimse.get("image", keys, classes, self._dimse_sink(run), cancel=cancel)  # type: ignore[arg-type]
-            return
+    def _web_stream(self, series_uid: str, run: _Run, cancel: _Either) -> None:
+        """WADO-RS of a whole series, parts stored as they arrive."""
         assert self._web is not None
-        if self._whole_series_stream(rows):
-            wanted = set(uids)
 
-            def on_part(data: bytes, meta: dict[str, str]) -> None:
-                sop = meta["MediaStorageSOPInstanceUID"]
-                if sop in wanted:
-                    run.store(
-                        [data],
-                        sop,
-                        meta.get("MediaStorageSOPClassUID", ""),
-                        meta["TransferSyntaxUID"],
-                    )
+        def on_part(data: bytes, meta: dict[str, str]) -> None:
+            run.store(
+                [data],
+                meta["MediaStorageSOPInstanceUID"],
+                meta.get("MediaStorageSOPClassUID", ""),
+                meta["TransferSyntaxUID"],
+                series_uid=series_uid,
+            )
 
-            self._web.retrieve(run.study_uid, series_uid, on_part=on_part, cancel=cancel)  # type: ignore[arg-type]
-            return
-        for sop in uids:
+        self._web.retrieve(run.study_uid, series_uid, on_part=on_part, cancel=cancel)  # type: ignore[arg-type]
+
+    def _web_instances(self, rows: list[dict[str, Any]], run: _Run, cancel: _Either) -> None:
+        """WADO-RS instance by instance (a few missing instances of a series)."""
+        assert self._web is not None
+        for row in rows:
             if cancel.is_set():
                 raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
+            series_uid = row["SeriesInstanceUID"]
 
-            def on_one(data: bytes, meta: dict[str, str]) -> None:
+            def on_one(data: bytes, meta: dict[str, str], series_uid: str = series_uid) -> None:
                 run.store(
                     [data],
                     meta["MediaStorageSOPInstanceUID"],
                     meta.get("MediaStorageSOPClassUID", ""),
                     meta["TransferSyntaxUID"],
+                    series_uid=series_uid,
                 )
 
-            self._web.retrieve(run.study_uid, series_uid, sop, on_part=on_one, cancel=cancel)  # type: ignore[arg-type]
+            self._web.retrieve(
+                run.study_uid,
+                series_uid,
+                row["SOPInstanceUID"],
+                on_part=on_one,
+                cancel=cancel,  # type: ignore[arg-type]
+            )
 
     @staticmethod
     def _dimse_sink(run: _Run) -> Callable[[Any], None]:

@@ -1,0 +1,221 @@
+"""Benchmark: retrieve a 600-image 512x512 CT series from a local Orthanc, against DCMTK getscu.
+
+Usage::
+
+    .venv/bin/python bench/retrieve.py [--images 600] [--repeat 3] [--associations 4] [--json]
+
+In one run: an Orthanc is started on loopback (``TCP_NODELAY=1``), the series is stored
+into it, then retrieved by
+
+* DCMTK ``getscu`` (C-GET, ``TCP_NODELAY=1``), the peer;
+* Regard over DIMSE (C-GET, parallel associations);
+* Regard over DICOMweb (WADO-RS, ``transfer-syntax=*``).
+
+For each: wall time, MB/s, and for Regard the time to first image (study C-FIND or
+QIDO-RS -> first instance stored -> its pixels decoded). Medians over ``--repeat`` runs,
+ratios against getscu. The series is generated once (``--data``) and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from viewer.archive.cache import Cache  # noqa: E402
+from viewer.archive.nodes import LocalAE, parse_address  # noqa: E402
+from viewer.archive.orthanc import OrthancServer, start_orthanc  # noqa: E402
+from viewer.archive.retrieve import Retriever  # noqa: E402
+
+LOCAL_AET = "REGARDBENCH"
+
+
+class _Slices:
+    """A phantom CT series computed slice by slice (never the whole volume in memory)."""
+
+    def __init__(self, n: int, size: int) -> None:
+        self.n = n
+        yy, xx = np.mgrid[:size, :size]
+        r = np.hypot(yy - size / 2, xx - size / 2)
+        self.base = np.where(r < size * 0.45, 40.0, -1000.0) + np.where(r < size * 0.1, 600.0, 0.0)
+        self.noise = np.random.default_rng(0).normal(0, 20, (size, size))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return np.round(self.base + np.roll(self.noise, k, axis=0) + (k % 50))
+
+
+def make_series(folder: Path, images: int, size: int = 512) -> list[Path]:
+    """The bench series: ``viewer.dicom.phantom`` if present, else a simple CT phantom."""
+    done = folder / ".complete"
+    if done.exists():
+        return sorted(folder.glob("*.dcm"))
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        from viewer.dicom.phantom import write_phantom_series  # type: ignore[import-not-found]
+
+        paths = list(write_phantom_series(folder, slices=images, size=size))
+    except (ImportError, TypeError):
+        from viewer.dicom.synthetic import write_series
+
+        paths = write_series(
+            folder, _Slices(images, size), value_range=(-1200.0, 2000.0), window=(40.0, 400.0)
+        )
+    done.write_text(str(len(paths)))
+    return sorted(folder.glob("*.dcm"))
+
+
+def _series_uids(path: Path) -> tuple[str, str]:
+    from pydicom import dcmread
+
+    ds = dcmread(path, stop_before_pixels=True)
+    return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)
+
+
+def run_getscu(server: OrthancServer, study: str, series: str, out: Path) -> dict[str, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    args = [
+        "getscu", "-aet", LOCAL_AET, "-aec", server.aet, "-S",
+        "-k", "QueryRetrieveLevel=SERIES", "-k", f"StudyInstanceUID={study}",
+        "-k", f"SeriesInstanceUID={series}", "-od", str(out),
+        "127.0.0.1", str(server.dicom_port),
+    ]  # fmt: skip
+    env = dict(os.environ, TCP_NODELAY="1")
+    started = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, env=env, timeout=600)
+    seconds = time.perf_counter() - started
+    files = list(out.iterdir())
+    nbytes = sum(f.stat().st_size for f in files)
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "seconds": seconds,
+        "bytes": nbytes,
+        "instances": len(files),
+        "first_image": float("nan"),
+    }
+
+
+def run_regard(
+    address: str, associations: int, study: str, series: str, home: Path
+) -> dict[str, float]:
+    """Query -> retrieve the series into a fresh cache; first image decoded from its file."""
+    from pydicom import dcmread
+
+    shutil.rmtree(home, ignore_errors=True)
+    cache = Cache(home)
+    node = parse_address(address, name="bench", timeout=30, associations=associations)
+    first: dict[str, float] = {}
+    started = time.perf_counter()
+    retriever = Retriever(node, cache, LocalAE(LOCAL_AET, timeout=30))
+    found = retriever.query("study", {"StudyInstanceUID": study})
+
+    def on_instance(path: Path) -> None:
+        if not first:
+            first["stored"] = time.perf_counter() - started
+            dcmread(path).pixel_array  # noqa: B018 - decode it, as the viewer would
+            first["decoded"] = time.perf_counter() - started
+
+    result = retriever.retrieve(study, series, on_instance=on_instance, study_info=found[0])
+    seconds = time.perf_counter() - started
+    cache.close()
+    shutil.rmtree(home, ignore_errors=True)
+    return {
+        "seconds": seconds,
+        "bytes": result.bytes,
+        "instances": result.instances,
+        "first_image": first.get("decoded", float("nan")),
+    }
+
+
+def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
+    seconds = statistics.median(r["seconds"] for r in runs)
+    nbytes = runs[0]["bytes"]
+    return {
+        "seconds": round(seconds, 3),
+        "mb_per_s": round(nbytes / 1e6 / seconds, 1),
+        "instances": int(runs[0]["instances"]),
+        "megabytes": round(nbytes / 1e6, 1),
+        "first_image_s": round(statistics.median(r["first_image"] for r in runs), 4),
+        "all_seconds": [round(r["seconds"], 3) for r in runs],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--images", type=int, default=600)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--associations", type=int, default=4)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "regard-bench")
+    parser.add_argument("--only", choices=("getscu", "dimse", "web"), action="append")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
+
+    t = time.perf_counter()
+    files = make_series(args.data / f"ct{args.images}", args.images)
+    print(f"series: {len(files)} files ({time.perf_counter() - t:.1f} s)", file=sys.stderr)
+    study, series = _series_uids(files[0])
+    work = Path(tempfile.mkdtemp(prefix="regard-bench-"))
+    server = start_orthanc(work / "orthanc")
+    try:
+        t = time.perf_counter()
+        server.store_files(files)
+        print(f"stored into Orthanc in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        contenders = {
+            "getscu": lambda: run_getscu(server, study, series, work / "getscu"),
+            "dimse": lambda: run_regard(
+                server.dimse_address, args.associations, study, series, work / "cache"
+            ),
+            "web": lambda: run_regard(
+                server.web_address, args.associations, study, series, work / "cache"
+            ),
+        }
+        chosen = args.only or list(contenders)
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
+        for _ in range(args.repeat):  # interleaved, so a noisy moment hits everyone
+            for name in chosen:
+                runs[name].append(contenders[name]())
+                print(f"  {name}: {runs[name][-1]['seconds']:.3f} s", file=sys.stderr)
+        report: dict[str, Any] = {name: summarize(r) for name, r in runs.items()}
+    finally:
+        server.stop(graceful=False)
+        shutil.rmtree(work, ignore_errors=True)
+    if "getscu" in report:
+        base = report["getscu"]["mb_per_s"]
+        for name in report:
+            report[name]["throughput_vs_getscu"] = round(report[name]["mb_per_s"] / base, 2)
+    report["config"] = {"images": args.images, "associations": args.associations,
+                        "repeat": args.repeat}  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"{'':8} {'seconds':>8} {'MB/s':>8} {'first image s':>14} {'x getscu':>9}")
+        for name in chosen:
+            r = report[name]
+            ratio = r.get("throughput_vs_getscu", float("nan"))
+            print(
+                f"{name:8} {r['seconds']:8.3f} {r['mb_per_s']:8.1f} {r['first_image_s']:14.4f} {ratio:9.2f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
