@@ -35,10 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from viewer.archive.cache import Cache  # noqa: E402
-from viewer.archive.nodes import LocalAE, parse_address  # noqa: E402
-from viewer.archive.orthanc import OrthancServer, start_orthanc  # noqa: E402
-from viewer.archive.retrieve import Retriever  # noqa: E402
+from viewer.archive.cache import Cache
+from viewer.archive.nodes import LocalAE, parse_address
+from viewer.archive.orthanc import OrthancServer, start_orthanc
+from viewer.archive.retrieve import Retriever
 
 LOCAL_AET = "REGARDBENCH"
 
@@ -211,9 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             r = report[name]
             ratio = r.get("throughput_vs_getscu", float("nan"))
-            print(
-                f"{name:8} {r['seconds']:8.3f} {r['mb_per_s']:8.1f} {r['first_image_s']:14.4f} {ratio:9.2f}"
-            )
+            cells = f"{r['seconds']:8.3f} {r['mb_per_s']:8.1f} {r['first_image_s']:14.4f}"
+            print(f"{name:8} {cells} {ratio:9.2f}")
     return 0
 
 
