@@ -94,8 +94,8 @@ class SliceViewport(VTKHost):
         if ("plane" in changed or "volume" in changed) and not self.scene_owns_plane:
             view.set_plane(m.plane())
             changed |= {"camera", "point"}
-        if "point" in changed:
-            view.set_point(m.point)
+        if "point" in changed and not self.scene_owns_plane:
+            view.set_point(m.point)  # (MPR: the scene moves all planes at once)
         if "window" in changed or "volume" in changed:
             view.set_window(m.width, m.center)
         if "invert" in changed or "volume" in changed:

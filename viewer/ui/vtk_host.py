@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import shiboken6
 import vtkmodules.qt
 import vtkmodules.vtkInteractionStyle
 import vtkmodules.vtkRenderingOpenGL2
@@ -89,7 +90,8 @@ class VTKHost(QVTKRenderWindowInteractor):
             QTimer.singleShot(0, self._render_if_dirty)
 
     def _render_if_dirty(self) -> None:
-        if self._dirty:
+        # the widget may have been deleted (layout change) before the queued frame
+        if self._dirty and shiboken6.isValid(self):
             self.render_now()
 
     def prepare_frame(self) -> None:

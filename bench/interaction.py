@@ -1,0 +1,402 @@
+"""Benchmark: the reading station's interaction speed under Xvfb (software OpenGL, llvmpipe).
+
+Measured in one run, on a 512x512x600 int16 volume built in numpy:
+
+* ``scroll-1x1``: one 1024x1024 viewport (the real Qt widget, QVTKRenderWindowInteractor),
+  one slice step per frame, with and without overlays (four corners, orientation
+  letters, scale bar) -> frames/s and the overlays' share of a frame;
+* ``crosshair-mpr``: MPR layout, three 1024x1024 plane viewports; each frame moves the
+  crosshair (every plane re-sliced and re-rendered, crosshair lines redrawn);
+* peer, same run, same X server, same zero-copy vtkImageData: a bare VTK pipeline
+  (``vtkImageReslice`` -> ``vtkImageActor`` in a plain 1024x1024 ``vtkRenderWindow``,
+  multisampling off like ours), doing the same reslices (one window, or three);
+* ``cold-start``: a fresh ``python`` process until the main window is exposed, and until
+  the viewers (VTK) are ready and a first image is drawn (the first run is the coldest the
+  OS file cache allows; we do not drop caches on a shared machine);
+* ``open-to-first-image``: a study already listed by the browser (files on local disk,
+  as they are in the cache after retrieval) from "open" to the first image shown;
+* ``volume-rendering``: CPU ray casting of the volume in a 1024x1024 viewport, full and
+  reduced (interactive) resolution.
+
+Each frame waits for llvmpipe to finish (``WaitForCompletion``). Rounds alternate ours
+and the peer's; medians are reported.
+
+    .venv/bin/python bench/interaction.py [--frames 60] [--rounds 3] [--slices 600] [--json]
+
+Without DISPLAY it starts its own Xvfb (stopped by PID at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZE = 1024
+
+
+def _die_with_parent() -> None:
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+def start_xvfb(width: int, height: int) -> subprocess.Popen[bytes]:
+    for n in range(150, 250):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            break
+    proc = subprocess.Popen(
+        ["Xvfb", f":{n}", "-nolisten", "tcp", "-noreset", "-screen", "0", f"{width}x{height}x24"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{n}").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("Xvfb did not start")
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = f":{n}"
+    return proc
+
+
+def make_volume(nz: int) -> object:
+    """A CT-like 512x512xnz int16 volume (body ellipse, noise, a moving dense block)."""
+    from viewer.dicom.geometry import Geometry
+    from viewer.dicom.volume import Volume
+
+    nx = ny = 512
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:ny, 0:nx]
+    body = (((x - nx / 2) / (0.42 * nx)) ** 2 + ((y - ny / 2) / (0.35 * ny)) ** 2) <= 1
+    base = np.where(body, 40, -1000).astype(np.int16)
+    noise = rng.integers(-20, 20, size=(8, ny, nx), dtype=np.int16)
+    array = np.empty((nz, ny, nx), dtype=np.int16)
+    for k in range(nz):
+        array[k] = base + noise[k % 8]
+        array[k, ny // 2 - 20 : ny // 2 + 20, (k % 400) + 50 : (k % 400) + 80] = 700
+    geometry = Geometry(
+        (nx, ny, nz), (0.7, 0.7, 0.625), np.array([-179.0, -179.0, -200.0]), np.eye(3)
+    )
+    meta = {
+        "patient_name": "BENCH^VOLUME",
+        "patient_id": "B1",
+        "study_description": "Bench",
+        "series_description": "Axial 0.625",
+        "study_date": "20260101",
+    }
+    return Volume(array, geometry, modality="CT", window=(40.0, 400.0), meta=meta)
+
+
+class BarePeer:
+    """Bare VTK: vtkImageReslice -> vtkImageActor in a plain render window, as a SliceView."""
+
+    def __init__(self, view: object) -> None:
+        from vtkmodules.vtkImagingCore import vtkImageReslice
+        from vtkmodules.vtkRenderingCore import vtkImageActor, vtkRenderer, vtkRenderWindow
+
+        src = view.reslice  # type: ignore[attr-defined]
+        self.view = view
+        self.reslice = vtkImageReslice()
+        self.reslice.SetInputData(view.data.image)  # type: ignore[attr-defined]
+        self.reslice.SetOutputDimensionality(2)
+        self.reslice.SetInterpolationModeToLinear()
+        self.reslice.SetOutputExtent(src.GetOutputExtent())
+        self.reslice.SetOutputSpacing(src.GetOutputSpacing())
+        self.reslice.SetOutputOrigin(src.GetOutputOrigin())
+        self.actor = vtkImageActor()
+        self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
+        self.actor.GetProperty().SetColorWindow(400)
+        self.actor.GetProperty().SetColorLevel(40)
+        self.renderer = vtkRenderer()
+        self.renderer.AddActor(self.actor)
+        self.window = vtkRenderWindow()
+        self.window.SetMultiSamples(0)
+        self.window.SetSize(SIZE, SIZE)
+        self.window.AddRenderer(self.renderer)
+        cam_src = view.renderer.GetActiveCamera()  # type: ignore[attr-defined]
+        cam = self.renderer.GetActiveCamera()
+        cam.ParallelProjectionOn()
+        for attr in ("FocalPoint", "Position", "ViewUp", "ParallelScale", "ClippingRange"):
+            getattr(cam, "Set" + attr)(getattr(cam_src, "Get" + attr)())
+
+    def frame(self) -> None:
+        self.reslice.SetResliceAxes(self.view.reslice.GetResliceAxes())  # type: ignore
+        self.reslice.Modified()
+        self.window.Render()
+        self.window.WaitForCompletion()
+
+
+def time_frames(frame: Callable[[int], None], frames: int) -> float:
+    for n in range(3):
+        frame(n)
+    start = time.perf_counter()
+    for n in range(frames):
+        frame(n)
+    return (time.perf_counter() - start) / frames
+
+
+def fps(seconds: float) -> float:
+    return round(1.0 / seconds, 1) if seconds > 0 else 0.0
+
+
+def bench_scroll(app: object, volume: object, frames: int, rounds: int) -> dict[str, float]:
+    from viewer.ui.grid import ViewportGrid
+
+    grid = ViewportGrid()
+    grid.resize(SIZE + 4, SIZE + 4)  # 2 px frame around the viewport
+    grid.show()
+    for _ in range(10):
+        app.processEvents()  # type: ignore[attr-defined]
+    vp = grid.viewports[0]
+    vp.set_volume(volume)
+    vp.render_now()
+    assert vp.device_size() == (SIZE, SIZE), vp.device_size()
+    peer = BarePeer(vp.view)
+    count = vp.model.slice_count()
+
+    def ours(n: int) -> None:
+        vp.model.set_slice(100 + n % (count - 200))
+        vp.render_now()
+        vp.render_window.WaitForCompletion()
+
+    def bare(n: int) -> None:
+        vp.model.set_slice(100 + n % (count - 200))
+        peer.frame()
+
+    with_ov, without_ov, peer_t = [], [], []
+    for _ in range(rounds):
+        vp.view.set_overlay_visible(True)
+        with_ov.append(time_frames(ours, frames))
+        vp.view.set_overlay_visible(False)
+        without_ov.append(time_frames(ours, frames))
+        peer_t.append(time_frames(bare, frames))
+    w, wo, b = (statistics.median(x) for x in (with_ov, without_ov, peer_t))
+    for host in grid.hosts():
+        host.close_vtk()
+    grid.close()
+    return {
+        "fps": fps(w),
+        "fps_no_overlay": fps(wo),
+        "bare_vtk_fps": fps(b),
+        "ratio_to_bare": round(b / w, 3),
+        "overlay_share_of_frame": round(max(w - wo, 0.0) / w, 3),
+    }
+
+
+def bench_mpr(app: object, volume: object, frames: int, rounds: int) -> dict[str, float]:
+    from viewer.ui.grid import ViewportGrid
+
+    grid = ViewportGrid()
+    grid.resize(2 * (SIZE + 4), 2 * (SIZE + 4))
+    grid.show()
+    grid.set_layout("mpr")
+    for _ in range(10):
+        app.processEvents()  # type: ignore[attr-defined]
+    grid.show_volume(volume)
+    grid.render_all()
+    planes = grid.viewports
+    assert all(vp.device_size() == (SIZE, SIZE) for vp in planes), [
+        vp.device_size() for vp in planes
+    ]
+    peers = [BarePeer(vp.view) for vp in planes]
+    centre = volume.geometry.center  # type: ignore[attr-defined]
+
+    def point(n: int) -> np.ndarray:
+        t = (n % 100) / 100.0 * 2 * np.pi
+        return centre + np.array([60 * np.cos(t), 40 * np.sin(t), 50 * np.sin(t)])
+
+    def ours(n: int) -> None:
+        grid.set_crosshair(point(n))
+        for vp in planes:
+            vp.render_now()
+        for vp in planes:
+            vp.render_window.WaitForCompletion()
+
+    def bare(n: int) -> None:
+        grid.set_crosshair(point(n))
+        for peer in peers:
+            peer.frame()
+
+    def overlays(on: bool) -> None:
+        for vp in planes:
+            vp.view.set_overlay_visible(on)
+
+    with_ov, without_ov, peer_t = [], [], []
+    for _ in range(rounds):
+        overlays(True)
+        with_ov.append(time_frames(ours, frames))
+        overlays(False)
+        without_ov.append(time_frames(ours, frames))
+        peer_t.append(time_frames(bare, frames))
+    w, wo, b = (statistics.median(x) for x in (with_ov, without_ov, peer_t))
+    for host in grid.hosts():
+        host.close_vtk()
+    grid.close()
+    return {
+        "fps": fps(w),
+        "fps_no_overlay": fps(wo),
+        "bare_vtk_fps": fps(b),
+        "ratio_to_bare": round(b / w, 3),
+        "overlay_share_of_frame": round(max(w - wo, 0.0) / w, 3),
+    }
+
+
+def bench_volume_rendering(app: object, volume: object) -> dict[str, float]:
+    from viewer.render.image import VolumeImage
+    from viewer.ui.grid import View3D
+
+    view = View3D()
+    view.resize(SIZE, SIZE)
+    view.show()
+    for _ in range(10):
+        app.processEvents()  # type: ignore[attr-defined]
+    view.set_data(VolumeImage(volume))  # type: ignore[arg-type]
+    out = {}
+    for interacting in (True, False):
+        view.scene.set_interacting(interacting)  # type: ignore[union-attr]
+        view.scene.rotate(azimuth=5)  # type: ignore[union-attr]
+        view.render_now()
+        times = []
+        for _ in range(3):
+            view.scene.rotate(azimuth=5)  # type: ignore[union-attr]
+            t = time.perf_counter()
+            view.render_now()
+            view.render_window.WaitForCompletion()
+            times.append(time.perf_counter() - t)
+        out["interactive_ms" if interacting else "full_ms"] = round(
+            statistics.median(times) * 1000, 1
+        )
+    view.close_vtk()
+    view.close()
+    return out
+
+
+CHILD = r"""
+import sys, time
+t_spawn = float(sys.argv[1])
+from PySide6.QtWidgets import QApplication
+from viewer.ui.main_window import MainWindow
+app = QApplication([])
+win = MainWindow(authorizer=lambda row, series: None)
+win.quiet = True
+win.show()
+while not (win.windowHandle() and win.windowHandle().isExposed()):
+    app.processEvents()
+t_visible = time.time()
+win.load_viewers()
+import numpy as np
+from viewer.dicom.geometry import Geometry
+from viewer.dicom.volume import Volume
+g = Geometry((64, 64, 4), (1, 1, 1), np.zeros(3), np.eye(3))
+vol = Volume(np.zeros((4, 64, 64), np.int16), g)
+win.grid.show_volume(vol)
+win.grid.render_all()
+t_frame = time.time()
+print(f"{t_visible - t_spawn:.3f} {t_frame - t_spawn:.3f}")
+"""
+
+
+def bench_cold_start(runs: int) -> dict[str, object]:
+    visible, frame = [], []
+    for _ in range(runs):
+        t = time.time()
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, repr(t)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr[-2000:])
+        v, f = (float(x) for x in out.stdout.split()[-2:])
+        visible.append(v)
+        frame.append(f)
+    return {
+        "window_visible_s": [round(v, 2) for v in visible],
+        "first_frame_s": [round(f, 2) for f in frame],
+    }
+
+
+def bench_open(app: object, slices: int) -> dict[str, float]:
+    from viewer.dicom.index import scan
+    from viewer.dicom.phantom import write_phantom_series
+    from viewer.ui.browser import rows_from_index
+    from viewer.ui.main_window import MainWindow
+
+    with tempfile.TemporaryDirectory(prefix="regard-bench-") as tmp:
+        write_phantom_series(tmp, columns=512, rows=512, slices=slices, slice_mm=1.0)
+        row = rows_from_index(scan(tmp), "cache")[0]
+        win = MainWindow(authorizer=lambda r, s: None)
+        win.quiet = True
+        win.show()
+        win.load_viewers()
+        for _ in range(10):
+            app.processEvents()  # type: ignore[attr-defined]
+        done: list[float] = []
+        win.images_shown.connect(lambda: done.append(time.perf_counter()))
+        t = time.perf_counter()
+        win.open_study(row, row.series[:1])
+        while not done and time.perf_counter() - t < 120:
+            app.processEvents()  # type: ignore[attr-defined]
+            time.sleep(0.001)
+        win.grid.render_all()
+        first = time.perf_counter() - t
+        win.close()
+    return {"series": f"512x512x{slices} CT, local files", "open_to_first_image_s": round(first, 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--slices", type=int, default=600)
+    parser.add_argument("--open-slices", type=int, default=300)
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+
+    xvfb = None
+    if not os.environ.get("DISPLAY"):
+        xvfb = start_xvfb(2 * SIZE + 200, 2 * SIZE + 200)
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    results: dict[str, object] = {
+        "display": os.environ["DISPLAY"],
+        "volume": f"512x512x{args.slices} int16",
+    }
+    try:
+        results["cold_start"] = bench_cold_start(args.starts)
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance() or QApplication([])
+        volume = make_volume(args.slices)
+        results["scroll_1x1"] = bench_scroll(app, volume, args.frames, args.rounds)
+        results["crosshair_mpr"] = bench_mpr(app, volume, max(args.frames // 2, 10), args.rounds)
+        results["volume_rendering"] = bench_volume_rendering(app, volume)
+        results["open"] = bench_open(app, args.open_slices)
+    finally:
+        # our Xvfb (if any) gets SIGTERM when this process ends (PR_SET_PDEATHSIG): stopping
+        # it while Qt still holds its connection would make Qt exit with status 1
+        del xvfb
+    for key, value in results.items():
+        print(f"{key:18s} {value}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
