@@ -9,8 +9,9 @@ pipeline, ``vtkImageReslice`` (same reslice axes, output grid and
 interpolation) -> ``vtkImageActor`` -> ``vtkRenderer``. With overlays the
 peer draws the same four text corners with ``vtkTextActor`` (the usual VTK
 way, ~15 ms a frame on llvmpipe: PLATFORM.md); Regard uses cached textures.
-Rounds alternate between the two so machine load hits both alike; the
-median ms/frame over rounds is reported with the ratio regard / bare.
+Frames alternate between the two (ABBA order) so machine load hits both
+alike; the median ms/frame of each is reported with the median of the
+per-frame-pair ratios regard / bare.
 
     .venv/bin/python bench/render.py [--frames 40] [--rounds 3] [--size 1024] [--json]
 """
@@ -97,13 +98,25 @@ class BareVTK:
                 self.texts.append(t)
 
 
-def time_frames(frame: Callable[[int], None], frames: int) -> float:
+def time_interleaved(
+    a: Callable[[int], None], b: Callable[[int], None], frames: int
+) -> tuple[list[float], list[float]]:
+    """Per-frame ms of ``a`` and ``b``, alternating frame by frame (load hits both alike)."""
     for n in range(3):
-        frame(n)
-    start = time.perf_counter()
+        a(n)
+        b(n)
+    ta, tb = [], []
     for n in range(frames):
-        frame(n)
-    return (time.perf_counter() - start) / frames * 1000
+        first, second = (a, b) if n % 2 == 0 else (b, a)
+        t0 = time.perf_counter()
+        first(n)
+        t1 = time.perf_counter()
+        second(n)
+        t2 = time.perf_counter()
+        da, db = (t1 - t0, t2 - t1) if n % 2 == 0 else (t2 - t1, t1 - t0)
+        ta.append(da * 1000)
+        tb.append(db * 1000)
+    return ta, tb
 
 
 def run_case(case: str, volume: object, data: object, size: int, frames: int,
@@ -135,13 +148,17 @@ def run_case(case: str, volume: object, data: object, size: int, frames: int,
         bare.window.Render()
         bare.window.WaitForCompletion()
 
-    ours, theirs = [], []
+    ours: list[float] = []
+    theirs: list[float] = []
     for _ in range(rounds):
-        ours.append(time_frames(regard_frame, frames))
-        theirs.append(time_frames(bare_frame, frames))
+        a, b = time_interleaved(regard_frame, bare_frame, frames)
+        ours += a
+        theirs += b
     view.close()
     r, b = statistics.median(ours), statistics.median(theirs)
-    return {"regard_ms": round(r, 2), "bare_vtk_ms": round(b, 2), "ratio": round(r / b, 3)}
+    ratios = [x / y for x, y in zip(ours, theirs, strict=True)]
+    return {"regard_ms": round(r, 2), "bare_vtk_ms": round(b, 2),
+            "ratio": round(statistics.median(ratios), 3), "frames": len(ours)}
 
 
 def main(argv: list[str] | None = None) -> int:
