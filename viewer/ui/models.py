@@ -246,6 +246,7 @@ class ViewportModel:
         self.measurements: list[Distance] = []
         self.pending_point: np.ndarray | None = None  # first click of a distance
         self.demographics = Demographics()
+        self._plane_cache: tuple[tuple[object, ...], Plane] | None = None
         if volume is not None:
             self.set_volume(volume)
 
@@ -265,8 +266,14 @@ class ViewportModel:
 
     def plane(self) -> Plane:
         """The current slice plane (a :class:`viewer.render.planes.Plane`)."""
-        geometry = self.volume.geometry if self.volume is not None else None
-        return make_plane(self.plane_name, self.point, geometry, self.normal)
+        key = (self.plane_name, None if self.normal is None else tuple(self.normal),
+               id(self.volume))
+        cached = self._plane_cache
+        if cached is None or cached[0] != key:
+            geometry = self.volume.geometry if self.volume is not None else None
+            cached = (key, make_plane(self.plane_name, self.point, geometry, self.normal))
+            self._plane_cache = cached
+        return cached[1].with_point(self.point)
 
     def set_plane(self, name: str, normal: np.ndarray | None = None) -> None:
         self.plane_name = name

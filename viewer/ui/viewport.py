@@ -142,7 +142,8 @@ class SliceViewport(VTKHost):
         if self.model.true_size:
             view.set_zoom(self.true_size_zoom())
         for corner, text in self.model.corner_texts(tr).items():
-            view.set_corner_text(corner, text)
+            if view.corner_text.get(corner) != text:  # each call re-lays the overlay out
+                view.set_corner_text(corner, text)
         view.prepare()
         if self.measure_layer is not None:
             self.measure_layer.update(self.model, view)
