@@ -302,3 +302,18 @@ def test_decoding_workers_are_spawned_when_other_threads_run(tmp_path: Path) -> 
         stop.set()
         other.join()
         assemble_module.shutdown_pool()
+
+
+def test_cancel_while_decoding_leaves_the_workers_usable(tmp_path: Path) -> None:
+    v = _values(20, n=40)
+    syn.write_series(tmp_path, v, transfer_syntax=syn.RLELossless)
+    event = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done >= 4:
+            event.set()
+
+    with pytest.raises(AssembleCancelled):
+        assemble(tmp_path, progress=progress, cancel=event, workers=2)
+    (vol,) = assemble(tmp_path, workers=2)
+    np.testing.assert_array_equal(vol.array, v)
