@@ -264,3 +264,18 @@ def test_zoom_at_keeps_the_point_under_the_cursor_and_pan_by_drags() -> None:
     target = view.pick((100.0, 75.0))
     view.pan_by(12.0, -7.0)  # drag right and up: the same patient point follows the mouse
     np.testing.assert_allclose(view.pick((112.0, 68.0)), target, atol=1e-9)
+
+
+def test_interacting_lowers_quality_and_release_restores_it() -> None:
+    volume = _iso_volume()
+    view = SliceView(volume, size=(64, 64), overlay=False, plane="axial")
+    view.set_slab(12.0, "mip")
+    full = view.slice_array()
+    assert view.reslice.GetSlabNumberOfSlices() == 13
+    view.set_interacting(True)
+    assert view.reslice.GetSlabNumberOfSlices() <= 6
+    assert view.reslice.GetInterpolationModeAsString() == "NearestNeighbor"
+    view.set_interacting(False)
+    assert view.reslice.GetSlabNumberOfSlices() == 13
+    assert view.reslice.GetInterpolationModeAsString() == "Linear"
+    np.testing.assert_array_equal(view.slice_array(), full)

@@ -48,6 +48,7 @@ from viewer.render.windowing import default_window, vtk_window_level
 log = logging.getLogger(__name__)
 
 SLAB_MODES = ("mip", "minip", "mean")
+INTERACTIVE_SLAB_SAMPLES = 6
 CrosshairLine = tuple[np.ndarray, np.ndarray, tuple[int, int, int]]
 _CAMERA_DISTANCE = 1000.0
 
@@ -156,6 +157,8 @@ class SliceView:
         self.show_overlay = overlay
         self.corner_text: dict[str, str] = {}
 
+        self.interpolation = "linear"
+        self.interacting = False
         self._inverse_affine = np.linalg.inv(geometry.affine)
         self._corners = volume_corners(geometry)
         self.zoom = 1.0
@@ -246,11 +249,25 @@ class SliceView:
 
     def set_interpolation(self, mode: str) -> None:
         """``linear`` (default), ``cubic`` or ``nearest`` resampling."""
+        if mode not in ("linear", "cubic", "nearest"):
+            raise ValueError(f"unknown interpolation {mode!r}")
+        self.interpolation = mode
+        self._apply_interpolation()
+
+    def set_interacting(self, interacting: bool) -> None:
+        """While the user drags (scroll, W/L, slab): nearest resampling and at most
+        ``INTERACTIVE_SLAB_SAMPLES`` slab samples; full quality again on release."""
+        self.interacting = bool(interacting)
+        self._apply_interpolation()
+        self._update_geometry(reframe=False)
+
+    def _apply_interpolation(self) -> None:
+        mode = "nearest" if self.interacting else self.interpolation
         {"linear": self.reslice.SetInterpolationModeToLinear,
          "cubic": self.reslice.SetInterpolationModeToCubic,
          "nearest": self.reslice.SetInterpolationModeToNearestNeighbor}[mode]()
         prop = self.actor.GetProperty()
-        if mode == "nearest":
+        if self.interpolation == "nearest":
             prop.SetInterpolationTypeToNearest()
         else:
             prop.SetInterpolationTypeToLinear()
@@ -293,6 +310,8 @@ class SliceView:
         self.reslice.SetOutputExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
         if self.slab_mm > 0:
             n = max(2, round(self.slab_mm / self.slice_step()) + 1)
+            if self.interacting:
+                n = min(n, INTERACTIVE_SLAB_SAMPLES)
             step = self.slab_mm / (n - 1)
             {"mip": self.reslice.SetSlabModeToMax, "minip": self.reslice.SetSlabModeToMin,
              "mean": self.reslice.SetSlabModeToMean}[self.slab_mode]()
