@@ -25,9 +25,10 @@ API at a glance (all coordinates in patient LPS mm unless said otherwise):
   ``set_pan(du_mm, dv_mm)``, ``zoom_at(xy, factor)``, ``pan_by(dx, dy)``,
   ``pick(xy) -> lps`` and ``to_display(lps) -> xy`` (window pixels, origin
   top-left), ``set_interpolation``, ``set_corner_text``, ``set_crosshair``,
-  ``set_overlay_visible``, ``prepare()`` (call before the host renders the
-  window), ``render()``, ``slice_array()`` (values as shown, row 0 on top),
-  ``to_array()`` / ``save_png()`` (RGB of its viewport).
+  ``set_overlay_visible``, ``set_interacting(bool)`` (cheap while dragging),
+  ``prepare()`` (call before the host renders the window), ``render()``,
+  ``slice_array()`` (values as shown, row 0 on top), ``to_array()`` /
+  ``save_png()`` (RGB of its viewport).
 * :mod:`~viewer.render.mpr` -- ``MPRScene(volume, render_windows=None |
   {"axial": w, "coronal": w, "sagittal": w})``: linked point, colour
   crosshair, ``click(view, xy)``, ``scroll(view, steps)``, ``rotate(view,
