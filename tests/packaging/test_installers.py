@@ -137,3 +137,19 @@ def test_release_workflow_builds_three_platforms() -> None:
     for needle in ("ubuntu-", "windows-", "macos-", "packaging/build-linux",
                    "packaging/windows/build-windows.ps1", "packaging/macos/build-macos"):
         assert needle in text, needle
+
+
+@pytest.mark.skipif(shutil.which("dpkg") is None or shutil.which("ldd") is None,
+                    reason="not a Debian system")
+def test_deb_depends_maps_system_libraries_to_packages(tmp_path: Path) -> None:
+    """An ELF file linked to libselinux (ls) makes libselinux1 a dependency; libc6 is versioned."""
+    bundle = tmp_path / "bundle"
+    (bundle / "_internal").mkdir(parents=True)
+    shutil.copy("/usr/bin/ls", bundle / "tool")
+    done = subprocess.run(["python3", str(PACKAGING / "linux" / "deb-depends"), str(bundle)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    deps = [d.strip() for d in done.stdout.strip().split(",")]
+    assert deps[0].startswith("libc6 (>= 2.")
+    assert "libselinux1" in deps and "libegl-mesa0" in deps  # linked, and dlopen()ed
+    assert not any(d == "libc6" for d in deps)
