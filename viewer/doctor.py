@@ -385,8 +385,8 @@ def check_keyring() -> Check:
     return Check(True, ", ".join(real))
 
 
-_KEYRING_FIX = ("Linux: run a Secret Service in the session (gnome-keyring or KWallet) and "
-                "install libsecret-1-0; Windows/macOS use the system store")
+_KEYRING_FIX = ("Linux: start a Secret Service in the desktop session (gnome-keyring or "
+                "KWallet, e.g. apt-get install gnome-keyring); Windows/macOS use the system store")
 
 
 def check_archives() -> list[Check]:
