@@ -455,11 +455,17 @@ class SliceView:
         for edge in ("left", "right", "top", "bottom"):
             self.overlay.set_text(edge, labels[edge])
         meta = self.volume.meta
-        left_keys = ("PatientName", "PatientID", "StudyDate")
-        right_keys = ("StudyDescription", "SeriesDescription")
+        # Volume.meta as assembly fills it (snake_case); demographics come from the GUI
+        # through set_corner_text("top-left", ...), never from logs.
+        left_keys = ("patient_name", "patient_id", "study_date")
+        right_keys = ("study_description", "series_description")
         top_left = "\n".join(v for v in (meta.get(k, "") for k in left_keys) if v)
+        number = meta.get("series_number", "")
         top_right = "\n".join(
-            v for v in (*(meta.get(k, "") for k in right_keys), self.volume.modality) if v
+            v for v in (
+                *(meta.get(k, "") for k in right_keys),
+                f"{self.volume.modality} #{number}" if number else self.volume.modality,
+            ) if v
         )
         slab = f"\n{self.slab_mode.upper()} {self.slab_mm:g} mm" if self.slab_mm > 0 else ""
         bottom_left = f"{self.plane.name.capitalize()}\n{self.position_text()}{slab}"
