@@ -27,12 +27,13 @@ functional groups):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -806,6 +807,52 @@ def _use_processes(n_files: int, workers: int | None) -> int:
     return n if n > 1 and n_files >= PARALLEL_MIN_FILES else 0
 
 
+def _run_chunks(
+    func: Callable[[Any], list[Any]], jobs: list[Any], n_workers: int, cancel: CancelToken
+) -> Iterator[list[Any]]:
+    """Yield ``func(job)`` for each job, in order.
+
+    Jobs go to the shared worker pool (at most three per worker in flight, so
+    results never pile up in memory); a job no worker has started yet when
+    its turn comes is run here, so this process works too. Without workers,
+    or if the pool breaks, jobs run here.
+    """
+    pool = None
+    if n_workers:
+        try:
+            pool = decoding_pool(n_workers)
+        except (RuntimeError, OSError) as exc:
+            logger.warning("worker processes unavailable (%s); working in this process", exc)
+    window = 3 * max(n_workers, 1)
+    futures: dict[int, Future[list[Any]]] = {}
+    submitted = 0
+    try:
+        for n, job in enumerate(jobs):
+            while pool is not None and submitted < min(n + window + 1, len(jobs)):
+                try:
+                    futures[submitted] = pool.submit(func, jobs[submitted])
+                except (BrokenProcessPool, RuntimeError) as exc:
+                    logger.warning("worker processes failed (%s); working here", exc)
+                    _drop_pool()
+                    pool = None
+                    break
+                submitted += 1
+            result = None
+            fut = futures.pop(n, None)
+            if fut is not None and not fut.cancel():
+                result = _chunk_result(fut, cancel)
+                if result is None:
+                    pool = None
+            if result is None:
+                if _cancelled(cancel):
+                    raise AssembleCancelled()
+                result = func(job)
+            yield result
+    finally:
+        for fut in futures.values():
+            fut.cancel()
+
+
 def _decode_coded(
     coded: list[tuple[Path, list[tuple[int, int]]]],
     sink: _Sink,
@@ -817,57 +864,58 @@ def _decode_coded(
     n_workers = _use_processes(len(coded), workers)
     size = max(1, min(4, len(coded) // max(1, n_workers * 8)))
     chunks = [coded[i : i + size] for i in range(0, len(coded), size)]
-
-    def jobs(chunk: list[tuple[Path, list[tuple[int, int]]]]) -> list[tuple[str, list[int]]]:
-        return [(str(p), [f for _, f in items]) for p, items in chunk]
-
-    # at most `window` chunks in flight: decoded frames never pile up in memory
-    window = 3 * n_workers
-    futures: dict[int, Future[list[np.ndarray | str]]] = {}
-    pool = None
-    if n_workers:
-        try:
-            pool = decoding_pool(n_workers)
-        except (RuntimeError, OSError) as exc:
-            logger.warning("decoding processes unavailable (%s); decoding in this process", exc)
-
-    submitted = 0  # chunks [0, submitted) have been handed to the pool
-
-    def submit_up_to(last: int) -> None:
-        nonlocal pool, submitted
-        while pool is not None and submitted <= min(last, len(chunks) - 1):
-            try:
-                futures[submitted] = pool.submit(_decode_many, jobs(chunks[submitted]))
-            except (BrokenProcessPool, RuntimeError) as exc:
-                logger.warning("decoding processes failed (%s); decoding here", exc)
-                _drop_pool()
-                pool = None
-                return
-            submitted += 1
-
-    try:
-        for n, chunk in enumerate(chunks):
-            submit_up_to(n + window)
-            results = None
-            fut = futures.pop(n, None)
-            # a chunk no worker has taken yet is decoded here: this process works too
-            if fut is not None and not fut.cancel():
-                results = _chunk_result(fut, cancel)
-                if results is None:
-                    pool = None
-            if results is None:
-                if _cancelled(cancel):
-                    raise AssembleCancelled()
-                results = _decode_many(jobs(chunk))
-            for (path, items), stored in zip(chunk, results, strict=True):
+    jobs = [[(str(p), [f for _, f in items]) for p, items in chunk] for chunk in chunks]
+    with contextlib.closing(_run_chunks(_decode_many, jobs, n_workers, cancel)) as results:
+        for chunk, decoded in zip(chunks, results, strict=False):
+            for (path, items), stored in zip(chunk, decoded, strict=True):
                 if isinstance(stored, str):
                     raise AssembleError(f"{path}: pixel data could not be decoded ({stored})")
                 for m, (k, _) in enumerate(items):
                     sink.put(k, stored[m])
                 report(len(items))
-    finally:
-        for fut in futures.values():
-            fut.cancel()
+
+
+def _read_headers(paths: list[str]) -> list[_FileHeader | str]:
+    """Worker: headers of several files; a file that is not usable comes back as its message."""
+    out: list[_FileHeader | str] = []
+    for p in paths:
+        try:
+            out.append(read_header(p))
+        except AssembleError as exc:
+            out.append(str(exc))
+    return out
+
+
+def _read_all_headers(
+    paths: list[Path], workers: int | None, cancel: CancelToken
+) -> tuple[dict[Path, _FileHeader], list[str]]:
+    """Headers of every file, over the worker processes when they are cheap or needed anyway.
+
+    Workers are used when the series is compressed (its pixels will need them),
+    when they start instantly (fork) or when the pool already runs.
+    """
+    headers: dict[Path, _FileHeader] = {}
+    rejected: list[str] = []
+    first = _read_headers([str(paths[0])])[0]
+    n_workers = _use_processes(len(paths), workers)
+    compressed = isinstance(first, _FileHeader) and first.pixel_offset is None
+    if not (compressed or _start_method() == "fork" or _POOL is not None):
+        n_workers = 0
+    rest = paths[1:]
+    size = max(1, min(32, len(rest) // max(1, n_workers * 6)))
+    chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
+    jobs = [[str(p) for p in chunk] for chunk in chunks]
+    outcome = [(paths[0], first)]
+    with contextlib.closing(_run_chunks(_read_headers, jobs, n_workers, cancel)) as results:
+        for chunk, got in zip(chunks, results, strict=False):
+            outcome.extend(zip(chunk, got, strict=True))
+    for path, h in outcome:
+        if isinstance(h, str):
+            logger.debug("skipped: %s", h)
+            rejected.append(h)
+        else:
+            headers[path] = h
+    return headers, rejected
 
 
 def _chunk_result(fut: Future[list[np.ndarray | str]], cancel: CancelToken) -> list[Any] | None:
@@ -925,24 +973,9 @@ def assemble(
     paths = _paths_of(source)
     if not paths:
         raise AssembleError("no files to assemble")
-    headers: dict[Path, _FileHeader] = {}
-    rejected: list[str] = []
-    for p in paths:
-        if _cancelled(cancel):
-            raise AssembleCancelled()
-        try:
-            headers[p] = read_header(p)
-        except AssembleError as exc:
-            logger.debug("skipped: %s", exc)
-            rejected.append(str(exc))
-            continue
-        if len(headers) == 1 and headers[p].pixel_offset is None:
-            n_workers = _use_processes(len(paths), workers)
-            if n_workers:  # compressed: let the workers start while headers are read
-                try:
-                    decoding_pool(n_workers)
-                except (RuntimeError, OSError) as exc:
-                    logger.warning("decoding processes unavailable: %s", exc)
+    if _cancelled(cancel):
+        raise AssembleCancelled()
+    headers, rejected = _read_all_headers(paths, workers, cancel)
     records = [r for h in headers.values() for r in h.records]
     if not records:
         detail = rejected[0] if rejected else "no image"
