@@ -279,3 +279,16 @@ def test_interacting_lowers_quality_and_release_restores_it() -> None:
     assert view.reslice.GetSlabNumberOfSlices() == 13
     assert view.reslice.GetInterpolationModeAsString() == "Linear"
     np.testing.assert_array_equal(view.slice_array(), full)
+
+
+def test_corner_text_from_volume_meta_and_from_the_host() -> None:
+    volume = _marker_volume("axial", modality="MR")
+    volume.meta.update(study_description="Brain", series_description="T1 sag", series_number="3")
+    view = SliceView(volume, size=(300, 300), overlay=True, plane="axial")
+    view.render()
+    items = {item.anchor: item.text for item in view.overlay.items()}
+    assert items["top-right"] == "Brain\nT1 sag\nMR #3"
+    view.set_corner_text("top-left", "DOE^JANE\n1970-01-01")
+    view.render()
+    items = {item.anchor: item.text for item in view.overlay.items()}
+    assert items["top-left"] == "DOE^JANE\n1970-01-01"
