@@ -283,5 +283,29 @@
         <source>The images could not be shown: {error}</source>
         <translation>Les images n'ont pas pu être affichées : {error}</translation>
     </message>
+    <message>
+        <source>Cine</source>
+        <translation>Ciné</translation>
+    </message>
+    <message>
+        <source>Synchronised scrolling</source>
+        <translation>Défilement synchronisé</translation>
+    </message>
+    <message>
+        <source>Reference lines</source>
+        <translation>Lignes de référence</translation>
+    </message>
+    <message>
+        <source>Synchronised scrolling on</source>
+        <translation>Défilement synchronisé activé</translation>
+    </message>
+    <message>
+        <source>Synchronised scrolling off</source>
+        <translation>Défilement synchronisé désactivé</translation>
+    </message>
+    <message>
+        <source>No {preset} preset for {modality} images</source>
+        <translation>Pas de préréglage {preset} pour les images {modality}</translation>
+    </message>
 </context>
 </TS>

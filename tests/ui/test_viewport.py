@@ -198,3 +198,66 @@ def test_a_real_dicom_series_through_the_phantom_volume_shows_orientation(grid) 
     h, w = rgb.shape[:2]
     assert bead[0] > w / 2  # patient left on the image right (radiological convention)
     assert bead[1] < h / 2  # anterior at the top
+
+
+def _ct(direction: np.ndarray, dims=(64, 64, 32), for_uid: str = "1.2.3.4") -> Volume:
+    i, j, k = dims
+    a = np.full((k, j, i), 40, dtype=np.int16)
+    g = Geometry(dims, (1.0, 1.0, 1.0), np.array([-32.0, -32.0, -16.0]), direction)
+    return Volume(a, g, modality="CT", meta={"frame_of_reference_uid": for_uid})
+
+
+def test_cine_loops_through_the_stack(grid, phantom) -> None:
+    vp = grid.viewports[0]
+    vp.set_volume(phantom)
+    last = phantom.dims[2] - 1
+    vp.model.set_slice(last - 1)
+    vp.model.cine_step()
+    assert vp.model.slice_index() == last
+    vp.model.cine_step()
+    assert vp.model.slice_index() == 0
+
+
+def test_synchronised_scrolling_keeps_the_offset_between_two_series(grid) -> None:
+    grid.set_layout("1x2")
+    a, b = grid.viewports
+    axial = np.eye(3)
+    a.set_volume(_ct(axial))
+    b.set_volume(_ct(axial, for_uid="9.9"))  # a prior: another frame of reference
+    b.model.scroll(3)
+    grid.set_active(a)
+    grid.set_sync(True)
+    z_a, z_b = a.model.point[2], b.model.point[2]
+    wheel(a, -2)  # two images forward in the leader
+    assert a.model.point[2] - z_a == pytest.approx(b.model.point[2] - z_b)
+    assert abs(a.model.point[2] - z_a) == pytest.approx(2.0)
+    grid.set_sync(False)
+    wheel(a, -1)
+    assert b.model.point[2] - z_b == pytest.approx(2.0)  # no longer follows
+
+
+def test_reference_lines_show_where_the_other_viewport_cuts(grid) -> None:
+    grid.set_layout("1x2")
+    a, b = grid.viewports
+    # a coronal series of the same frame of reference: rows along x, columns down (-z)
+    coronal = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+    a.set_volume(_ct(np.eye(3)))
+    b.set_volume(_ct(coronal))
+    b.model.set_point((0.0, 10.0, 0.0))  # the coronal slice at y = +10 mm (posterior)
+    for vp in (a, b):
+        vp.view.set_overlay_visible(False)
+    rgb = a.capture().astype(int)
+    yellow = (np.abs(rgb[..., 0] - 240) < 30) & (np.abs(rgb[..., 1] - 200) < 30) & (
+        rgb[..., 2] < 110)
+    rows = np.nonzero(yellow.sum(axis=1) > rgb.shape[1] * 0.5)[0]
+    assert rows.size > 0, "no reference line in the axial view"
+    # y = +10 mm is posterior: below the centre of the axial view, at 10 mm / mm-per-pixel
+    expected = rgb.shape[0] / 2 + 10.0 / a.view.mm_per_pixel()
+    assert abs(rows.mean() - expected) < 3
+    # another frame of reference: no line
+    b.model.volume.meta["frame_of_reference_uid"] = "other"
+    grid.update_reference_lines()
+    rgb = a.capture().astype(int)
+    yellow = (np.abs(rgb[..., 0] - 240) < 30) & (np.abs(rgb[..., 1] - 200) < 30) & (
+        rgb[..., 2] < 110)
+    assert not (yellow.sum(axis=1) > rgb.shape[1] * 0.5).any()

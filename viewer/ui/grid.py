@@ -18,7 +18,15 @@ from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
 from viewer.render.mpr import MPRScene
 from viewer.render.volume_rendering import VolumeRenderView
-from viewer.ui.models import LAYOUTS, MPR_PLANES, PLANE_COLORS, Demographics, MPRModel
+from viewer.ui.models import (
+    LAYOUTS,
+    MPR_PLANES,
+    PLANE_COLORS,
+    Demographics,
+    MPRModel,
+    ScrollSync,
+    plane_intersection,
+)
 from viewer.ui.viewport import SliceViewport
 from viewer.ui.vtk_host import VTKHost
 
@@ -98,6 +106,9 @@ class ViewportGrid(QWidget):
         self.mpr: MPRModel | None = None
         self.scene: MPRScene | None = None
         self._syncing = False
+        self.sync = ScrollSync()
+        self.sync_on = False
+        self.reference_lines = True
         self.set_layout("1x1")
 
     # ------------------------------------------------------------- layout
@@ -134,6 +145,8 @@ class ViewportGrid(QWidget):
                     vp.model.tool = "crosshair"
                     vp.crosshair_picked.connect(self._crosshair_picked)
                     vp.model.events.connect(self._make_point_sync(vp))
+                else:
+                    vp.model.events.connect(self._make_link(vp))
                 self.viewports.append(vp)
                 child = vp
             cell = Cell(child)
@@ -184,7 +197,7 @@ class ViewportGrid(QWidget):
             vp.set_volume(volume, data=data, demographics=demographics,
                           view=self.scene.views[name])
             vp.model.set_tool("crosshair")
-        self.set_crosshair(volume.geometry.center)
+        self.set_crosshair(self.mpr.point)  # the middle voxel
         if self.view3d is not None:
             self.view3d.set_data(data)
 
@@ -218,6 +231,45 @@ class ViewportGrid(QWidget):
             if "point" in changed and not self._syncing and self.mpr is not None:
                 self.set_crosshair(vp.model.point)
         return on_change
+
+    # ------------------------------------------- linked 2-D viewports (non-MPR)
+    def _make_link(self, vp: SliceViewport):
+        def on_change(changed: set[str]) -> None:
+            if changed & {"point", "plane", "volume"}:
+                if "point" in changed and self.sync_on:
+                    self.sync.follow(vp.model, [v.model for v in self.viewports])
+                self.update_reference_lines()
+        return on_change
+
+    def set_sync(self, on: bool) -> None:
+        """Synchronised scrolling of the 2-D viewports, keeping their current offsets."""
+        self.sync_on = bool(on)
+        if on and self.active is not None and self.active.model.volume is not None:
+            self.sync.link([v.model for v in self.viewports], self.active.model)
+        else:
+            self.sync.unlink()
+
+    def update_reference_lines(self) -> None:
+        """Cross-reference lines: in each viewport, where the others' planes cut it.
+
+        Only between volumes of the same Frame of Reference (PS3.3 C.7.4.1): the
+        patient coordinates of two frames of reference are not comparable.
+        """
+        if self.layout_name == "mpr":
+            return
+        shown = [v for v in self.viewports if v.view is not None and v.model.volume is not None]
+        for vp in shown:
+            lines = []
+            if self.reference_lines:
+                for other in shown:
+                    if other is vp or not vp.model.frame_of_reference() or (
+                            other.model.frame_of_reference() != vp.model.frame_of_reference()):
+                        continue
+                    cut = plane_intersection(vp.model.plane(), other.model.plane())
+                    if cut is not None:
+                        lines.append((cut[0], cut[1], (240, 200, 60)))
+            vp.view.set_crosshair(lines)
+            vp.request_render()
 
     # --------------------------------------------------------------- active
     def set_active(self, vp: SliceViewport) -> None:

@@ -206,7 +206,13 @@ class MainWindow(QMainWindow):
                                preset.shortcut)
             self.preset_menu.addAction(act)
         view_menu.addMenu(self.preset_menu)
+        self.cine_timer = QTimer(self)
+        self.cine_timer.setInterval(1000 // 15)
+        self.cine_timer.timeout.connect(lambda: self._each_model(lambda m: m.cine_step()))
         for text, slot, key in (
+            (N_("Cine"), self.toggle_cine, "Space"),
+            (N_("Synchronised scrolling"), self.toggle_sync, "Y"),
+            (N_("Reference lines"), self.toggle_reference_lines, "L"),
             (N_("Invert"), self.toggle_invert, "I"),
             (N_("Fit to window"), self.fit, "F"),
             (N_("True size 1:1"), self.true_size, "T"),
@@ -300,8 +306,14 @@ class MainWindow(QMainWindow):
                 vp.model.set_tool(tool)
 
     def apply_preset(self, preset: WindowPreset) -> None:
+        """Apply a window preset if it belongs to the active image's modality (HU for CT)."""
         m = self.active_model()
         if m is not None and m.volume is not None:
+            if preset not in self.presets.get(m.volume.modality.upper(), []):
+                self.statusBar().showMessage(
+                    tr("No {preset} preset for {modality} images").format(
+                        preset=tr(preset.name), modality=m.volume.modality or "?"), 5000)
+                return
             m.apply_preset(preset)
             if self.grid.layout_name == "mpr":
                 for vp in self.grid.viewports:
@@ -311,6 +323,25 @@ class MainWindow(QMainWindow):
         m = self.active_model()
         if m is not None and m.volume is not None:
             func(m)
+
+    def toggle_cine(self) -> None:
+        """Cine loop of the active viewport at 15 images/s."""
+        if self.cine_timer.isActive():
+            self.cine_timer.stop()
+        else:
+            self.cine_timer.start()
+
+    def toggle_sync(self) -> None:
+        if self.grid is not None:
+            self.grid.set_sync(not self.grid.sync_on)
+            self.statusBar().showMessage(
+                tr("Synchronised scrolling on") if self.grid.sync_on
+                else tr("Synchronised scrolling off"), 3000)
+
+    def toggle_reference_lines(self) -> None:
+        if self.grid is not None:
+            self.grid.reference_lines = not self.grid.reference_lines
+            self.grid.update_reference_lines()
 
     def toggle_invert(self) -> None:
         self._each_model(lambda m: m.set_invert(not m.invert))
@@ -408,6 +439,9 @@ class MainWindow(QMainWindow):
                     break
                 volumes = assemble(s, cancel=cancel)
                 if volumes:
+                    # cross-reference lines and sync need the frame of reference (PS3.3 C.7.4.1)
+                    volumes[0].meta.setdefault("frame_of_reference_uid",
+                                               getattr(s, "frame_of_reference_uid", ""))
                     out.append((volumes[0], demographics_of(row, s)))
                 progress(n + 1, len(series))
             return out

@@ -205,6 +205,12 @@ class Distance:
 
 
 # ------------------------------------------------------------------ viewport
+def middle_voxel(volume: Volume) -> np.ndarray:
+    """LPS centre of the middle voxel: a slice shown there is an acquired one, not a blend."""
+    ijk = (np.asarray(volume.geometry.dims) - 1) // 2
+    return volume.geometry.index_to_lps(ijk.astype(float))
+
+
 def _slice_step(volume: Volume, normal: np.ndarray) -> float:
     """Voxel size along ``normal``: the scroll step (one slice for the acquisition plane)."""
     n_idx = np.linalg.solve(volume.geometry.affine[:3, :3], normal)
@@ -257,7 +263,7 @@ class ViewportModel:
 
         self.volume = volume
         self.demographics = demographics or Demographics.from_volume(volume)
-        self.point = volume.geometry.center.copy()
+        self.point = middle_voxel(volume)
         self.center, self.width = default_window(volume)
         self.zoom, self.pan, self.true_size = 1.0, np.zeros(2), False
         self.measurements = []
@@ -333,6 +339,20 @@ class ViewportModel:
     def scroll(self, steps: int) -> None:
         """Move ``steps`` slices (positive: next image number), clamped to the volume."""
         self.set_slice(self.slice_index() + int(steps))
+
+    def cine_step(self) -> None:
+        """Cine: the next image, back to the first after the last (IHE BIR cine)."""
+        if self.volume is None:
+            return
+        n = self.slice_index() + 1
+        self.set_slice(0 if n >= self.slice_count() else n)
+
+    def frame_of_reference(self) -> str:
+        """Frame of Reference UID of the shown volume (PS3.3 C.7.4.1), '' when unknown."""
+        if self.volume is None:
+            return ""
+        m = self.volume.meta
+        return str(m.get("frame_of_reference_uid") or m.get("FrameOfReferenceUID") or "")
 
     # ---------------------------------------------------------- window/level
     def set_window(self, center: float, width: float) -> None:
@@ -461,6 +481,62 @@ class ViewportModel:
                 "top": orientation_label(p.up), "bottom": orientation_label(-p.up)}
 
 
+# ------------------------------------------------------ linked viewports
+def plane_intersection(a: Plane, b: Plane) -> tuple[np.ndarray, np.ndarray] | None:
+    """(point, unit direction) of the line where two planes meet; None when parallel.
+
+    This is the cross-reference (localizer) line of plane ``b`` drawn in a view of ``a``.
+    """
+    d = np.cross(a.normal, b.normal)
+    norm = float(np.linalg.norm(d))
+    if norm < 1e-6:
+        return None
+    d /= norm
+    # the point on both planes nearest a.point: n_a.x = n_a.p_a, n_b.x = n_b.p_b, d.x = d.p_a
+    m = np.array([a.normal, b.normal, d])
+    rhs = np.array([a.normal @ a.point, b.normal @ b.point, d @ a.point])
+    return np.linalg.solve(m, rhs), d
+
+
+class ScrollSync:
+    """Synchronised scrolling of viewports (same frame of reference, or a prior).
+
+    When switched on, each viewport's position along its normal is recorded
+    relative to the leader's; afterwards a move of the leader by ``d`` mm along
+    its normal moves every linked viewport whose normal is parallel by the
+    same ``d`` (so a prior keeps the offset the reader chose when linking).
+    """
+
+    def __init__(self) -> None:
+        self.offsets: dict[int, float] = {}
+        self._busy = False
+
+    def link(self, models: list[ViewportModel], leader: ViewportModel) -> None:
+        n = leader.plane().normal
+        base = float(leader.point @ n)
+        self.offsets = {id(m): float(m.point @ n) - base for m in models
+                        if m.volume is not None and abs(float(m.plane().normal @ n)) > 0.999}
+
+    def unlink(self) -> None:
+        self.offsets = {}
+
+    def follow(self, leader: ViewportModel, models: list[ViewportModel]) -> None:
+        """Move the linked ``models`` after ``leader`` moved."""
+        if self._busy or id(leader) not in self.offsets:
+            return
+        self._busy = True
+        try:
+            n = leader.plane().normal
+            base = float(leader.point @ n) - self.offsets[id(leader)]
+            for m in models:
+                if m is leader or id(m) not in self.offsets:
+                    continue
+                target = base + self.offsets[id(m)]
+                m.set_point(m.point + (target - float(m.point @ n)) * n)
+        finally:
+            self._busy = False
+
+
 # ----------------------------------------------------------------------- MPR
 @dataclass
 class MPRModel:
@@ -479,7 +555,7 @@ class MPRModel:
     def __post_init__(self) -> None:
         if not self.views:
             self.views = {name: ViewportModel(self.volume, name) for name in MPR_PLANES}
-        self.point = self.volume.geometry.center.copy()
+        self.point = middle_voxel(self.volume)
 
     def set_point(self, lps: np.ndarray | tuple[float, float, float]) -> None:
         p = np.asarray(lps, dtype=float).reshape(3)
