@@ -160,3 +160,19 @@ def test_non_image_only_folder_is_refused_clearly(tmp_path) -> None:
     src = shared(f"{PHILIPS}/DIRFILE")
     with pytest.raises(AssembleError, match="DIRFILE"):
         assemble([src])
+
+
+def test_ge_regular_keeps_the_shear_and_the_end_slices() -> None:
+    (vol,) = assemble(shared(GE))
+    reg = vol.regular()
+    assert reg.uniform and reg.dims[:2] == (512, 512)
+    np.testing.assert_allclose(reg.geometry.direction, vol.geometry.direction, atol=1e-9)
+    assert reg.geometry.shear_degrees == pytest.approx(18.5, abs=0.05)
+    np.testing.assert_allclose(reg.slice_positions[[0, -1]], vol.slice_positions[[0, -1]])
+    np.testing.assert_array_equal(reg.array[0], vol.array[0])
+    np.testing.assert_array_equal(reg.array[-1], vol.array[-1])
+    # median IPP step 4.22 mm (4.002 mm along the normal) over 151.9 mm: 37 slices
+    assert (
+        reg.dims[2]
+        == round(float(np.linalg.norm(np.ptp(vol.slice_positions, axis=0))) / 4.2203) + 1
+    )
