@@ -147,6 +147,7 @@ class Cache:
         self.studies_dir = self.root / "studies"
         self.studies_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._known: set[tuple[str, str]] = set()  # (study, series) rows known to exist
         self._db = sqlite3.connect(
             self.root / "index.sqlite", check_same_thread=False, isolation_level=None
         )
@@ -206,14 +207,17 @@ class Cache:
                 (sop_uid, study_uid, series_uid, sop_class_uid, transfer_syntax, instance_number,
                  str(path.relative_to(self.root)), size, now),
             )  # fmt: skip
-            self._db.execute(
-                "INSERT OR IGNORE INTO studies (study_uid, created, last_access) VALUES (?,?,?)",
-                (study_uid, now, now),
-            )
-            self._db.execute(
-                "INSERT OR IGNORE INTO series (series_uid, study_uid) VALUES (?,?)",
-                (series_uid, study_uid),
-            )
+            if (study_uid, series_uid) not in self._known:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO studies (study_uid, created, last_access) "
+                    "VALUES (?,?,?)",
+                    (study_uid, now, now),
+                )
+                self._db.execute(
+                    "INSERT OR IGNORE INTO series (series_uid, study_uid) VALUES (?,?)",
+                    (series_uid, study_uid),
+                )
+                self._known.add((study_uid, series_uid))
         return path
 
     def set_study_info(
@@ -352,6 +356,7 @@ class Cache:
         import shutil
 
         with self._lock:
+            self._known = {k for k in self._known if k[0] != study_uid}
             self._db.execute("DELETE FROM instances WHERE study_uid=?", (study_uid,))
             self._db.execute("DELETE FROM series WHERE study_uid=?", (study_uid,))
             self._db.execute("DELETE FROM studies WHERE study_uid=?", (study_uid,))

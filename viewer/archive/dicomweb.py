@@ -175,7 +175,9 @@ def iter_multipart(chunks: Iterable[bytes], content_type: str) -> Iterator[bytes
         while True:
             idx = buf.find(delim, search_from)
             if idx >= 0:
-                yield bytes(buf[:idx])
+                with memoryview(buf) as view:
+                    part = bytes(view[:idx])  # one copy (buf[:idx] would make two)
+                yield part
                 del buf[: idx + len(delim)]
                 break
             search_from = max(0, len(buf) - len(delim))
@@ -372,7 +374,7 @@ class DicomWebClient:
                 ctype = resp.headers.get("content-type", "")
 
                 def chunks() -> Iterator[bytes]:
-                    for chunk in resp.iter_raw(_CHUNK):
+                    for chunk in resp.iter_raw():  # as received: no re-chunking copy
                         if cancel is not None and cancel.is_set():
                             raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
                         if on_bytes is not None:
