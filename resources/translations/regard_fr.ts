@@ -307,5 +307,17 @@
         <source>No {preset} preset for {modality} images</source>
         <translation>Pas de préréglage {preset} pour les images {modality}</translation>
     </message>
+    <message>
+        <source>Rotate 90 degrees</source>
+        <translation>Rotation de 90 degrés</translation>
+    </message>
+    <message>
+        <source>Flip horizontally</source>
+        <translation>Miroir horizontal</translation>
+    </message>
+    <message>
+        <source>Flip vertically</source>
+        <translation>Miroir vertical</translation>
+    </message>
 </context>
 </TS>

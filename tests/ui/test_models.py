@@ -173,3 +173,15 @@ def test_study_query_matching() -> None:
     assert Query(date_from="20240101", date_to="20240331").matches(row)
     assert not Query(date_from="20240302").matches(row)
     assert not Query(accession="A2").matches(row)
+
+
+def test_rotate_and_flip_move_the_orientation_letters() -> None:
+    m = ViewportModel(volume(), "axial")
+    m.rotate_quarter(1)  # clockwise: the anterior edge goes to the right
+    assert m.edge_labels() == {"left": "P", "right": "A", "top": "R", "bottom": "L"}
+    m.rotate_quarter(3)
+    m.flip(horizontal=True)
+    assert m.edge_labels() == {"left": "L", "right": "R", "top": "A", "bottom": "P"}
+    m.flip(horizontal=True)
+    m.flip(horizontal=False)
+    assert m.edge_labels()["top"] == "P"

@@ -261,3 +261,18 @@ def test_reference_lines_show_where_the_other_viewport_cuts(grid) -> None:
     yellow = (np.abs(rgb[..., 0] - 240) < 30) & (np.abs(rgb[..., 1] - 200) < 30) & (
         rgb[..., 2] < 110)
     assert not (yellow.sum(axis=1) > rgb.shape[1] * 0.5).any()
+
+
+def test_flip_shows_the_bead_on_the_other_side(grid) -> None:
+    vol = phantom_volume()
+    vp = grid.viewports[0]
+    vp.set_volume(vol)
+    vp.model.set_window(1900, 1000)
+    vp.model.set_slice(round(0.9 * (vol.dims[2] - 1)))
+    vp.view.set_overlay_visible(False)
+    x0, _ = bright_centroid(vp.capture())
+    vp.model.flip(horizontal=True)
+    x1, _ = bright_centroid(vp.capture())
+    w = vp.device_size()[0]
+    assert x0 > w / 2 > x1
+    assert vp.view.plane.edge_labels()["left"] == "L"

@@ -253,6 +253,8 @@ class ViewportModel:
         self.pending_point: np.ndarray | None = None  # first click of a distance
         self.demographics = Demographics()
         self._plane_cache: tuple[tuple[object, ...], Plane] | None = None
+        self.quarter_turns = 0
+        self.flip_h = self.flip_v = False
         if volume is not None:
             self.set_volume(volume)
 
@@ -274,14 +276,38 @@ class ViewportModel:
         """The current slice plane (a :class:`viewer.render.planes.Plane`)."""
         key = (self.plane_name, None if self.normal is None else tuple(self.normal),
                id(self.volume))
+        key = (*key, self.quarter_turns, self.flip_h, self.flip_v)
         cached = self._plane_cache
         if cached is None or cached[0] != key:
             geometry = self.volume.geometry if self.volume is not None else None
-            cached = (key, make_plane(self.plane_name, self.point, geometry, self.normal))
+            plane = make_plane(self.plane_name, self.point, geometry, self.normal)
+            right, up = plane.right, plane.up
+            for _ in range(self.quarter_turns % 4):  # clockwise on screen
+                right, up = up, -right
+            if self.flip_h:
+                right = -right
+            if self.flip_v:
+                up = -up
+            cached = (key, Plane(plane.point, right, up, plane.name))
             self._plane_cache = cached
         return cached[1].with_point(self.point)
 
+    def rotate_quarter(self, turns: int = 1) -> None:
+        """Rotate the 2-D image by 90 degrees clockwise per turn (orientation letters follow)."""
+        self.quarter_turns = (self.quarter_turns + int(turns)) % 4
+        self.events.emit("plane")
+
+    def flip(self, horizontal: bool = True) -> None:
+        """Mirror the image left-right (or top-bottom): the view is then seen from behind
+        the plane, and the orientation letters say so."""
+        if horizontal:
+            self.flip_h = not self.flip_h
+        else:
+            self.flip_v = not self.flip_v
+        self.events.emit("plane")
+
     def set_plane(self, name: str, normal: np.ndarray | None = None) -> None:
+        self.quarter_turns, self.flip_h, self.flip_v = 0, False, False
         self.plane_name = name
         self.normal = None if normal is None else np.asarray(normal, dtype=float)
         self.zoom, self.pan = 1.0, np.zeros(2)
