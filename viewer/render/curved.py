@@ -132,7 +132,10 @@ def _catmull_rom(points: np.ndarray, per_segment: int) -> np.ndarray:
 
 
 def fit_centreline(points: np.ndarray | list, step: float = 0.5) -> Centreline:
-    """A smooth curve through the clicked LPS ``points``, resampled every ``step`` mm.
+    """A smooth curve through the clicked LPS ``points``, resampled about every ``step`` mm.
+
+    The actual step (``Centreline.step``) is adjusted so the last sample is the
+    last click: the curve length divided into a whole number of steps.
 
     Consecutive duplicate clicks (closer than 1e-3 mm, e.g. a double-click) are
     dropped. Two points give a straight segment.
@@ -150,7 +153,8 @@ def fit_centreline(points: np.ndarray | list, step: float = 0.5) -> Centreline:
     seg = np.linalg.norm(np.diff(dense, axis=0), axis=1)
     s = np.concatenate([[0.0], np.cumsum(seg)])
     total = float(s[-1])
-    n = max(2, int(math.floor(total / step + 1e-9)) + 1)
+    n = max(2, round(total / step) + 1)
+    step = total / (n - 1)  # both ends exact; within half a step per curve of the request
     targets = np.arange(n) * step
     resampled = np.column_stack([np.interp(targets, s, dense[:, d]) for d in range(3)])
     tangents = _unit_rows(np.gradient(resampled, axis=0))
@@ -226,36 +230,53 @@ class CurvedImage:
     def pixel_to_lps(self, row: float, col: float) -> np.ndarray:
         """LPS point of a (fractional) pixel position: bilinear between pixel centres."""
         rows, cols = self.shape
-        r = min(max(float(row), 0.0), rows - 1.0)
-        c = min(max(float(col), 0.0), cols - 1.0)
-        r0, c0 = min(int(r), max(rows - 2, 0)), min(int(c), max(cols - 2, 0))
+        r0, c0, fr, fc = self._cell(row, col)
         r1, c1 = min(r0 + 1, rows - 1), min(c0 + 1, cols - 1)
-        fr, fc = r - r0, c - c0
         p = self.points
         top = p[r0, c0] * (1 - fc) + p[r0, c1] * fc
         bottom = p[r1, c0] * (1 - fc) + p[r1, c1] * fc
         return top * (1 - fr) + bottom * fr
 
-    def lps_to_pixel(self, lps: np.ndarray | tuple[float, float, float]) -> tuple[float, float, float]:
+    def _cell(self, row: float, col: float) -> tuple[int, int, float, float]:
+        rows, cols = self.shape
+        r = min(max(float(row), 0.0), rows - 1.0)
+        c = min(max(float(col), 0.0), cols - 1.0)
+        r0, c0 = min(int(r), max(rows - 2, 0)), min(int(c), max(cols - 2, 0))
+        return r0, c0, r - r0, c - c0
+
+    def _jacobian(self, row: float, col: float) -> np.ndarray:
+        """d(LPS)/d(row, col) of the bilinear map at a pixel position (3x2)."""
+        rows, cols = self.shape
+        r0, c0, fr, fc = self._cell(row, col)
+        r1, c1 = min(r0 + 1, rows - 1), min(c0 + 1, cols - 1)
+        p = self.points
+        d_col = (p[r0, c1] - p[r0, c0]) * (1 - fr) + (p[r1, c1] - p[r1, c0]) * fr
+        d_row = (p[r1, c0] - p[r0, c0]) * (1 - fc) + (p[r1, c1] - p[r0, c1]) * fc
+        return np.column_stack([d_row, d_col])
+
+    def lps_to_pixel(
+        self, lps: np.ndarray | tuple[float, float, float]
+    ) -> tuple[float, float, float]:
         """(row, col, distance mm) of the image point nearest an LPS point.
 
-        The nearest pixel centre, refined within its neighbourhood by least
-        squares on the local pixel axes; ``distance`` is how far the LPS
+        Starts at the nearest pixel centre and refines by Gauss-Newton on the
+        bilinear map of :meth:`pixel_to_lps`; ``distance`` is how far the LPS
         point lies off the reformatted surface (0 for points on it).
         """
         q = np.asarray(lps, dtype=float).reshape(3)
         d2 = np.sum((self.points - q) ** 2, axis=2)
-        r, c = np.unravel_index(int(np.argmin(d2)), d2.shape)
+        r0, c0 = np.unravel_index(int(np.argmin(d2)), d2.shape)
         rows, cols = self.shape
-        dr = self.points[min(r + 1, rows - 1), c] - self.points[max(r - 1, 0), c]
-        dc = self.points[r, min(c + 1, cols - 1)] - self.points[r, max(c - 1, 0)]
-        nr = max(min(r + 1, rows - 1) - max(r - 1, 0), 1)
-        nc = max(min(c + 1, cols - 1) - max(c - 1, 0), 1)
-        jac = np.column_stack([dr / nr, dc / nc])
-        delta, *_ = np.linalg.lstsq(jac, q - self.points[r, c], rcond=None)
-        delta = np.clip(delta, -1.0, 1.0)
-        row = float(np.clip(r + delta[0], 0, rows - 1))
-        col = float(np.clip(c + delta[1], 0, cols - 1))
+        row, col = float(r0), float(c0)
+        for _ in range(8):
+            delta, *_ = np.linalg.lstsq(
+                self._jacobian(row, col), q - self.pixel_to_lps(row, col), rcond=None
+            )
+            delta = np.clip(delta, -1.0, 1.0)
+            row = float(np.clip(row + delta[0], 0, rows - 1))
+            col = float(np.clip(col + delta[1], 0, cols - 1))
+            if np.abs(delta).max() < 1e-9:
+                break
         dist = float(np.linalg.norm(self.pixel_to_lps(row, col) - q))
         return row, col, dist
 
@@ -299,7 +320,7 @@ def _check_slab(thickness_mm: float, mode: str) -> None:
 
 
 def _offsets(extent_mm: float, spacing: float) -> np.ndarray:
-    half = max(0, int(math.floor(extent_mm / 2 / spacing + 1e-9)))
+    half = max(0, math.floor(extent_mm / 2 / spacing + 1e-9))
     return np.arange(-half, half + 1) * spacing
 
 
