@@ -11,7 +11,6 @@ whatever VTK does with non-orthogonal direction matrices.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
@@ -19,61 +18,29 @@ from vtkmodules.vtkCommonCore import vtkDataArray
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
-from viewer.dicom.geometry import Geometry
 from viewer.dicom.volume import Volume
 
 log = logging.getLogger(__name__)
 
 
 def uniform_volume(volume: Volume, max_factor: int = 8) -> Volume:
-    """The volume itself if its slices are evenly spaced, else a copy resampled along k.
+    """The volume itself if its slices are evenly spaced, else a copy on a regular k grid.
 
     With non-uniform spacing or a missing slice (``Volume.uniform`` False) the
     affine's regular k axis does not say where slices are; their true LPS
-    positions are ``Volume.slice_positions``. The copy has slices every
-    smallest gap (at most ``max_factor`` times as many slices), each one
-    linearly interpolated between the two acquired slices around it, so every
-    acquired slice keeps its exact position. Slices must lie on one line (as
-    assembly guarantees); otherwise the volume is returned unchanged.
+    positions are ``Volume.slice_positions``. :meth:`Volume.regular` resamples
+    the stack linearly at those true positions; we ask for the *smallest* gap
+    as the step (at most ``max_factor`` times as many slices) so that thin,
+    closely spaced slices are not averaged away, as the median step would.
     """
-    if volume.uniform or volume.slice_positions is None:
+    if volume.uniform or volume.slice_positions is None or len(volume.slice_positions) < 2:
         return volume
     positions = np.asarray(volume.slice_positions, dtype=float)
-    kdir = volume.geometry.direction[:, 2]
-    t = (positions - positions[0]) @ kdir
-    off_line = positions - positions[0] - np.outer(t, kdir)
-    if np.abs(off_line).max() > 0.01 * max(float(np.diff(t).min(initial=1.0)), 1e-3) or np.any(
-        np.diff(t) <= 0
-    ):
-        log.warning("slices not along one line: shown on the regular grid")
-        return volume
-    k = len(t)
-    step = float(np.diff(t).min())
-    if t[-1] / step + 1 > max_factor * k:
-        step = float(t[-1] / (max_factor * k - 1))
-    count = int(np.floor(t[-1] / step + 1e-6)) + 1
-    new_t = np.arange(count) * step
-    below = np.clip(np.searchsorted(t, new_t, side="right") - 1, 0, k - 2)
-    weight = (new_t - t[below]) / (t[below + 1] - t[below])
-    src = volume.array
-    out = np.empty((count, *src.shape[1:]), dtype=src.dtype)
-    integral = src.dtype.kind in "iu"
-    for n in range(count):
-        w = float(weight[n])
-        a, b = src[below[n]], src[below[n] + 1]
-        if w <= 1e-9:
-            out[n] = a
-        elif w >= 1 - 1e-9:
-            out[n] = b
-        else:
-            mixed = a * (1.0 - w) + b * w
-            out[n] = np.rint(mixed) if integral else mixed
-    g = volume.geometry
-    geometry = Geometry(
-        (g.dims[0], g.dims[1], count), (g.spacing[0], g.spacing[1], step), positions[0], g.direction
-    )
-    log.debug("non-uniform stack resampled for display: %d -> %d slices", k, count)
-    return replace(volume, array=out, geometry=geometry, slice_positions=None)
+    gaps = np.linalg.norm(np.diff(positions, axis=0), axis=1)
+    length = float(np.linalg.norm(positions[-1] - positions[0]))
+    step = max(float(gaps.min()), length / max(1, max_factor * len(positions) - 1))
+    log.debug("non-uniform stack resampled for display at %.3f mm", step)
+    return volume.regular(spacing=step)
 
 
 class VolumeImage:
