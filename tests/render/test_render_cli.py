@@ -179,3 +179,15 @@ def test_rendering_is_recorded_in_the_audit_trail(
     assert journal.count() == before + 1
     last = list(records)[-1]
     assert last.action == "view" and last.outcome == "success"
+
+
+def test_oblique_normal_tilts_the_plane(
+    phantom: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = _render(capsys, str(phantom), "--plane", "axial", "--normal", "0,-0.2,-1",
+                  "--size", "96x96", "-o", str(tmp_path / "o.png"))
+    n = np.asarray(doc["normal"])
+    want = np.array([0.0, -0.2, -1.0]) / np.linalg.norm([0.0, -0.2, -1.0])
+    assert abs(abs(float(n @ want)) - 1) < 1e-9
+    assert doc["plane"] == "oblique (axial)"
+    assert doc["labels"]["right"] == "L" and doc["labels"]["top"].startswith("A")
