@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
 from vtkmodules.util.numpy_support import vtk_to_numpy
-from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints
+from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints, vtkUnsignedCharArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkImagingCore import vtkImageReslice
 from vtkmodules.vtkRenderingCore import (
@@ -137,8 +137,6 @@ class SliceView:
         self._crosshair_poly = vtkPolyData()
         self._crosshair_poly.SetPoints(self._crosshair_points)
         self._crosshair_poly.SetLines(vtkCellArray())
-        from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
-
         self._crosshair_colors = vtkUnsignedCharArray()
         self._crosshair_colors.SetNumberOfComponents(3)
         self._crosshair_poly.GetCellData().SetScalars(self._crosshair_colors)
