@@ -106,8 +106,9 @@ def measure(which: str, folder: Path) -> dict[str, float]:
     wall = time.perf_counter() - t0
     viewer.dicom.assemble.shutdown_pool()  # reap the workers so their CPU and RSS are counted
     c1 = os.times()
-    cpu = (c1.user - c0.user) + (c1.system - c0.system)
-    cpu += (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+    own_cpu = (c1.user - c0.user) + (c1.system - c0.system)
+    kids_cpu = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+    cpu = own_cpu + kids_cpu
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
@@ -171,6 +172,8 @@ def main() -> int:
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in rs),
                 "worker_peak_rss_mb": max(r["worker_peak_rss_mb"] for r in rs),
                 "cores_used": statistics.median(r["cores_used"] for r in rs),
+                "worker_cpu_share": statistics.median(r["worker_cpu_share"] for r in rs),
+                "load_avg_1min": max(r["load_avg_1min"] for r in rs),
             }
         ratio = summary["pydicom"]["seconds_median"] / summary["regard"]["seconds_median"]
         summary["speedup_vs_pydicom"] = ratio
