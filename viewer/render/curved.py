@@ -63,6 +63,8 @@ def sample_trilinear(volume: Volume, lps: np.ndarray) -> np.ndarray:
     pts = np.asarray(lps, dtype=float)
     shape = pts.shape[:-1]
     idx = volume.geometry.lps_to_index(pts.reshape(-1, 3))
+    snap = np.rint(idx)
+    idx = np.where(np.abs(idx - snap) < 1e-6, snap, idx)  # voxel centres give voxel values
     dims = np.asarray(volume.geometry.dims)
     eps = 1e-6
     inside = np.all((idx >= -eps) & (idx <= dims - 1 + eps), axis=1)
