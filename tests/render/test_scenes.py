@@ -54,7 +54,9 @@ def test_mpr_rotation_keeps_planes_orthogonal_and_point_fixed() -> None:
     scene = MPRScene(_volume(), size=(300, 100), overlay=False)
     point = np.asarray(CENTER) + 2.0
     scene.set_point(point)
+    scene.views["sagittal"].set_zoom(2.0)
     scene.rotate("axial", 30.0)
+    assert scene.views["sagittal"].zoom == 2.0
     scene.rotate("coronal", -15.0)
     normals = np.array([v.plane.normal for v in scene.views.values()])
     np.testing.assert_allclose(normals @ normals.T, np.eye(3), atol=1e-9)

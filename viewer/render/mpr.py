@@ -106,7 +106,9 @@ class MPRScene:
             if other == name:
                 continue
             p = view.plane
+            zoom = view.zoom  # the user's magnification survives the rotation
             view.set_plane(Plane(self.point, rot @ p.right, rot @ p.up, f"oblique ({other})"))
+            view.set_zoom(zoom)
         self._update_crosshairs()
 
     def reset_orientation(self) -> None:
