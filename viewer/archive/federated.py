@@ -65,7 +65,7 @@ def federated_search(
         try:
             return source.name, source.search(level, keys), None
         except (ArchiveError, ValueError, OSError) as exc:
-            log.warning("federated search: archive %s failed: %s", source.name, exc)
+            log.info("federated search: archive %s failed: %s", source.name, exc)
             return source.name, None, str(exc)
 
     out = FederatedResult()

@@ -212,10 +212,10 @@ def cmd_query(args: argparse.Namespace) -> int:
         result = federated_search(sources, args.level, keys)
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    for name, error in result.errors.items():
-        print(f"regard: archive {name}: {error}", file=sys.stderr)
     if len(result.errors) == len(sources):
         raise CommandError(next(iter(result.errors.values())))
+    for error in result.errors.values():  # the others answered: say who did not
+        print(f"regard: {error}", file=sys.stderr)
     rows = result.results
     if len(sources) == 1:
         for row in rows:
@@ -308,8 +308,11 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         raise CommandError(str(exc), code=130) from exc
     except ArchiveError as exc:
         raise _fail(exc) from exc
-    audit_event("transferred", source.name,
-                {"study": args.study, "series": args.series, "instances": result.instances})
+    audit_event(
+        "transferred",
+        source.name,
+        {"study": args.study, "series": args.series, "instances": result.instances},
+    )
     if args.json:
         print(json.dumps(result.as_json()))
     else:

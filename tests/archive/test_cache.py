@@ -1,0 +1,145 @@
+"""The local cache: atomic writes, integrity check and repair, eviction, threads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from viewer.archive.cache import Cache, CacheLimits
+from viewer.archive.dimse import encode_file_meta
+
+
+def _part10(sop: str, study: str = "1.2.3", series: str = "1.2.3.4", size: int = 100) -> bytes:
+    """A tiny but valid Part 10 file (Explicit VR LE) carrying its UIDs."""
+    import io
+
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
+    ds.SOPInstanceUID = sop
+    ds.StudyInstanceUID = study
+    ds.SeriesInstanceUID = series
+    ds.InstanceNumber = 1
+    ds.ImageComments = "x" * size
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = sop
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _store(cache: Cache, sop: str, study: str = "1.2.3", size: int = 100) -> Path:
+    return cache.store(
+        [_part10(sop, study, size=size)], study_uid=study, series_uid="1.2.3.4", sop_uid=sop
+    )
+
+
+def test_store_indexes_and_keeps_bytes(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    data = _part10("1.2.3.4.5")
+    path = cache.store(
+        [data[:50], data[50:]], study_uid="1.2.3", series_uid="1.2.3.4", sop_uid="1.2.3.4.5"
+    )
+    assert path.read_bytes() == data
+    assert cache.has("1.2.3.4.5") and cache.cached_sop_uids("1.2.3") == {"1.2.3.4.5"}
+    assert [i.path for i in cache.instances("1.2.3")] == [path]
+
+
+def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+
+    def broken() -> Iterator[bytes]:
+        yield b"\0" * 1000
+        raise ConnectionError("peer vanished")
+
+    with pytest.raises(ConnectionError):
+        cache.store(broken(), study_uid="1.2.3", series_uid="1.2.3.4", sop_uid="1.2.3.4.9")
+    assert not cache.has("1.2.3.4.9")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix in (".dcm", ".part")]
+
+
+def test_check_repairs_missing_truncated_partial_and_unindexed_files(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    gone = _store(cache, "1.2.3.4.1")
+    cut = _store(cache, "1.2.3.4.2")
+    bad = _store(cache, "1.2.3.4.3")
+    _store(cache, "1.2.3.4.4")
+    gone.unlink()
+    cut.write_bytes(cut.read_bytes()[:-10])
+    bad.write_bytes(_part10("1.2.3.4.7"))  # same size, another instance
+    (cut.parent / "junk.dcm.123.part").write_bytes(b"half")
+    orphan = cache.instance_path("1.2.3", "1.2.3.4", "1.2.3.4.8")
+    orphan.write_bytes(_part10("1.2.3.4.8"))
+    report = cache.check(deep=True)
+    assert sorted(report.missing) == ["1.2.3.4.1", "1.2.3.4.2"]
+    assert report.corrupt == ["1.2.3.4.3"]
+    assert [p.name for p in report.partial_removed] == ["junk.dcm.123.part"]
+    assert report.reindexed == [orphan]
+    assert cache.cached_sop_uids("1.2.3") == {"1.2.3.4.4", "1.2.3.4.8"}
+    assert cache.check(deep=True).ok
+
+
+def test_eviction_drops_least_recently_used_unpinned_studies(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    for n, study in enumerate(("1.1", "1.2", "1.3", "1.4")):
+        _store(cache, f"{study}.1", study=study, size=1000)
+        cache.touch(study)
+        time.sleep(0.01 * (n + 1) / 4)
+    cache.pin("1.1")  # oldest, but pinned
+    one = cache.total_size() // 4
+    evicted = cache.evict(CacheLimits(max_bytes=2 * one + 10))
+    assert evicted == ["1.2", "1.3"]
+    assert {s.study_uid for s in cache.studies()} == {"1.1", "1.4"}
+    assert not (cache.studies_dir / "1.2").exists()
+
+
+def test_age_limit_and_kept_study(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    _store(cache, "2.1.1", study="2.1")
+    _store(cache, "2.2.1", study="2.2")
+    later = time.time() + 3 * 86400
+    assert cache.evict(CacheLimits(max_age_days=2), now=later, keep={"2.2"}) == ["2.1"]
+
+
+def test_limits_come_from_config(regard_home: Path) -> None:
+    (regard_home / "config.toml").write_text("[cache]\nmax_gb = 1.5\nmax_age_days = 30\n")
+    assert CacheLimits.from_config() == CacheLimits(max_bytes=1_500_000_000, max_age_days=30.0)
+
+
+def test_concurrent_stores_from_threads(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    threads = [
+        threading.Thread(
+            target=lambda k=k: [_store(cache, f"3.{k}.{i}", study="3") for i in range(20)]
+        )
+        for k in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(cache.cached_sop_uids("3")) == 120
+    assert cache.check(deep=True).ok
+
+
+def test_file_meta_we_write_is_read_back_by_pydicom() -> None:
+    from io import BytesIO
+
+    from pydicom import dcmread
+
+    meta = encode_file_meta("1.2.840.10008.5.1.4.1.1.2", "1.2.3.45", "1.2.840.10008.1.2.1", "PACS")
+    dataset = _part10("1.2.3.45")
+    body = dataset[dataset.index(b"\x08\x00\x16\x00") :]  # the data set after the meta group
+    ds = dcmread(BytesIO(meta + body))
+    assert ds.file_meta.MediaStorageSOPInstanceUID == "1.2.3.45"
+    assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+    assert ds.file_meta.SourceApplicationEntityTitle == "PACS"
+    assert ds.SOPInstanceUID == "1.2.3.45"
