@@ -376,6 +376,17 @@ class DimseClient:
         return_keys: Iterable[str] | None = None,
         cancel: threading.Event | None = None,
     ) -> list[Dataset]:
+        return list(self.find_iter(level, keys, return_keys, cancel))
+
+    def find_iter(
+        self,
+        level: str,
+        keys: Mapping[str, Any],
+        return_keys: Iterable[str] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Dataset]:
+        """C-FIND yielding each match as it arrives (archives stream their pending
+        responses, PS3.4 C.4.1.3.1: the first of 600 comes after ~40 ms, the last ~0.3 s)."""
         for parent in _REQUIRED_PARENT_KEYS.get(level, ()):
             if not keys.get(parent):
                 raise ValueError(f"a {level}-level query needs {parent} (hierarchical query)")
@@ -385,7 +396,6 @@ class DimseClient:
         ae = self._ae()
         ae.add_requested_context(model, list(STORAGE_SYNTAXES[:2]))
         assoc = self._associate(ae)
-        results: list[Dataset] = []
         try:
             msg_id = 1
             for status, found in assoc.send_c_find(identifier, model, msg_id=msg_id):
@@ -395,12 +405,11 @@ class DimseClient:
                 code = getattr(status, "Status", None)
                 if code in (0xFF00, 0xFF01):
                     if found is not None:
-                        results.append(found)
+                        yield found
                     continue
                 self._check_final(status, "C-FIND")
         finally:
             _release(assoc)
-        return results
 
     # --- C-GET / C-MOVE ------------------------------------------------------------
 
@@ -418,18 +427,35 @@ class DimseClient:
         ``sop_classes`` are the storage SOP classes to accept (with SCP role selection,
         PS3.7 D.3.3.4), each proposed once per transfer syntax.
         """
+        with self.session("get", sop_classes, sink, cancel) as session:
+            session.fetch(level, keys, on_pending)
+
+    def session(
+        self,
+        method: str,
+        sop_classes: Iterable[str] = (),
+        sink: InstanceSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> RetrieveSession:
+        """One association for several C-GETs (``"get"``) or C-MOVEs (``"move"``) in a row."""
+        return RetrieveSession(self, method, sorted(set(sop_classes)), sink, cancel)
+
+    def _open_retrieve(
+        self, method: str, sop_classes: list[str], sink: InstanceSink | None, cancel: Any
+    ) -> Any:
         from pynetdicom import build_role, evt
 
         ae = self._ae()
+        if method == "move":
+            ae.add_requested_context(STUDY_ROOT_MOVE, list(STORAGE_SYNTAXES[:2]))
+            return self._associate(ae)
+        if sink is None:
+            raise ValueError("a C-GET needs a sink for the instances")
         ae.add_requested_context(STUDY_ROOT_GET, list(STORAGE_SYNTAXES[:2]))
-        classes = _add_storage_contexts(ae, sorted(set(sop_classes)), room=_MAX_CONTEXTS - 1)
+        classes = _add_storage_contexts(ae, sop_classes, room=_MAX_CONTEXTS - 1)
         roles = [build_role(uid, scp_role=True) for uid in classes]
         handler = _store_handler(sink, cancel)
-        assoc = self._associate(ae, ext_neg=roles, handlers=[(evt.EVT_C_STORE, handler)])
-        identifier = build_identifier(level, keys)
-        self._run_retrieve(
-            assoc, assoc.send_c_get(identifier, STUDY_ROOT_GET), "C-GET", cancel, on_pending
-        )
+        return self._associate(ae, ext_neg=roles, handlers=[(evt.EVT_C_STORE, handler)])
 
     def move(
         self,
@@ -439,12 +465,8 @@ class DimseClient:
         on_pending: Callable[[Dataset], None] | None = None,
     ) -> None:
         """C-MOVE (PS3.4 C.4.2) to our AE title; a :class:`StorageSCP` must be listening."""
-        ae = self._ae()
-        ae.add_requested_context(STUDY_ROOT_MOVE, list(STORAGE_SYNTAXES[:2]))
-        assoc = self._associate(ae)
-        identifier = build_identifier(level, keys)
-        responses = assoc.send_c_move(identifier, self.local.ae_title, STUDY_ROOT_MOVE)
-        self._run_retrieve(assoc, responses, "C-MOVE", cancel, on_pending)
+        with self.session("move", cancel=cancel) as session:
+            session.fetch(level, keys, on_pending)
 
     def _run_retrieve(
         self,
@@ -454,19 +476,16 @@ class DimseClient:
         cancel: threading.Event | None,
         on_pending: Callable[[Dataset], None] | None,
     ) -> None:
-        try:
-            for status, _ in responses:
-                if cancel is not None and cancel.is_set():
-                    assoc.abort()
-                    raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
-                code = getattr(status, "Status", None)
-                if code == 0xFF00:
-                    if on_pending is not None:
-                        on_pending(status)
-                    continue
-                self._check_final(status, what, allow_warning=True)
-        finally:
-            _release(assoc)
+        for status, _ in responses:
+            if cancel is not None and cancel.is_set():
+                assoc.abort()
+                raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
+            code = getattr(status, "Status", None)
+            if code == 0xFF00:
+                if on_pending is not None:
+                    on_pending(status)
+                continue
+            self._check_final(status, what, allow_warning=True)
         if cancel is not None and cancel.is_set():
             raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
 
@@ -494,6 +513,53 @@ class DimseClient:
         raise ArchiveError(
             f"{name}: {what} failed with status 0x{code:04X} {_status_text(code)} {comment}".strip()
         )
+
+
+class RetrieveSession:
+    """An open association for C-GETs or C-MOVEs (``with client.session(...) as s``)."""
+
+    def __init__(
+        self,
+        client: DimseClient,
+        method: str,
+        sop_classes: list[str],
+        sink: InstanceSink | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        self.client = client
+        self.method = method
+        self.sop_classes = sop_classes
+        self.sink = sink
+        self.cancel = cancel
+        self.assoc: Any = None
+
+    def __enter__(self) -> RetrieveSession:
+        self.assoc = self.client._open_retrieve(
+            self.method, self.sop_classes, self.sink, self.cancel
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.assoc is not None:
+            _release(self.assoc)
+            self.assoc = None
+
+    def fetch(
+        self,
+        level: str,
+        keys: Mapping[str, Any],
+        on_pending: Callable[[Dataset], None] | None = None,
+    ) -> None:
+        """One C-GET or C-MOVE on this association; raises unless it fully succeeds."""
+        identifier = build_identifier(level, keys)
+        if self.method == "move":
+            move_aet = self.client.local.ae_title
+            responses = self.assoc.send_c_move(identifier, move_aet, STUDY_ROOT_MOVE)
+            what = "C-MOVE"
+        else:
+            responses = self.assoc.send_c_get(identifier, STUDY_ROOT_GET)
+            what = "C-GET"
+        self.client._run_retrieve(self.assoc, responses, what, self.cancel, on_pending)
 
 
 def _status_text(code: int) -> str:
