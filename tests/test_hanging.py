@@ -149,7 +149,7 @@ def test_mammography_with_prior_has_cc_and_mlo_comparison_stages() -> None:
 
 
 def test_user_file_overrides_adds_and_disables(regard_home: Path) -> None:
-    (regard_home / "hanging.toml").write_text(
+    (regard_home / "hanging-protocols.toml").write_text(
         """
 [[protocol]]
 name = "CT"
@@ -204,7 +204,7 @@ enabled = false
 )
 def test_bad_user_file_is_a_clear_error_naming_it(regard_home: Path, text: str,
                                                   message: str) -> None:
-    path = regard_home / "hanging.toml"
+    path = regard_home / "hanging-protocols.toml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(HangingError) as info:
         load_protocols()

@@ -18,12 +18,13 @@ Mammography (PS3.3 C.8.11.7 Mammography Image Module; IHE Mammography Image
 profile): a viewport rule may ask for the chest wall on its ``left`` or
 ``right`` side (``chest_wall``), so right and left breasts hang back to back.
 The image is flipped horizontally when its Patient Orientation (0020,0020)
-row direction (towards the image's right) points the wrong way: to the chest
-wall (P) is wanted on the right, away from it (A) on the left. Without Patient
-Orientation the rule's ``mirror`` flag decides.
+row direction (towards the image's right) points the wrong way: with the
+chest wall wanted on the right the row direction must be posterior (P),
+with it wanted on the left anterior (A). Without Patient Orientation the
+rule's ``mirror`` flag decides.
 
-Files: the defaults ship in ``resources/hanging/default.toml``; each user's
-own protocols are in ``$REGARD_HOME/hanging.toml`` (same schema), merged over
+Files: the defaults ship in ``resources/hanging/protocols.toml``; each user's
+own protocols are in ``$REGARD_HOME/hanging-protocols.toml`` (same schema), merged over
 the defaults by name: a user protocol replaces the default of the same name,
 ``enabled = false`` switches one off, new names are added. Protocols are tried
 by decreasing ``priority``, user ones first at equal priority, then in file
@@ -53,8 +54,8 @@ from viewer.resources import resource_path
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FILE = "hanging/default.toml"
-USER_FILE = "hanging.toml"
+DEFAULT_FILE = "hanging/protocols.toml"
+USER_FILE = "hanging-protocols.toml"
 PROJECTION_MODALITIES = ("MG", "CR", "DX", "IO", "PX", "RF", "XA")
 CHOICES = ("first", "last", "thinnest", "most_images")
 ORIENTATIONS = ("", "axial", "coronal", "sagittal", "oblique")
@@ -392,7 +393,7 @@ def load_protocols(
 def save_user_protocol(raw: dict[str, Any], path: Path | None = None) -> Path:
     """Add or replace (by name) one protocol in the user's file, validated first; atomic write.
 
-    ``raw`` is the TOML table of one protocol (as in ``default.toml``); ``{"name": X,
+    ``raw`` is the TOML table of one protocol (as in ``protocols.toml``); ``{"name": X,
     "enabled": False}`` switches the default X off for this user.
     """
     import tomli_w
