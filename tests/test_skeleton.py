@@ -33,3 +33,12 @@ def test_user_config_adds_to_site_config(regard_home: Path) -> None:
 
 def test_merge_is_deep_and_right_biased() -> None:
     assert merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}}) == {"a": {"b": 1, "c": 3}}
+
+
+def test_a_broken_config_file_gives_one_line_naming_it(regard_home: Path) -> None:
+    (regard_home / "config.toml").write_text("[archives\nbroken = ")
+    cmd = [sys.executable, "-m", "viewer.cli", "audit", "whoami"]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode != 0
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(regard_home / "config.toml") in lines[0], out.stderr

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from viewer import __version__
+from viewer.config import ConfigError
 
 # Each module exposes ``register(subparsers)`` adding its subcommands; a
 # subcommand sets ``func`` (args -> exit code).
@@ -55,6 +56,9 @@ def _run(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) ->
     except CommandError as exc:
         print(f"regard: {exc}", file=sys.stderr)
         return exc.code
+    except ConfigError as exc:  # names the file and what is wrong with it
+        print(f"regard: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("regard: interrupted", file=sys.stderr)
         return 130
