@@ -444,42 +444,68 @@ def _audit_settings() -> dict[str, Any]:
     return {**policy.audit, "repository": policy.repository}
 
 
+def _tls_context(section: dict[str, Any]) -> ssl.SSLContext:
+    """The client context the audit forwarder itself uses (TLS 1.2+, site CA, client cert)."""
+    try:
+        from viewer.access.syslog import ssl_context_from
+    except ImportError:
+        ctx = ssl.create_default_context(cafile=section.get("ca_file") or None)
+        if section.get("cert_file"):
+            ctx.load_cert_chain(section["cert_file"], section.get("key_file") or None)
+        return ctx
+    return ssl_context_from(section)
+
+
+def _spool_backlog(address: str) -> str:
+    """How many journal records still wait for the repository (the journal is the spool)."""
+    try:
+        from viewer.access.journal import default_journal_path
+        from viewer.access.syslog import AuditForwarder
+
+        path = default_journal_path()
+        if not path.is_file():
+            return ""
+        pending = AuditForwarder(path, address).pending()
+    except Exception as exc:  # the line is about reachability; the backlog is a bonus
+        log.debug("audit backlog unknown: %s", exc)
+        return ""
+    return f"; {pending} record(s) waiting to be sent"
+
+
 def check_audit() -> Check:
-    """The audit repository (``[audit] repository``) accepts a connection."""
+    """The audit repository (``[audit] repository``) accepts a connection (TLS: a handshake)."""
     section = _audit_settings()
     address = str(section.get("repository", "") or "")
     if not address:
         return Check(None, "no audit repository configured (local journal only)",
                      "set [audit] repository = \"tls://host:6514\" in the site config")
     parts = urlsplit(address)
-    scheme, host, port = parts.scheme.lower(), parts.hostname, parts.port
-    if scheme not in ("udp", "tcp", "tls") or not host or not port:
+    scheme, host = parts.scheme.lower(), parts.hostname
+    port = parts.port or {"udp": 514, "tcp": 6514, "tls": 6514}.get(scheme)
+    if scheme not in ("udp", "tcp", "tls") or not host:
         return Check(False, f"[audit] repository '{address}' is not udp://, tcp:// or "
                      "tls://host:port", "correct [audit] repository in the site config")
+    backlog = _spool_backlog(address)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
-        return Check(False, f"{address}: cannot resolve {host}: {exc}", "check the name / DNS")
+        return Check(False, f"{address}: cannot resolve {host}: {exc}{backlog}",
+                     "check the name / DNS")
     if scheme == "udp":
         return Check(True, f"{address} resolves to {infos[0][4][0]} (UDP: delivery cannot be "
-                     f"confirmed)")
+                     f"confirmed){backlog}")
     start = time.monotonic()
     try:
         with socket.create_connection((host, port), timeout=NET_TIMEOUT) as sock:
             if scheme == "tls":
-                ca = section.get("ca_file") or section.get("tls_ca")
-                context = ssl.create_default_context(cafile=str(ca) if ca else None)
-                cert = section.get("cert_file") or section.get("tls_cert")
-                key = section.get("key_file") or section.get("tls_key")
-                if cert:
-                    context.load_cert_chain(str(cert), str(key) if key else None)
-                with context.wrap_socket(sock, server_hostname=host):
+                with _tls_context(section).wrap_socket(sock, server_hostname=host):
                     pass
-    except (OSError, ssl.SSLError) as exc:
-        return Check(False, f"{address} unreachable: {exc}",
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        return Check(False, f"{address} unreachable: {exc}{backlog}",
                      f"check that the syslog collector listens on {host}:{port} "
-                     "(and its certificate for tls://)")
-    return Check(True, f"{address} accepted a connection in {time.monotonic() - start:.2f} s")
+                     "(and its certificate, and [audit] ca_file, for tls://)")
+    return Check(True, f"{address} accepted a connection in {time.monotonic() - start:.2f} s"
+                 f"{backlog}")
 
 
 def cache_dir() -> Path:

@@ -227,3 +227,21 @@ def test_decoding_wrong_values_is_a_fail(monkeypatch: pytest.MonkeyPatch) -> Non
         {"ok": False, "error": "decoded values differ from those written"}, ""))
     (line,) = run_checks(["decoding"])
     assert line.check.ok is False and "differ" in line.check.what
+
+
+def test_audit_tls_handshake_with_site_ca(regard_home: Path, tmp_path: Path) -> None:
+    """tls:// is checked with a real handshake, using the forwarder's own TLS settings."""
+    receiver_mod = pytest.importorskip("tests.access.syslog_receiver")
+    pki = receiver_mod.make_pki(tmp_path)
+    receiver = receiver_mod.Receiver("tls", receiver_mod.server_context(pki)).start()
+    try:
+        base = f'[audit]\nrepository = "tls://127.0.0.1:{receiver.port}"\n'
+        _site(regard_home, base + f'ca_file = "{pki.ca}"\ncert_file = "{pki.client_cert}"\n'
+              f'key_file = "{pki.client_key}"\n')
+        (good,) = run_checks(["audit"])
+        _site(regard_home, base)  # no site CA: the test CA's certificate is not trusted
+        (bad,) = run_checks(["audit"])
+    finally:
+        receiver.stop()
+    assert good.check.ok is True, good.format()
+    assert bad.check.ok is False and "certificate" in bad.check.what.lower(), bad.format()
