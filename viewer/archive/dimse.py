@@ -108,7 +108,12 @@ class ReceivedInstance:
     sop_instance_uid: str
     transfer_syntax_uid: str
     file_meta: bytes  # preamble + 'DICM' + encoded File Meta Information (PS3.10 7.1)
-    dataset: bytes  # the data set exactly as received
+    dataset: bytes  # the data set exactly as received (or empty, see ``chunks``)
+    chunks: list[Any] | None = None  # the data set as received fragments (no copy)
+
+    def parts(self) -> list[Any]:
+        """The Part 10 file as a list of byte chunks, in order."""
+        return [self.file_meta, *(self.chunks if self.chunks is not None else [self.dataset])]
 
 
 #: Called for each received instance; returns normally to acknowledge it (status 0x0000),
@@ -436,9 +441,15 @@ class DimseClient:
         sop_classes: Iterable[str] = (),
         sink: InstanceSink | None = None,
         cancel: threading.Event | None = None,
-    ) -> RetrieveSession:
-        """One association for several C-GETs (``"get"``) or C-MOVEs (``"move"``) in a row."""
-        return RetrieveSession(self, method, sorted(set(sop_classes)), sink, cancel)
+    ) -> RetrieveSession | FastRetrieveSession:
+        """One association for several C-GETs (``"get"``) or C-MOVEs (``"move"``) in a row.
+
+        C-GETs use :mod:`viewer.archive.fastget` unless the node sets ``engine = "pynetdicom"``.
+        """
+        classes = sorted(set(sop_classes))
+        if method == "get" and self.node.options.get("engine", "fast") == "fast":
+            return FastRetrieveSession(self, classes, sink, cancel)
+        return RetrieveSession(self, method, classes, sink, cancel)
 
     def _open_retrieve(
         self, method: str, sop_classes: list[str], sink: InstanceSink | None, cancel: Any
@@ -560,6 +571,56 @@ class RetrieveSession:
             responses = self.assoc.send_c_get(identifier, STUDY_ROOT_GET)
             what = "C-GET"
         self.client._run_retrieve(self.assoc, responses, what, self.cancel, on_pending)
+
+
+class FastRetrieveSession:
+    """C-GETs on one association driven by :class:`viewer.archive.fastget.FastGet`."""
+
+    def __init__(
+        self,
+        client: DimseClient,
+        sop_classes: list[str],
+        sink: InstanceSink | None,
+        cancel: threading.Event | None,
+    ) -> None:
+        from viewer.archive.fastget import FastGet
+
+        if sink is None:
+            raise ValueError("a C-GET needs a sink for the instances")
+        room = _MAX_CONTEXTS - 1
+        per_class = max(1, min(len(STORAGE_SYNTAXES), room // max(1, len(sop_classes))))
+        tls = _tls_context(client.node) if client.node.tls else None
+        self.get = FastGet(
+            client.node,
+            client.local,
+            sop_classes,
+            STORAGE_SYNTAXES[:per_class],
+            STUDY_ROOT_GET,
+            sink,
+            cancel,
+            tls,
+        )
+
+    def __enter__(self) -> FastRetrieveSession:
+        self.get.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.get.__exit__(*exc)
+
+    def fetch(
+        self,
+        level: str,
+        keys: Mapping[str, Any],
+        on_pending: Callable[[Dataset], None] | None = None,
+    ) -> None:
+        from pynetdicom.dsutils import encode
+
+        syntax = UID(self.get.get_syntax)
+        identifier = encode(build_identifier(level, keys), syntax.is_implicit_VR, True)
+        if identifier is None:
+            raise ValueError("cannot encode the C-GET identifier")
+        self.get.fetch(identifier)
 
 
 def _status_text(code: int) -> str:

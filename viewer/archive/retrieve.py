@@ -883,7 +883,7 @@ class Retriever:
     def _dimse_sink(run: _Run) -> Callable[[Any], None]:
         def sink(received: Any) -> None:
             run.submit(
-                [received.file_meta, received.dataset],
+                received.parts(),
                 received.sop_instance_uid,
                 received.sop_class_uid,
                 received.transfer_syntax_uid,
