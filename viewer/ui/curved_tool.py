@@ -1,0 +1,175 @@
+"""Curved MPR tool: click a centre line in a viewport, double-click ends, another shows the CPR.
+
+Thin Qt glue over :mod:`viewer.render.curved` (Qt-free). The tool is an event
+filter on the *source* :class:`~viewer.ui.viewport.SliceViewport` (2-D or an
+MPR view): each left click adds a point (LPS, on the shown plane), a
+double-click adds its point and ends the line, Escape drops it, Backspace
+removes the last point. The straightened CPR (lateral direction in the
+clicked plane at angle 0: ``tangent x plane normal``) is shown in the
+*target* viewport as a one-slice volume whose voxel grid is the CPR's own
+pixels (:func:`cpr_volume`: x = lateral mm, y = arc length mm), so the
+target keeps all its ordinary tools (window/level, zoom, pan, distance:
+distances along and across the straightened vessel are in true mm). In the
+target, ``[`` and ``]`` spin the CPR about the centre line by
+``ROTATE_STEP`` degrees; its cursor read-out is mapped back to the patient
+point (:attr:`CurvedMPRTool.cursor_lps`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent
+
+from viewer.dicom.geometry import Geometry
+from viewer.dicom.volume import Volume
+from viewer.render.curved import CurvedImage, CurveError, straightened_cpr
+from viewer.ui.roi_tools import Shape, ViewportTool
+
+log = logging.getLogger(__name__)
+
+ROTATE_STEP = 10.0
+
+
+def cpr_volume(image: CurvedImage, like: Volume) -> Volume:
+    """The CPR as a one-slice Volume in its own pixel frame (module docstring).
+
+    Pixels outside the source volume get its minimum value. Modality, units,
+    window, photometric interpretation and the lossy flag follow the source.
+    """
+    values = image.values
+    finite = values[np.isfinite(values)]
+    floor = float(np.nanmin(like.array)) if like.array.size else 0.0
+    if finite.size:
+        floor = min(floor, float(finite.min()))
+    array = np.where(np.isfinite(values), values, floor).astype(np.float32)[None]
+    rows, cols = image.shape
+    geometry = Geometry((cols, rows, 1), (image.col_spacing, image.row_spacing, 1.0),
+                        np.zeros(3), np.eye(3))
+    meta = dict(like.meta)
+    meta["series_description"] = f"Curved MPR {image.angle_deg:+.0f}°"
+    return replace(
+        like, array=array, geometry=geometry, series_uid=f"{like.series_uid}.cpr",
+        slice_positions=None, warnings=[*like.warnings, "curved reformat"], meta=meta,
+        source_files=[], source_frames=[], gaps_along_normal=None,
+    )
+
+
+class CurvedMPRTool(ViewportTool):
+    """Centre-line clicks on ``viewport``; the CPR goes to ``target`` (module docstring)."""
+
+    finished = Signal(object)  # the CurvedImage
+    cursor_lps = Signal(object, object)  # LPS point and value under the cursor in the CPR
+
+    def __init__(self, viewport: object, target: object, width_mm: float = 40.0) -> None:
+        super().__init__(viewport)
+        self.target = target
+        self.width_mm = float(width_mm)
+        self.points: list[np.ndarray] = []
+        self.normal: np.ndarray | None = None
+        self.angle = 0.0
+        self.image: CurvedImage | None = None
+        self.centre_line: list[np.ndarray] = []  # the last finished line (kept drawn)
+        self._target_filter = _TargetKeys(self)
+        target.installEventFilter(self._target_filter)  # type: ignore[attr-defined]
+        target.cursor_moved.connect(self._target_cursor)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------ clicks
+    def mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
+        if kind == QEvent.Type.MouseButtonPress:
+            p = self.pick(event)
+            if p is not None:
+                if self.normal is None:
+                    self.normal = self.plane_normal()
+                self.points.append(p)
+                self.redraw()
+        elif kind == QEvent.Type.MouseButtonDblClick:
+            p = self.pick(event)
+            if p is not None and (not self.points or np.linalg.norm(p - self.points[-1]) > 1e-3):
+                self.points.append(p)
+            self.finish()
+        return True
+
+    def key(self, event: QKeyEvent) -> bool:
+        if event.key() == Qt.Key.Key_Escape and self.points:
+            self.points, self.normal = [], None
+            self.redraw()
+            return True
+        if event.key() == Qt.Key.Key_Backspace and self.points:
+            self.points.pop()
+            self.redraw()
+            return True
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.points:
+            self.finish()
+            return True
+        return False
+
+    def finish(self) -> CurvedImage | None:
+        """End the line and show its CPR (None, and the line kept, if it cannot be made)."""
+        points = np.array(self.points)
+        try:
+            self.compute(points, self.normal, 0.0)
+        except CurveError as exc:
+            log.info("curved MPR: %s", exc)
+            self.redraw()
+            return None
+        self.centre_line = list(points)
+        self.points = []
+        self.redraw()
+        return self.image
+
+    def compute(self, points: np.ndarray, normal: np.ndarray | None, angle: float) -> None:
+        volume = self.viewport.model.volume  # type: ignore[attr-defined]
+        if volume is None:
+            raise CurveError("no volume in the viewport")
+        image = straightened_cpr(volume, points, width_mm=self.width_mm, angle_deg=angle,
+                                 reference=normal)
+        self.image, self.angle, self.normal = image, float(angle), normal
+        self.target.set_volume(cpr_volume(image, volume))  # type: ignore[attr-defined]
+        self.finished.emit(image)
+
+    def rotate(self, degrees: float) -> None:
+        """Spin the CPR about the centre line (angle accumulates, modulo 360)."""
+        if self.image is None:
+            return
+        self.compute(self.image.centreline.clicks, self.normal,
+                     (self.angle + degrees) % 360.0)
+
+    # ------------------------------------------------------------ drawing
+    def shapes(self) -> list[Shape]:
+        out = []
+        if self.centre_line:
+            out.append(Shape(np.array(self.centre_line)))
+        if self.points:
+            out.append(Shape(np.array(self.points), markers=True))
+        return out
+
+    # ------------------------------------------------------------ target
+    def _target_cursor(self, lps: object, value: object) -> None:
+        if self.image is None or lps is None:
+            return
+        p = np.asarray(lps, dtype=float)
+        col = p[0] / self.image.col_spacing
+        row = p[1] / self.image.row_spacing
+        self.cursor_lps.emit(self.image.pixel_to_lps(row, col), self.image.value_at(row, col))
+
+
+class _TargetKeys(QObject):
+    """``[`` / ``]`` in the CPR viewport rotate the CPR."""
+
+    def __init__(self, tool: CurvedMPRTool) -> None:
+        super().__init__(tool)
+        self.tool = tool
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and self.tool.image is not None:
+            assert isinstance(event, QKeyEvent)
+            step = {Qt.Key.Key_BracketLeft: -ROTATE_STEP,
+                    Qt.Key.Key_BracketRight: ROTATE_STEP}.get(Qt.Key(event.key()))
+            if step is not None:
+                self.tool.rotate(step)
+                return True
+        return False
