@@ -72,12 +72,21 @@ def sample_trilinear(volume: Volume, lps: np.ndarray) -> np.ndarray:
     base = np.clip(np.floor(idx).astype(np.int64), 0, np.maximum(dims - 2, 0))
     frac = idx - base
     a = volume.array
-    out = np.zeros(len(idx), dtype=np.float64)
-    for corner in range(8):
-        off = np.array([(corner >> b) & 1 for b in range(3)])
-        w = np.prod(np.where(off, frac, 1.0 - frac), axis=1)
-        ii = np.minimum(base + off, dims - 1)
-        out += w * a[ii[:, 2], ii[:, 1], ii[:, 0]]
+    flat = a.reshape(-1) if a.flags.c_contiguous else np.ascontiguousarray(a).reshape(-1)
+    nx, ny = int(dims[0]), int(dims[1])
+    step = np.where(dims > 1, 1, 0) * np.array([1, nx, nx * ny])  # index step per axis
+    lin = base[:, 2] * (nx * ny) + base[:, 1] * nx + base[:, 0]
+    fx, fy, fz = frac[:, 0], frac[:, 1], frac[:, 2]
+
+    def at(di: int, dj: int, dk: int) -> np.ndarray:
+        return np.take(flat, lin + di * step[0] + dj * step[1] + dk * step[2]).astype(np.float64)
+
+    def lerp(u: np.ndarray, v: np.ndarray, f: np.ndarray) -> np.ndarray:
+        return u + (v - u) * f
+
+    c0 = lerp(lerp(at(0, 0, 0), at(1, 0, 0), fx), lerp(at(0, 1, 0), at(1, 1, 0), fx), fy)
+    c1 = lerp(lerp(at(0, 0, 1), at(1, 0, 1), fx), lerp(at(0, 1, 1), at(1, 1, 1), fx), fy)
+    out = lerp(c0, c1, fz)
     out[~inside] = np.nan
     return out.astype(np.float32).reshape(shape)
 
