@@ -155,7 +155,7 @@ class OverlayLayer:
         prop.SetLineWidth(2)
         self._bar.VisibilityOff()
         renderer.AddActor(self._bar)
-        self._bar_key: tuple[float, float, int, int] | None = None
+        self._bar_key: tuple[float, int, int, str] | None = None
         self.visible = True
 
     def items(self) -> list[OverlayItem]:
@@ -221,17 +221,18 @@ class OverlayLayer:
                     w, h, _ = input_image.GetDimensions()
                     self._place(anchor, actor, w, h)
 
-    def set_scale_bar(self, mm_per_pixel: float) -> None:
+    def set_scale_bar(self, mm_per_pixel: float, note: str = "") -> None:
         """A horizontal bar of a round length (<= a fifth of the width), bottom centre.
 
-        It sits above the bottom orientation letter, its length written above it.
+        It sits above the bottom orientation letter, its length written above it,
+        followed by ``note`` (e.g. "at detector" for projection radiographs).
         """
         vw, vh = self._size
         if not self.visible or mm_per_pixel <= 0 or vw < 40:
             self._bar.VisibilityOff()
             self._free_text("scale", "", 0, 0)
             return
-        key = (round(mm_per_pixel, 9), vw, vh)
+        key = (round(mm_per_pixel, 9), vw, vh, note)
         self._bar.VisibilityOn()
         if key == self._bar_key:
             return
@@ -253,8 +254,9 @@ class OverlayLayer:
         self._bar_points.Modified()
         self._bar_poly.Modified()
         self.scale_bar_mm = length_mm
-        label = self.cache.get(f"{length_mm:g} mm", self.font_size, WHITE, "left")
-        self._free_text("scale", f"{length_mm:g} mm", int(vw / 2 - label.width / 2), int(y + 5))
+        text = f"{length_mm:g} mm" + (f" {note}" if note else "")
+        label = self.cache.get(text, self.font_size, WHITE, "left")
+        self._free_text("scale", text, int(vw / 2 - label.width / 2), int(y + 5))
 
     def _free_text(self, key: str, text: str, x: int, y: int) -> None:
         """A text block at a fixed pixel position (bottom-left corner at x, y)."""
