@@ -25,7 +25,7 @@ import logging
 import socket
 import ssl
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from viewer.archive.errors import (
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 APPLICATION_CONTEXT = "1.2.840.10008.3.1.1.1"
 C_STORE_RQ, C_STORE_RSP = 0x0001, 0x8001
 C_GET_RQ, C_GET_RSP = 0x0010, 0x8010
+C_FIND_RQ, C_FIND_RSP = 0x0020, 0x8020
 NO_DATASET = 0x0101
 _IMPLICIT = "1.2.840.10008.1.2"
 
@@ -233,7 +234,7 @@ class FastGet:
                 self.peer_max = int(item.maximum_length_received or 0)
         get = [cid for cid, (uid, _) in self.contexts.items() if uid == self.get_model]
         if not get:
-            raise ArchiveError(f"{self._where} does not accept C-GET (Study Root)")
+            raise ArchiveError(f"{self._where} does not accept {self.get_model} (Study Root)")
         self.get_context = get[0]
 
     # --- PDUs -------------------------------------------------------------------------
@@ -312,6 +313,61 @@ class FastGet:
         )
         self._send_message(self.get_context, command, identifier)
         self._receive_until_final()
+
+    def find(self, identifier: bytes) -> Iterator[memoryview]:
+        """C-FIND (PS3.4 C.4.1) on this association (negotiated with a FIND model):
+        yields each match's identifier, encoded in the context's syntax, as it arrives."""
+        self._message_id = (self._message_id % 0xFFFF) + 1
+        command = encode_command(
+            [
+                (0x0002, _uid_bytes(self.get_model)),
+                (0x0100, struct.pack("<H", C_FIND_RQ)),
+                (0x0110, struct.pack("<H", self._message_id)),
+                (0x0700, struct.pack("<H", 0)),
+                (0x0800, struct.pack("<H", 0x0000)),
+            ]
+        )
+        self._send_message(self.get_context, command, identifier)
+        command_buf = bytearray()
+        dataset = bytearray()
+        cmd: dict[int, bytes] | None = None
+        while True:
+            if self.cancel is not None and self.cancel.is_set():
+                self.abort()
+                raise RetrieveCancelled(f"query to '{self.node.name}' cancelled")
+            pdu_type, body = self._read_pdu()
+            if pdu_type != 0x04:
+                raise ArchiveError(f"{self._where} ended the association during a C-FIND")
+            view = memoryview(body)
+            pos = 0
+            while pos + 6 <= len(view):
+                (length,) = struct.unpack_from(">I", view, pos)
+                header = view[pos + 5]
+                data = view[pos + 6 : pos + 4 + length]
+                pos += 4 + length
+                if header & 1:
+                    command_buf += data
+                    if not header & 2:
+                        continue
+                    cmd = decode_command(command_buf)
+                    command_buf = bytearray()
+                    if _us(cmd, 0x0800) != NO_DATASET:
+                        continue
+                else:
+                    dataset += data
+                    if not header & 2:
+                        continue
+                if cmd is None or _us(cmd, 0x0100) != C_FIND_RSP:
+                    raise ProtocolError(f"{self._where} sent an unexpected message during a C-FIND")
+                status = _us(cmd, 0x0900)
+                if status in (0xFF00, 0xFF01):
+                    if dataset:
+                        yield memoryview(bytes(dataset))
+                elif status == 0x0000:
+                    return
+                else:
+                    raise ArchiveError(f"{self._where}: C-FIND failed with status 0x{status:04X}")
+                cmd, dataset = None, bytearray()
 
     @property
     def get_syntax(self) -> str:

@@ -38,7 +38,7 @@ from viewer.archive.nodes import ArchiveNode, LocalAE, local_ae
 log = logging.getLogger(__name__)
 
 _MAX_UIDS_PER_REQUEST = 400
-_PIPELINE_BATCH = 24  # instances per C-GET when listing and fetching at the same time
+_PIPELINE_BATCH = 40  # instances per C-GET of the parallel DIMSE retrieve
 
 
 @dataclass(frozen=True)
@@ -486,7 +486,9 @@ class Retriever:
                 probe = probe_pool.submit(self._first_image, run, first, cached, either)
             classes = self._study_sop_classes(run.study_uid) if self._pipelined(wanted) else set()
             if classes:
-                return self._pipeline(run, series_rows, cached, first, classes, either, stop, probe)
+                return self._parallel_dimse(
+                    run, series_rows, cached, first, classes, either, stop, probe
+                )
             try:
                 plan = self._plan(run.study_uid, series_rows, wanted, cached, first)
             except BaseException:
@@ -530,7 +532,7 @@ class Retriever:
         value = found[0].get("SOPClassesInStudy") if found else None
         return set(value if isinstance(value, list) else [value] if value else [])
 
-    def _pipeline(
+    def _parallel_dimse(
         self,
         run: _Run,
         series_rows: list[dict[str, Any]],
@@ -541,12 +543,11 @@ class Retriever:
         stop: threading.Event,
         probe: Any,
     ) -> _Plan:
-        """DIMSE: list the instances and fetch them at the same time.
+        """DIMSE: list the instances, then fetch them over ``workers`` associations.
 
-        Matches of the image-level C-FIND are cut into small batches as they arrive and
-        handed to ``workers`` associations, each running one C-GET (or C-MOVE) per batch,
-        so the listing (~0.3 s for 600 instances) overlaps the transfer instead of
-        preceding it.
+        The matches of the image-level C-FIND are cut into batches of
+        ``_PIPELINE_BATCH`` handed to the associations, each running one C-GET (or
+        C-MOVE) per batch on the same association, so the work stays balanced.
         """
         assert self._dimse is not None
         dimse = self._dimse
@@ -576,9 +577,9 @@ class Retriever:
             threading.Thread(target=worker, name=f"retrieve-{n}", daemon=True)
             for n in range(self.workers)
         ]
-        for thread in threads:
-            thread.start()
         try:
+            # The listing runs alone (~50 ms for 600 matches with fastget; competing with
+            # the transfers for the GIL it took over a second), then the batches go out.
             ordered = sorted(series_rows, key=lambda s: s["SeriesInstanceUID"] != first)
             for series in ordered:
                 self._list_and_dispatch(run, plan, series, cached, batches, either)
@@ -586,6 +587,8 @@ class Retriever:
             errors.append(exc)
             stop.set()
         finally:
+            for thread in threads:
+                thread.start()
             for _ in threads:
                 batches.put(None)
             for thread in threads:
@@ -621,7 +624,8 @@ class Retriever:
         uid = series["SeriesInstanceUID"]
         keys = {"StudyInstanceUID": run.study_uid, "SeriesInstanceUID": uid}
         batch: list[dict[str, Any]] = []
-        found = self._dimse.find_iter("image", keys, ("SOPInstanceUID", "InstanceNumber"), either)  # type: ignore[arg-type]
+        wanted = ("SOPInstanceUID", "InstanceNumber")
+        found = self._dimse.fast_find_iter("image", keys, wanted, either)  # type: ignore[arg-type]
         for ds in found:
             sop = str(ds.get("SOPInstanceUID", ""))
             if not sop:
