@@ -596,14 +596,13 @@ def read_tags(path: Path) -> dict[str, Any]:
     }
 
 
-def study_from_index(index: Any, study_uid: str, with_tags: bool = True) -> StudyInfo:
-    """A :class:`StudyInfo` from a ``viewer.dicom.index.DicomIndex`` study; ``with_tags``
-    reads body part, laterality, view position and patient orientation from the headers
-    (first file of a series; every file of a projection series)."""
-    study = index.studies[study_uid]
+def display_sets_from_series(series: Iterable[Any], with_tags: bool = True) -> list[DisplaySet]:
+    """Display sets of ``viewer.dicom.index.SeriesEntry`` objects: one per series, or one per
+    image for projection modalities; ``with_tags`` reads body part, laterality, view position
+    and patient orientation from the headers (first file of a series; every file of a
+    projection series)."""
     sets: list[DisplaySet] = []
-    for uid in study.series_uids:
-        s = index.series.get(uid)
+    for s in series:
         if s is None or not s.instances:
             continue
         base = {
@@ -623,6 +622,15 @@ def study_from_index(index: Any, study_uid: str, with_tags: bool = True) -> Stud
             uid=s.series_uid, images=s.number_of_frames,
             orientation=orientation_name(s.instances[0].image_orientation),
             slice_spacing=_spacing(s.instances), **base, **tags))
+    return sets
+
+
+def study_from_index(index: Any, study_uid: str, with_tags: bool = True) -> StudyInfo:
+    """A :class:`StudyInfo` from a ``viewer.dicom.index.DicomIndex`` study
+    (:func:`display_sets_from_series`)."""
+    study = index.studies[study_uid]
+    series = [index.series.get(uid) for uid in study.series_uids]
+    sets = display_sets_from_series(series, with_tags)
     return StudyInfo(study.study_uid, study.date, study.time, tuple(sets))
 
 
