@@ -116,6 +116,8 @@ def measure(which: str, folder: Path) -> dict[str, float]:
         "peak_rss_mb": own,
         "worker_peak_rss_mb": kids,
         "cores_used": cpu / wall,
+        "worker_cpu_share": kids_cpu / max(cpu, 1e-9),
+        "load_avg_1min": os.getloadavg()[0],
         "shape": list(shape),
     }
 
@@ -190,7 +192,8 @@ def main() -> int:
             print(
                 f"{key:9} regard {r['seconds_median']:.2f} s (best {r['seconds_best']:.2f}), "
                 f"RSS {r['peak_rss_mb']:.0f} MB (+workers {r['worker_peak_rss_mb']:.0f}), "
-                f"{r['cores_used']:.2f} cores | pydicom {p['seconds_median']:.2f} s, "
+                f"{r['cores_used']:.2f} cores ({100 * r['worker_cpu_share']:.0f}% CPU in workers,"
+                f" load {r['load_avg_1min']:.1f}) | pydicom {p['seconds_median']:.2f} s, "
                 f"RSS {p['peak_rss_mb']:.0f} MB | speed-up x{ratio:.2f} | "
                 + ", ".join(f"{k}={'ok' if v else 'FAIL'}" for k, v in checks.items()),
                 flush=True,
