@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import FileMetaDataset
@@ -20,6 +21,7 @@ from viewer.hanging import (
     HangingError,
     StudyInfo,
     display_set,
+    display_sets_from_series,
     hang,
     load_protocols,
     orientation_name,
@@ -282,3 +284,26 @@ def test_orientation_names() -> None:
     assert orientation_name((0, 1, 0, 0, 0, -1)) == "sagittal"
     assert orientation_name((1, 0, 0, 0, 0.7071, -0.7071)) == "oblique"
     assert orientation_name(None) == ""
+
+
+def test_real_mr_series_get_their_orientation_and_spacing() -> None:
+    """Oracle: the corpus' header-derived geometry (mr_orientation/reference)."""
+    import json
+
+    from tests.shared_data import shared
+    from viewer.dicom.index import scan
+
+    reference = json.loads(shared("mr_orientation/reference/geometry_from_dicom.json").read_text())
+    expected = {}
+    for item in reference:
+        n = np.cross(item["iop_row"], item["iop_col"])
+        axis = int(np.argmax(np.abs(n)))
+        expected[item["dir"].split("/")[-1]] = (("sagittal", "coronal", "axial")[axis],
+                                                item["spacing_along_normal_mm"]["min"])
+    for folder, (orientation, spacing) in expected.items():
+        index = scan(shared(f"mr_orientation/{folder}"))
+        (series,) = index.series.values()
+        (d,) = display_sets_from_series([series])
+        assert d.orientation == orientation and d.modality == "MR"
+        assert d.slice_spacing == pytest.approx(spacing, abs=1e-3)
+        assert d.images == len(series.instances)
