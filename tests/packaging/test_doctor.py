@@ -38,6 +38,20 @@ def listener() -> Iterator[int]:
         srv.close()
 
 
+def _wait_listening(port: int, timeout: float = 5.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _site(regard_home: Path, text: str) -> None:
     (regard_home / "site-config.toml").write_text(text, encoding="utf-8")
 
@@ -234,6 +248,7 @@ def test_audit_tls_handshake_with_site_ca(regard_home: Path, tmp_path: Path) -> 
     receiver_mod = pytest.importorskip("tests.access.syslog_receiver")
     pki = receiver_mod.make_pki(tmp_path)
     receiver = receiver_mod.Receiver("tls", receiver_mod.server_context(pki)).start()
+    _wait_listening(receiver.port)  # the helper calls listen() in its thread
     try:
         base = f'[audit]\nrepository = "tls://127.0.0.1:{receiver.port}"\n'
         _site(regard_home, base + f'ca_file = "{pki.ca}"\ncert_file = "{pki.client_cert}"\n'
