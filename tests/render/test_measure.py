@@ -138,3 +138,33 @@ def test_outline_and_corners() -> None:
         EllipseROI(plane, roi.centre, 0.0, 2.0)
     volume = noisy_volume()
     assert native_steps(volume, make_plane("coronal", (0, 0, 0))) == pytest.approx((0.7, 2.0))
+
+
+def test_real_tilted_ct_roi_equals_the_pixels_of_the_file() -> None:
+    """Real Philips CT, 18.5 degree gantry tilt (shared corpus): an ellipse on the acquired
+    plane covers exactly the file's pixels whose centres fall inside it (pydicom oracle)."""
+    import pydicom
+
+    from tests.shared_data import shared
+    from viewer.dicom.assemble import assemble
+
+    volume = assemble(shared("ct_gantry_tilt/Philips_Ingenuity_tilt-18.5"))[0]
+    k = 30
+    ds = pydicom.dcmread(volume.source_files[k])
+    pixels = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    ipp = np.array(ds.ImagePositionPatient, float)
+    row = np.array(ds.ImageOrientationPatient[:3], float)
+    col = np.array(ds.ImageOrientationPatient[3:], float)
+    ps_r, ps_c = (float(v) for v in ds.PixelSpacing)
+    centre = ipp + 250.3 * ps_c * row + 240.6 * ps_r * col
+    plane = make_plane("acquisition", centre, volume.geometry)
+    roi = EllipseROI(plane, centre, a=20.0, b=12.0)
+    stats = ellipse_stats(volume, roi)
+    rr, cc = np.mgrid[0:pixels.shape[0], 0:pixels.shape[1]]
+    d = ipp + (cc[..., None] * ps_c) * row + (rr[..., None] * ps_r) * col - centre
+    inside = ((d @ row) / 20.0) ** 2 + ((d @ -col) / 12.0) ** 2 <= 1.0
+    ref = pixels[inside].astype(float)
+    assert stats.count == ref.size
+    assert stats.mean == pytest.approx(ref.mean(), abs=1e-6)
+    assert stats.sd == pytest.approx(ref.std(ddof=1), abs=1e-6)
+    assert (stats.min, stats.max) == (ref.min(), ref.max())
