@@ -307,3 +307,42 @@ def test_real_mr_series_get_their_orientation_and_spacing() -> None:
         assert d.orientation == orientation and d.modality == "MR"
         assert d.slice_spacing == pytest.approx(spacing, abs=1e-3)
         assert d.images == len(series.instances)
+
+
+def test_cli_shows_the_hanging_of_a_study_and_its_prior(tmp_path: Path, capsys) -> None:
+    import json
+
+    from viewer.cli import main
+    from viewer.dicom.phantom import write_phantom_series
+
+    common = dict(columns=32, rows=32, noise=0.0, patient_id="HANG-1")
+    write_phantom_series(tmp_path / "new" / "thin", study_uid="1.2.826.0.1.3680043.10.9.1",
+                         series_description="Thorax 1 mm", slices=12, slice_mm=1.0,
+                         extra={"StudyDate": "20250101"}, **common)
+    write_phantom_series(tmp_path / "new" / "thick", study_uid="1.2.826.0.1.3680043.10.9.1",
+                         series_description="Thorax 5 mm", slices=4, slice_mm=5.0,
+                         extra={"StudyDate": "20250101"}, **common)
+    write_phantom_series(tmp_path / "old", study_uid="1.2.826.0.1.3680043.10.9.2",
+                         series_description="Old thorax", slices=6, slice_mm=2.0,
+                         extra={"StudyDate": "20200101"}, **common)
+    assert main(["hanging", "show", str(tmp_path), "--study", "1.2.826.0.1.3680043.10.9.1",
+                 "--json"]) == 0
+    (study,) = json.loads(capsys.readouterr().out)["studies"]
+    assert study["priors"] == ["1.2.826.0.1.3680043.10.9.2"]
+    mpr, compare = study["stages"]
+    assert (mpr["protocol"], mpr["layout"]) == ("CT", "mpr")
+    assert mpr["cells"][0]["description"] == "Thorax 1 mm"
+    assert [c["description"] for c in compare["cells"]] == ["Thorax 1 mm", "Old thorax"]
+    assert [c["prior"] for c in compare["cells"]] == [False, True]
+
+
+def test_cli_check_names_the_broken_file(regard_home: Path, capsys) -> None:
+    from viewer.cli import main
+
+    assert main(["hanging", "check"]) == 0
+    assert "hanging protocols OK" in capsys.readouterr().out
+    bad = regard_home / "hanging-protocols.toml"
+    bad.write_text('[[protocol]]\nname = "Mine"\nstage = [{ layout = "2x9" }]\n')
+    assert main(["hanging", "check"]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "protocol 'Mine'" in err and "layout" in err

@@ -49,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from viewer.config import regard_home
+from viewer.config import ConfigError, regard_home
 from viewer.resources import resource_path
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ _VIEWPORT_KEYS = {
 }
 
 
-class HangingError(ValueError):
+class HangingError(ConfigError):
     """A hanging protocol file is wrong; the message names the file and the protocol."""
 
 

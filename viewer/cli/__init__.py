@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "viewer.cli.view_cmds",
     "viewer.cli.demo_cmds",
     "viewer.cli.doctor_cmds",
+    "viewer.cli.hanging_cmds",
 )
 
 
