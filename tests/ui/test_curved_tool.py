@@ -119,6 +119,30 @@ def test_clicked_centre_line_shows_as_a_straight_band_in_the_cpr_viewport(qtbot,
         qtbot.mouseMove(target, centre)
     lps, value = info.args
     assert s_distance(np.asarray(lps))[0] < 0.5 and value > 900
+    # ... and that point is marked on the source view
+    np.testing.assert_allclose(tool.marker, lps)
+    mask = cyan_mask(source.capture())
+    x, y = (round(v) for v in source.view.to_display(lps))
+    assert mask[y - 5:y + 6, x - 5:x + 6].any()
+
+
+def test_p_switches_to_the_panoramic_along_the_clicked_arch(qtbot, tube_grid) -> None:
+    source, target = tube_grid
+    tool = CurvedMPRTool(source, target, width_mm=12.0)
+    tool.set_active(True)
+    for p in clicks():
+        qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, p))
+    qtbot.keyClick(source, Qt.Key.Key_Return)
+    qtbot.keyClick(target, Qt.Key.Key_P)
+    image = tool.image
+    assert tool.mode == "panoramic" and image.kind == "panoramic"
+    assert target.model.volume.dims == (image.shape[1], image.shape[0], 1)
+    # the tube lies in the axial plane of the clicks: a horizontal band at mid-height
+    heights = (np.arange(image.shape[0])[::-1] - (image.shape[0] - 1) / 2) * image.row_spacing
+    assert image.values[np.abs(heights) < 1.0].min() > 800
+    assert np.nanmax(image.values[np.abs(heights) > R_TUBE + 1.5]) < 1.0
+    qtbot.keyClick(target, Qt.Key.Key_P)
+    assert tool.mode == "cpr" and tool.image.kind == "cpr"
 
 
 def test_brackets_spin_the_cpr_and_escape_drops_pending_clicks(qtbot, tube_grid) -> None:

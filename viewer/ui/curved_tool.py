@@ -11,8 +11,10 @@ pixels (:func:`cpr_volume`: x = lateral mm, y = arc length mm), so the
 target keeps all its ordinary tools (window/level, zoom, pan, distance:
 distances along and across the straightened vessel are in true mm). In the
 target, ``[`` and ``]`` spin the CPR about the centre line by
-``ROTATE_STEP`` degrees; its cursor read-out is mapped back to the patient
-point (:attr:`CurvedMPRTool.cursor_lps`).
+``ROTATE_STEP`` degrees and ``P`` switches to the dental panoramic and back
+(arch clicked on an axial view: head up, ``width_mm`` tall); its cursor
+read-out is mapped back to the patient point
+(:attr:`CurvedMPRTool.cursor_lps`), which is marked on the source view.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 
 from viewer.dicom.geometry import Geometry
 from viewer.dicom.volume import Volume
-from viewer.render.curved import CurvedImage, CurveError, straightened_cpr
+from viewer.render.curved import CurvedImage, CurveError, panoramic, straightened_cpr
 from viewer.ui.roi_tools import Shape, ViewportTool
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ class CurvedMPRTool(ViewportTool):
         self.points: list[np.ndarray] = []
         self.normal: np.ndarray | None = None
         self.angle = 0.0
+        self.mode = "cpr"  # or "panoramic"
+        self.marker: np.ndarray | None = None  # LPS under the cursor in the CPR
         self.image: CurvedImage | None = None
         self.centre_line: list[np.ndarray] = []  # the last finished line (kept drawn)
         self._target_filter = _TargetKeys(self)
@@ -125,8 +129,11 @@ class CurvedMPRTool(ViewportTool):
         volume = self.viewport.model.volume  # type: ignore[attr-defined]
         if volume is None:
             raise CurveError("no volume in the viewport")
-        image = straightened_cpr(volume, points, width_mm=self.width_mm, angle_deg=angle,
-                                 reference=normal)
+        if self.mode == "panoramic":
+            image = panoramic(volume, points, height_mm=self.width_mm)
+        else:
+            image = straightened_cpr(volume, points, width_mm=self.width_mm, angle_deg=angle,
+                                     reference=normal)
         self.image, self.angle, self.normal = image, float(angle), normal
         self.target.set_volume(cpr_volume(image, volume))  # type: ignore[attr-defined]
         self.finished.emit(image)
@@ -138,6 +145,14 @@ class CurvedMPRTool(ViewportTool):
         self.compute(self.image.centreline.clicks, self.normal,
                      (self.angle + degrees) % 360.0)
 
+    def set_mode(self, mode: str) -> None:
+        """``cpr`` or ``panoramic``; recomputes the shown reformat."""
+        if mode not in ("cpr", "panoramic"):
+            raise ValueError(f"unknown curved mode {mode!r}: expected cpr or panoramic")
+        self.mode = mode
+        if self.image is not None:
+            self.compute(self.image.centreline.clicks, self.normal, self.angle)
+
     # ------------------------------------------------------------ drawing
     def shapes(self) -> list[Shape]:
         out = []
@@ -145,6 +160,8 @@ class CurvedMPRTool(ViewportTool):
             out.append(Shape(np.array(self.centre_line)))
         if self.points:
             out.append(Shape(np.array(self.points), markers=True))
+        if self.marker is not None:
+            out.append(Shape(self.marker[None], markers=True))
         return out
 
     # ------------------------------------------------------------ target
@@ -154,7 +171,13 @@ class CurvedMPRTool(ViewportTool):
         p = np.asarray(lps, dtype=float)
         col = p[0] / self.image.col_spacing
         row = p[1] / self.image.row_spacing
-        self.cursor_lps.emit(self.image.pixel_to_lps(row, col), self.image.value_at(row, col))
+        rows, cols = self.image.shape
+        if not (-0.5 <= row <= rows - 0.5 and -0.5 <= col <= cols - 0.5):
+            return
+        point = self.image.pixel_to_lps(row, col)
+        self.marker = point
+        self.redraw()
+        self.cursor_lps.emit(point, self.image.value_at(row, col))
 
 
 class _TargetKeys(QObject):
@@ -167,9 +190,13 @@ class _TargetKeys(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.KeyPress and self.tool.image is not None:
             assert isinstance(event, QKeyEvent)
+            key = Qt.Key(event.key())
             step = {Qt.Key.Key_BracketLeft: -ROTATE_STEP,
-                    Qt.Key.Key_BracketRight: ROTATE_STEP}.get(Qt.Key(event.key()))
+                    Qt.Key.Key_BracketRight: ROTATE_STEP}.get(key)
             if step is not None:
                 self.tool.rotate(step)
+                return True
+            if key == Qt.Key.Key_P:
+                self.tool.set_mode("cpr" if self.tool.mode == "panoramic" else "panoramic")
                 return True
         return False

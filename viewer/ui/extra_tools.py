@@ -98,6 +98,9 @@ class ExtraTools(QObject):
 
                 tool = CurvedMPRTool(vp, self.curved_target())
                 tool.finished.connect(lambda _image: self._show_curved())
+                status = getattr(self.window, "_cursor_moved", None)
+                if callable(status):  # the status bar's LPS / value read-out
+                    tool.cursor_lps.connect(status)
             self.tools[key] = tool
         return tool
 
