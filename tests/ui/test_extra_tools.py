@@ -99,3 +99,7 @@ def test_ellipse_and_angle_actions_measure_in_the_active_viewport(qtbot, window)
     angle = tools.tool_for("angle", vp)
     assert angle.angles[0].degrees == pytest.approx(90.0, abs=1.5)
     assert len(ellipse.rois) == 1  # the ellipse tool was off
+    # the window's "Clear measurements" clears them too
+    clear = next(a for a in window.actions() if a.text() == "Clear measurements")
+    clear.trigger()
+    assert ellipse.rois == [] and angle.angles == []

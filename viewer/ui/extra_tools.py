@@ -68,6 +68,9 @@ class ExtraTools(QObject):
             self.actions[name] = act
         for act in getattr(window, "tool_actions", {}).values():
             act.triggered.connect(lambda _c=False: self.select(""))
+        for act in window.actions():  # the window's "Clear measurements" clears ours too
+            if act.text() == tr("Clear measurements"):
+                act.triggered.connect(lambda _c=False: self.clear())
 
     def _tools_menu(self) -> Any:
         for act in self.window.menuBar().actions():
@@ -141,8 +144,9 @@ class ExtraTools(QObject):
             self.tool_for(self.current, vp).set_active(True)
 
     def clear(self) -> None:
+        """Drop the angles and ROIs drawn so far (the curved MPR's line stays)."""
         for tool in self.tools.values():
-            if hasattr(tool, "clear"):
+            if shiboken6.isValid(tool) and hasattr(tool, "clear"):
                 tool.clear()
 
 
