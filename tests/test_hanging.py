@@ -133,11 +133,13 @@ def mg_study(uid: str, date: str, orientations: dict[str, tuple[str, str]]) -> S
 
 
 def test_mammography_four_views_back_to_back_with_chest_walls_facing() -> None:
-    po = {"rcc": ("A", "R"), "lcc": ("P", "L"), "rmlo": ("P", "F"), "lmlo": ("A", "F")}
+    po = {"rcc": ("A", "R"), "lcc": ("P", "L"), "rmlo": ("P", "HR"), "lmlo": ("A", "FL")}
     (four,) = hang(mg_study("mg1", "20260301", po), [])
     assert uids(four) == ["mg1.rcc", "mg1.lcc", "mg1.rmlo", "mg1.lmlo"]
     # right breast on the left, chest wall (P) wanted on the image's right, and vice versa
     assert [c.flip_horizontal for c in four.cells] == [True, True, False, False]
+    # MLO with the head at the bottom (column direction towards H) is turned head up
+    assert [c.flip_vertical for c in four.cells] == [False, False, True, False]
     # without Patient Orientation the rule's mirror flag (right side) decides
     (bare,) = hang(mg_study("mg1", "20260301", {}), [])
     assert [c.flip_horizontal for c in bare.cells] == [True, False, True, False]

@@ -21,7 +21,8 @@ The image is flipped horizontally when its Patient Orientation (0020,0020)
 row direction (towards the image's right) points the wrong way: with the
 chest wall wanted on the right the row direction must be posterior (P),
 with it wanted on the left anterior (A). Without Patient Orientation the
-rule's ``mirror`` flag decides.
+rule's ``mirror`` flag decides. With ``head_up`` (MLO views) the image is
+flipped vertically when its column direction (downwards) points to the head.
 
 Files: the defaults ship in ``resources/hanging/protocols.toml``; each user's
 own protocols are in ``$REGARD_HOME/hanging-protocols.toml`` (same schema), merged over
@@ -66,7 +67,7 @@ _MATCH_KEYS = {"modality", "body_part", "series_description", "min_priors", "max
 _STAGE_KEYS = {"name", "layout", "viewport", "min_priors"}
 _VIEWPORT_KEYS = {
     "study", "modality", "series_description", "orientation", "laterality", "view", "choose",
-    "index", "chest_wall", "mirror", "same_description_as",
+    "index", "chest_wall", "mirror", "same_description_as", "head_up",
 }
 
 
@@ -136,6 +137,7 @@ class ViewportRule:
     chest_wall: str = ""  # "" | left | right
     mirror: bool = False
     same_description_as: int | None = None  # cell index whose description must be equal
+    head_up: bool = False  # flip vertically when the column direction points to the head
 
 
 @dataclass(frozen=True)
@@ -178,13 +180,15 @@ class Protocol:
 @dataclass(frozen=True)
 class Cell:
     """One viewport of a hanging: ``display_set`` (None: empty), shown flipped left-right
-    when ``flip_horizontal``; ``prior`` when it comes from a prior study."""
+    when ``flip_horizontal`` (top-bottom when ``flip_vertical``); ``prior`` when it comes
+    from a prior study."""
 
     row: int
     col: int
     display_set: DisplaySet | None
     flip_horizontal: bool = False
     prior: bool = False
+    flip_vertical: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,8 +264,9 @@ def _viewport(raw: Any, where: str) -> ViewportRule:
     if chest_wall not in ("", "left", "right"):
         raise HangingError(f"{where}: chest_wall must be 'left' or 'right', got {chest_wall!r}")
     mirror = t.get("mirror", False)
-    if not isinstance(mirror, bool):
-        raise HangingError(f"{where}: mirror must be true or false")
+    head_up = t.get("head_up", False)
+    if not isinstance(mirror, bool) or not isinstance(head_up, bool):
+        raise HangingError(f"{where}: mirror and head_up must be true or false")
     same = t.get("same_description_as")
     view = t.get("view")
     return ViewportRule(
@@ -276,6 +281,7 @@ def _viewport(raw: Any, where: str) -> ViewportRule:
         chest_wall=chest_wall,
         mirror=mirror,
         same_description_as=None if same is None else _int(same, where, "same_description_as"),
+        head_up=head_up,
     )
 
 
@@ -494,6 +500,12 @@ def flip_for_chest_wall(d: DisplaySet, rule: ViewportRule) -> bool:
     return row_dir[0] != wanted
 
 
+def flip_for_head_up(d: DisplaySet, rule: ViewportRule) -> bool:
+    """Vertical flip so the head is up: the column direction (0020,0020) must not be H."""
+    col_dir = d.patient_orientation[1].strip().upper() if len(d.patient_orientation) > 1 else ""
+    return bool(rule.head_up and col_dir[:1] == "H")
+
+
 def hang_stage(protocol: Protocol, stage: Stage, current: StudyInfo,
                priors: Sequence[StudyInfo]) -> Hanging:
     rows, cols = stage.grid
@@ -513,9 +525,10 @@ def hang_stage(protocol: Protocol, stage: Stage, current: StudyInfo,
                     chosen, prior = found[rule.index], rule.study == "prior"
                     break
         flip = flip_for_chest_wall(chosen, rule) if chosen is not None and rule else False
+        vflip = flip_for_head_up(chosen, rule) if chosen is not None and rule else False
         if chosen is not None:
             used.add(chosen.uid)
-        cells.append(Cell(r, c, chosen, flip, prior))
+        cells.append(Cell(r, c, chosen, flip, prior, vflip))
     if protocol.fill_empty and stage.layout != "mpr":
         rest = [d for d in sorted(current.display_sets, key=_sort_key("first"))
                 if d.uid not in used]

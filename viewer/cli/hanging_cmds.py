@@ -45,6 +45,7 @@ def _describe(hanging: Any) -> dict[str, Any]:
             "study_uid": d.study_uid if d else None,
             "description": d.description if d else None,
             "prior": c.prior, "flip_horizontal": c.flip_horizontal,
+            "flip_vertical": c.flip_vertical,
         })
     return {"protocol": hanging.protocol, "stage": hanging.stage, "layout": hanging.layout,
             "rows": hanging.rows, "cols": hanging.cols, "cells": cells}
@@ -78,7 +79,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"  {stage['protocol']} / {stage['stage']}: {stage['layout']}")
             for c in stage["cells"]:
                 what = c["description"] if c["series_uid"] else "(empty)"
-                flags = " prior" * c["prior"] + " flipped" * c["flip_horizontal"]
+                flags = (" prior" * c["prior"] + " flipped" * c["flip_horizontal"]
+                         + " upside-down" * c["flip_vertical"])
                 print(f"    [{c['row']},{c['col']}] {what}{flags}")
     return 0
 
