@@ -79,8 +79,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"  {stage['protocol']} / {stage['stage']}: {stage['layout']}")
             for c in stage["cells"]:
                 what = c["description"] if c["series_uid"] else "(empty)"
-                flags = (" prior" * c["prior"] + " flipped" * c["flip_horizontal"]
-                         + " upside-down" * c["flip_vertical"])
+                flags = (" prior" * c["prior"] + " flipped left-right" * c["flip_horizontal"]
+                         + " flipped top-bottom" * c["flip_vertical"])
                 print(f"    [{c['row']},{c['col']}] {what}{flags}")
     return 0
 
