@@ -148,6 +148,7 @@ class Cache:
         self.studies_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._known: set[tuple[str, str]] = set()  # (study, series) rows known to exist
+        self._pending: list[tuple[Any, ...]] = []  # deferred instance rows (see flush)
         self._db = sqlite3.connect(
             self.root / "index.sqlite", check_same_thread=False, isolation_level=None
         )
@@ -156,6 +157,7 @@ class Cache:
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
             self._db.close()
 
@@ -185,8 +187,14 @@ class Cache:
         sop_class_uid: str = "",
         transfer_syntax: str = "",
         instance_number: int | None = None,
+        deferred: bool = False,
     ) -> Path:
-        """Write one Part 10 file from ``chunks`` atomically and index it; return its path."""
+        """Write one Part 10 file from ``chunks`` atomically and index it; return its path.
+
+        ``deferred`` queues the index row for :meth:`flush` (one transaction for many rows,
+        what a retrieve does). The file is complete either way; a crash before the flush
+        leaves complete files without rows, which :meth:`check` indexes again.
+        """
         path = self.instance_path(study_uid, series_uid, sop_uid)
         path.parent.mkdir(parents=True, exist_ok=True)
         part = path.with_name(f"{path.name}.{threading.get_ident()}.part")
@@ -201,12 +209,13 @@ class Cache:
             part.unlink(missing_ok=True)
             raise
         now = time.time()
+        row = (sop_uid, study_uid, series_uid, sop_class_uid, transfer_syntax, instance_number,
+               str(path.relative_to(self.root)), size, now)  # fmt: skip
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)",
-                (sop_uid, study_uid, series_uid, sop_class_uid, transfer_syntax, instance_number,
-                 str(path.relative_to(self.root)), size, now),
-            )  # fmt: skip
+            if deferred:
+                self._pending.append(row)
+            else:
+                self._db.execute("INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)", row)
             if (study_uid, series_uid) not in self._known:
                 self._db.execute(
                     "INSERT OR IGNORE INTO studies (study_uid, created, last_access) "
@@ -218,7 +227,25 @@ class Cache:
                     (series_uid, study_uid),
                 )
                 self._known.add((study_uid, series_uid))
+        if deferred and len(self._pending) >= 256:
+            self.flush()
         return path
+
+    def flush(self) -> None:
+        """Write the deferred index rows in one transaction."""
+        with self._lock:
+            rows, self._pending = self._pending, []
+            if not rows:
+                return
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)", rows
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def set_study_info(
         self, study_uid: str, info: Mapping[str, Any], source: str | None = None
@@ -401,6 +428,7 @@ class Cache:
         SOP Instance UID (0008,0018) is the indexed one.
         """
         report = IntegrityReport()
+        self.flush()
         with self._lock:
             rows = self._db.execute("SELECT * FROM instances").fetchall()
         indexed: set[Path] = set()

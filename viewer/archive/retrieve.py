@@ -136,6 +136,7 @@ class _Writer:
             self.queue.put(None)
         for thread in self.threads:
             thread.join()
+        self.run.cache.flush()
         if self.errors:
             raise self.errors[0]
 
@@ -153,6 +154,7 @@ class _Run:
     on_instance: Callable[[Path], None] | None
     started: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    report_lock: threading.Lock = field(default_factory=threading.Lock)
     done: int = 0
     nbytes: int = 0
     first_at: float | None = None
@@ -193,23 +195,25 @@ class _Run:
                 sop_class_uid=sop_class or str(row.get("SOPClassUID", "")),
                 transfer_syntax=ts,
                 instance_number=_int(row.get("InstanceNumber")),
+                deferred=True,
             )
         finally:
             with self.lock:
                 self.inflight.discard(sop_uid)
         size = sum(len(c) for c in chunks)
-        with self.lock:
-            self.stored.add(sop_uid)
-            self.done += 1
-            self.nbytes += size
-            self.paths.append(path)
-            if self.first_at is None:
-                self.first_at = time.monotonic()
-            snapshot = self.snapshot()
-        if self.on_instance is not None:
-            self.on_instance(path)
-        if self.progress is not None:
-            self.progress(snapshot)
+        with self.report_lock:  # callbacks in order, one at a time
+            with self.lock:
+                self.stored.add(sop_uid)
+                self.done += 1
+                self.nbytes += size
+                self.paths.append(path)
+                if self.first_at is None:
+                    self.first_at = time.monotonic()
+                snapshot = self.snapshot()
+            if self.on_instance is not None:
+                self.on_instance(path)
+            if self.progress is not None:
+                self.progress(snapshot)
 
     def submit(
         self,
@@ -219,8 +223,9 @@ class _Run:
         ts: str,
         series_uid: str | None = None,
     ) -> None:
-        """Hand a received instance to the writer threads (or store it now without them)."""
-        if self.writer is None:
+        """Hand a received instance to the writer threads (or store it now: without them,
+        or when it is the first image, which must be reported before any other)."""
+        if self.writer is None or sop_uid == self.first_uid:
             self.store(chunks, sop_uid, sop_class, ts, series_uid)
         else:
             self.writer.put((chunks, sop_uid, sop_class, ts, series_uid))
