@@ -248,11 +248,14 @@ class ImageView:
             prop.SetColorLevel(127.5)
             return
         vw, vl = vtk_window_level(self.center, self.width)
-        # The framebuffer rounds to 8 bits where PS3.3 / dcmj2pnm floor: half an output
-        # step lower gives the floor (equal to pixels.to_display on real CR/NM frames).
-        half_step = 0.5 * vw / 255.0
+        # The framebuffer rounds to 8 bits where PS3.3 / dcmj2pnm floor: a level almost half
+        # an output step higher gives the floor. "Almost": exact ties (y an integer) must
+        # stay on their side, and with integer input y moves in steps of 255/(w-1), so its
+        # fraction is never within 1/(w-1) of the next integer (measured equal to
+        # pixels.to_display on real CR/NM frames for widths 1 to 60000).
+        margin = min(1.0 / 2048.0, 0.25 / max(self.width - 1.0, 1.0))
         prop.SetColorWindow(vw)
-        prop.SetColorLevel((-vl if self._negated else vl) + half_step)
+        prop.SetColorLevel((-vl if self._negated else vl) + (0.5 - margin) * vw / 255.0)
 
     # ------------------------------------------------------------ orientation
     def rotate(self, quarter_turns: int = 1) -> None:
