@@ -149,6 +149,7 @@ class Cache:
         self._lock = threading.RLock()
         self._known: set[tuple[str, str]] = set()  # (study, series) rows known to exist
         self._pending: list[tuple[Any, ...]] = []  # deferred instance rows (see flush)
+        self._dirs: set[Path] = set()  # series folders known to exist
         self._db = sqlite3.connect(
             self.root / "index.sqlite", check_same_thread=False, isolation_level=None
         )
@@ -196,11 +197,18 @@ class Cache:
         leaves complete files without rows, which :meth:`check` indexes again.
         """
         path = self.instance_path(study_uid, series_uid, sop_uid)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
         part = path.with_name(f"{path.name}.{threading.get_ident()}.part")
         size = 0
         try:
-            with part.open("wb") as fh:
+            try:
+                fh = part.open("wb")
+            except FileNotFoundError:  # the folder was removed behind our back
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fh = part.open("wb")
+            with fh:
                 for chunk in chunks:
                     fh.write(chunk)
                     size += len(chunk)
@@ -384,6 +392,7 @@ class Cache:
 
         with self._lock:
             self._known = {k for k in self._known if k[0] != study_uid}
+            self._dirs = {d for d in self._dirs if d.parent.name != _safe(study_uid)}
             self._db.execute("DELETE FROM instances WHERE study_uid=?", (study_uid,))
             self._db.execute("DELETE FROM series WHERE study_uid=?", (study_uid,))
             self._db.execute("DELETE FROM studies WHERE study_uid=?", (study_uid,))
