@@ -83,6 +83,17 @@ def test_dimse_peer_sending_garbage_fails_clearly(peer: Peer) -> None:
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("peer", [GARBAGE, b"\x02\x00\x00\x00\x00\x05abc", b""], indirect=True)
+def test_fast_c_get_against_a_broken_peer_fails_clearly(peer: Peer) -> None:
+    node = parse_address(f"dicom://PACS@127.0.0.1:{peer.port}", timeout=1)
+    started = time.monotonic()
+    with pytest.raises(ArchiveError, match=r"127\.0\.0\.1"):
+        DimseClient(node, LocalAE(timeout=1)).get(
+            "study", {"StudyInstanceUID": "1.2.3"}, ["1.2.840.10008.5.1.4.1.1.2"], lambda r: None
+        )
+    assert time.monotonic() - started < 4
+
+
 @pytest.mark.parametrize("peer", [b""], indirect=True)
 def test_silent_peer_times_out(peer: Peer) -> None:
     node = parse_address(f"dicom://PACS@127.0.0.1:{peer.port}", timeout=1)
