@@ -36,6 +36,10 @@ The default window is the series' own (Window Center/Width), else a modality
 default (CT 400/40), else the 0.5-99.5 percentile range of the voxels.
 Without --overlay the PNG holds only the image; with it: orientation letters
 on each side, the four corners, a scale bar and a LOSSY mark when relevant.
+2-D series (radiographs CR/DX/MG, cine US/XA/RF/NM, colour photos, images
+without Image Position/Orientation) render one frame as stored: --frame N
+(0 = first), --true-pixel for 1:1; --window/--level, --size, --zoom and
+--overlay apply; --plane, --point, --normal and --slab are refused.
 """
 
 
@@ -53,7 +57,8 @@ def register(sub: Any) -> None:
                    help="series instance UID (default: the series with the most images)")
     p.add_argument("--volume", type=int, default=0, metavar="N",
                    help="which volume when the series splits into several (0 = largest)")
-    p.add_argument("--plane", choices=PLANES, default="axial", help="slice orientation")
+    p.add_argument("--plane", choices=PLANES, default=None,
+                   help="slice orientation (volumes; default axial)")
     p.add_argument("--point", metavar="X,Y,Z", help="LPS point (mm) the slice passes through")
     p.add_argument("--normal", metavar="X,Y,Z", help="oblique: tilt --plane onto this normal (LPS)")
     p.add_argument("--window", type=float, metavar="W", help="window width (needs --level)")
@@ -63,6 +68,10 @@ def register(sub: Any) -> None:
     p.add_argument("--size", default="512x512", metavar="WxH", help="PNG size in pixels")
     p.add_argument("--zoom", type=float, default=1.0, help="magnification (1 = whole volume)")
     p.add_argument("--interpolation", choices=("linear", "cubic", "nearest"), default="linear")
+    p.add_argument("--frame", type=int, default=None, metavar="N",
+                   help="2-D series (radiographs, cine, colour): frame to render, 0 = first")
+    p.add_argument("--true-pixel", action="store_true",
+                   help="2-D series: one image pixel per PNG pixel (1:1), centred")
     p.add_argument("--overlay", action="store_true", help="draw labels, corners and scale bar")
     p.add_argument("-o", "--output", required=True, metavar="OUT.png", help="PNG to write")
     p.add_argument("--json", action="store_true", help="print a JSON description of the render")
@@ -109,7 +118,7 @@ def _request(args: argparse.Namespace) -> Any:
     if normal is not None and not any(normal):
         raise CommandError("--normal must not be 0,0,0")
     return SnapshotRequest(
-        plane=args.plane,
+        plane=args.plane or "axial",
         point=_triple("--point", args.point),
         normal=normal,
         window=None if args.window is None else (args.window, args.level),
@@ -141,8 +150,6 @@ def _pick_series(index: Any, root: Path, uid: str | None) -> Any:
 
 def _authorize(entry: Any) -> None:
     """Record the viewing in the audit trail before any pixel is written (fail closed)."""
-    import pydicom
-
     from viewer.access.gate import (
         AccessDenied,
         AccessGate,
@@ -154,7 +161,9 @@ def _authorize(entry: Any) -> None:
     )
 
     try:
-        ds = pydicom.dcmread(entry.instances[0].path, stop_before_pixels=True)
+        from viewer.dicom.index import read_header  # also files without a Part 10 preamble
+
+        ds = read_header(Path(entry.instances[0].path))
         patient = PatientRef.from_dataset(ds)
     except Exception as exc:  # any unreadable header: refuse and say why
         raise CommandError(f"{entry.instances[0].path}: cannot read the patient: {exc}") from exc
@@ -184,10 +193,17 @@ def cmd_render(args: argparse.Namespace) -> int:
     except BackendError as exc:
         raise CommandError(str(exc)) from exc
     entry = _pick_series(scan(root), root, args.series)
+    from viewer.dicom.image2d import volume_possible
+
+    if not volume_possible(entry):
+        return _render_images(args, request, entry, out, "")
     try:
         volumes = assemble(entry)
-    except AssembleError as exc:
-        raise CommandError(f"series {entry.series_uid}: {exc}") from exc
+    except AssembleError as exc:  # e.g. multi-frame without per-frame positions: 2-D frames
+        return _render_images(args, request, entry, out, str(exc))
+    if args.frame is not None or args.true_pixel:
+        raise CommandError(f"series {entry.series_uid} is a volume: --frame and --true-pixel "
+                           "are for 2-D series; use --plane and --point")
     if not 0 <= args.volume < len(volumes):
         raise CommandError(f"--volume {args.volume}: the series has {len(volumes)} volume(s)")
     volume = volumes[args.volume]
@@ -204,6 +220,61 @@ def cmd_render(args: argparse.Namespace) -> int:
               file=sys.stderr)
     doc["series_uid"] = entry.series_uid
     doc["warnings"] = list(volume.warnings)
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        print(out)
+    return 0
+
+
+# ---------------------------------------------- 2-D series (radiographs, cine, colour)
+
+_VOLUME_ONLY = (("plane", "--plane"), ("point", "--point"), ("normal", "--normal"))
+
+
+def _render_images(
+    args: argparse.Namespace, request: Any, entry: Any, out: Path, not_volume: str
+) -> int:
+    """``regard render`` of a series that is not a volume: one frame, as stored.
+
+    Plane, point, normal and slab describe a slice through a volume and are
+    refused; window/level, size, zoom, overlay apply (PS3.3 C.11 display chain).
+    """
+    from viewer.dicom.errors import DicomReadError
+    from viewer.dicom.image2d import ImageSeries
+    from viewer.render.image_view import render_image_snapshot
+
+    given = [flag for attr, flag in _VOLUME_ONLY if getattr(args, attr) is not None]
+    why = f" ({not_volume})" if not_volume else ""
+    if args.slab > 0:
+        given.append("--slab")
+    if args.volume:
+        given.append("--volume")
+    if given:
+        raise CommandError(
+            f"series {entry.series_uid} is 2-D images ({entry.modality or 'no modality'}, no "
+            f"volume geometry{why}): {', '.join(given)} do(es) not apply; use --frame N"
+        )
+    try:
+        series = ImageSeries.from_entry(entry)
+    except DicomReadError as exc:
+        raise CommandError(str(exc)) from exc
+    frame = 0 if args.frame is None else args.frame
+    if not 0 <= frame < len(series):
+        raise CommandError(f"--frame {frame}: the series has {len(series)} frame(s) (0-based)")
+    _authorize(entry)  # recorded before any pixel is decoded
+    interpolation = "linear" if request.interpolation == "cubic" else request.interpolation
+    try:
+        doc = render_image_snapshot(
+            series, out, frame=frame, window=request.window, size=request.size,
+            overlay=request.overlay, zoom=request.zoom, true_pixel=args.true_pixel,
+            interpolation=interpolation,
+        )
+    except (ValueError, OSError, DicomReadError) as exc:
+        raise CommandError(str(exc)) from exc
+    doc["series_uid"] = entry.series_uid
+    doc["warnings"] = list(series.warnings) + ([f"not a volume: {not_volume}"] if not_volume
+                                               else [])
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
