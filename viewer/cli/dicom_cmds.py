@@ -26,7 +26,8 @@ def register(sub: Any) -> None:
         description="Studies/series found under PATH; with --series UID, that volume's geometry.",
     )
     info.add_argument("path", metavar="PATH", help="DICOM file, folder (recursive) or DICOMDIR")
-    info.add_argument("--series", metavar="UID", help="describe this series as a volume")
+    info.add_argument("--series", metavar="UID",
+                      help="describe this series (a volume, or 2-D images: kind 'image')")
     info.add_argument("--json", action="store_true", help="print one JSON document")
     info.set_defaults(func=cmd_info)
     register_volume_commands(sub)
@@ -66,9 +67,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def info_series(args: argparse.Namespace) -> int:
     """``regard info PATH --series UID``: the volume branch (dims, spacing, origin, ...)."""
-    from viewer.dicom.assemble import describe
+    from viewer.dicom.assemble import AssembleError, assemble, describe
+    from viewer.dicom.image2d import volume_possible
 
-    volumes = _series_volumes(args.path, args.series)
+    entry = _series_entry(args.path, args.series)
+    if not volume_possible(entry):
+        return _info_images(args, entry, "")
+    try:
+        volumes = assemble(entry)
+    except AssembleError as exc:  # e.g. multi-frame without per-frame positions
+        return _info_images(args, entry, str(exc))
     docs = [describe(v) for v in volumes]
     doc = dict(docs[0])
     if len(docs) > 1:
@@ -89,6 +97,41 @@ def info_series(args: argparse.Namespace) -> int:
               f" k->{d['orientation']['k']}")
         for w in d["warnings"]:
             print(f"  warning: {w}")
+    return 0
+
+
+def _info_images(args: argparse.Namespace, entry: Any, not_volume: str) -> int:
+    """``regard info --series`` of a 2-D series (radiographs, cine, colour): headers only.
+
+    ``{"kind": "image", "frames", "rows", "columns", "pixel_spacing", "spacing_kind"
+    (PS3.3 10.7.1.3: calibrated | detector | magnification | scanned | unknown | none),
+    "photometric", "warnings", ...}``.
+    """
+    from viewer.dicom.errors import DicomReadError
+    from viewer.dicom.image2d import ImageSeries
+
+    try:
+        doc = ImageSeries.from_entry(entry).describe()
+    except DicomReadError as exc:
+        raise CommandError(str(exc)) from exc
+    if not_volume:
+        doc["warnings"].append(f"not a volume: {not_volume}")
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return 0
+    spacing = doc["pixel_spacing"]
+    print(f"Images ({doc['modality']}, {doc['photometric']})")
+    print(f"  frames    {doc['frames']} in {doc['instances']} instance(s)")
+    print(f"  size      {doc['columns']} x {doc['rows']} (columns x rows)")
+    shown = f"{[round(v, 4) for v in spacing]} mm" if spacing else "none"
+    print(f"  spacing   {shown} ({doc['spacing_label']})")
+    if doc["patient_orientation"]:
+        print(f"  orient.   row {doc['patient_orientation'][0]}"
+              f"  column {doc['patient_orientation'][1]}")
+    if doc["frame_time_ms"]:
+        print(f"  frame     {doc['frame_time_ms']:g} ms")
+    for w in doc["warnings"]:
+        print(f"  warning: {w}")
     return 0
 
 
@@ -235,6 +278,16 @@ def info_listing(args: argparse.Namespace) -> int:
 def _series_volumes(path: str, series_uid: str) -> list[Any]:
     """Index PATH, find the series and assemble its volumes, or a one-line error."""
     from viewer.dicom.assemble import AssembleError, assemble
+
+    entry = _series_entry(path, series_uid)
+    try:
+        return assemble(entry)
+    except AssembleError as exc:
+        raise CommandError(f"series {series_uid}: {exc}") from exc
+
+
+def _series_entry(path: str, series_uid: str) -> Any:
+    """Index PATH and find the series, or a one-line error."""
     from viewer.dicom.index import scan
 
     root = Path(path)
@@ -248,10 +301,7 @@ def _series_volumes(path: str, series_uid: str) -> list[Any]:
         if len(uids) > 5:
             known += f" and {len(uids) - 5} more; see regard info {root}"
         raise CommandError(f"{root}: no series {series_uid} (series found: {known})")
-    try:
-        return assemble(entry)
-    except AssembleError as exc:
-        raise CommandError(f"series {series_uid}: {exc}") from exc
+    return entry
 
 
 def _parse_point(text: str) -> tuple[float, float, float]:
