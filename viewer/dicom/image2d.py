@@ -578,18 +578,22 @@ def _warnings(frames: list[FrameInfo]) -> list[str]:
 
 
 def volume_possible(entry: Any) -> bool:
-    """True when every instance has patient geometry, is grey and is not a projection."""
+    """True when the series may be a volume: grey, no projection / cine / photo SOP class,
+    and patient geometry (Image Position and Orientation) on at least one instance.
+
+    Files without geometry in an otherwise complete stack are left to
+    :func:`viewer.dicom.assemble.assemble`, which skips them with a warning.
+    """
     instances = list(getattr(entry, "instances", []))
     if not instances:
         return False
     for i in instances:
-        if i.image_position is None or i.image_orientation is None:
-            return False
         if getattr(i, "samples_per_pixel", 1) != 1 or "PALETTE" in getattr(i, "photometric", ""):
             return False
         if is_projection_sop(getattr(i, "sop_class_uid", "")):
             return False
-    return True
+    return any(i.image_position is not None and i.image_orientation is not None
+               for i in instances)
 
 
 def load_series(

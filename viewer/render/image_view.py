@@ -581,3 +581,55 @@ class ImageView:
     def close(self) -> None:
         """Detach from the render window."""
         self.window.RemoveRenderer(self.renderer)
+
+
+def render_image_snapshot(
+    series: ImageSeries,
+    out: str | Path,
+    *,
+    frame: int = 0,
+    window: tuple[float, float] | None = None,
+    size: tuple[int, int] = (512, 512),
+    overlay: bool = False,
+    zoom: float = 1.0,
+    true_pixel: bool = False,
+    interpolation: str = "linear",
+) -> dict[str, object]:
+    """Render one frame of a 2-D series to the PNG ``out`` (``regard render`` for
+    radiographs, cine and colour images); ``window`` is (width, level) in modality
+    units, default the header's VOI. Returns a JSON-ready description."""
+    if not 0 <= frame < len(series):
+        raise ValueError(f"frame {frame} requested but the series has {len(series)} (0-based)")
+    view = ImageView(series, size=size, overlay=overlay, frame=frame)
+    if window is not None:
+        view.set_window(*window)
+    view.set_interpolation(interpolation)
+    if true_pixel:
+        view.set_true_pixel()
+    elif zoom != 1.0:
+        view.set_zoom(zoom)
+    path = view.save_png(out)
+    info = view.info
+    if view.colour:
+        shown: object = None
+    elif view.header_voi:
+        shown = "header VOI LUT"
+    else:
+        shown = {"width": view.width, "level": view.center}
+    return {
+        "output": str(path),
+        "kind": "image",
+        "size": list(size),
+        "frame": frame,
+        "frames": len(series),
+        "frame_interval_ms": view.frame_interval_ms(),
+        "photometric": info.photometric,
+        "window": shown,
+        "inverted": view.inverted,
+        "labels": view.edge_labels(),
+        "zoom": view.zoom,
+        "true_pixel": view.true_pixel,
+        "mm_per_pixel": view.mm_per_pixel(),
+        "spacing_kind": info.spacing.kind,
+        "lossy": bool(info.lossy),
+    }
