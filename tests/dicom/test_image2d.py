@@ -175,3 +175,30 @@ def test_frame_cache_is_bounded(tmp_path: Path) -> None:
         np.testing.assert_array_equal(series.values(n), arr[n])
     assert len(series._cache) == 2
     assert series.frame_interval_ms(0) == 40.0
+
+
+@pytest.mark.parametrize(
+    ("relpath", "spacing"),
+    [
+        ("pixel_pipeline/palette/OBXXXX1A.dcm", 0.2622878766196998),  # 1 tissue region
+        ("pixel_pipeline/palette/gdcm-US-ALOKA-16.dcm", 0.3826530650258064),  # 2 that agree
+        ("transfer_syntaxes/wg04/US1/US1_UNC.dcm", None),  # no regions
+    ],
+)
+def test_ultrasound_spacing_from_its_regions(relpath: str, spacing: float | None) -> None:
+    got = ImageSeries.from_paths([shared(relpath)]).frames[0].spacing
+    if spacing is None:
+        assert got.kind == "none" and got.spacing is None
+    else:
+        assert got.kind == "region" and got.label == "ultrasound region"
+        np.testing.assert_allclose(got.spacing, (spacing, spacing), rtol=1e-9)
+
+
+def test_ultrasound_regions_that_disagree_give_no_spacing() -> None:
+    def region(delta: float) -> Dataset:
+        return _ds("", RegionSpatialFormat=1, PhysicalUnitsXDirection=3,
+                   PhysicalUnitsYDirection=3, PhysicalDeltaX=delta, PhysicalDeltaY=delta)
+
+    ds = _ds("1.2.840.10008.5.1.4.1.1.6.1", SequenceOfUltrasoundRegions=[region(0.02),
+                                                                          region(0.03)])
+    assert spacing_of(ds).kind == "none"

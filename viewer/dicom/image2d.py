@@ -66,9 +66,12 @@ def is_projection_sop(uid: str) -> bool:
 # Patient Orientation letters and their opposites (PS3.3 C.7.6.1.1.1).
 _OPPOSITE = {"L": "R", "R": "L", "A": "P", "P": "A", "H": "F", "F": "H"}
 
-SPACING_KINDS = ("calibrated", "detector", "magnification", "scanned", "unknown", "none")
+SPACING_KINDS = (
+    "calibrated", "detector", "magnification", "scanned", "region", "unknown", "none",
+)
 SPACING_LABELS = {
     "calibrated": "calibrated",
+    "region": "ultrasound region",
     "detector": "at detector",
     "magnification": "magnification corrected (estimated)",
     "scanned": "scanned film",
@@ -130,6 +133,9 @@ def spacing_of(ds: Dataset) -> Spacing:
       ``magnification`` (an estimate at the object, C.8.11.1.1.1); Imager
       Pixel Spacing alone -> ``detector``; Pixel Spacing alone -> ``unknown``.
     * Nominal Scanned Pixel Spacing (0018,2010) of a digitised film -> ``scanned``.
+    * Ultrasound without Pixel Spacing: the 2-D regions of the Sequence of
+      Ultrasound Regions (0018,6011) in cm (C.8.5.5.1) when they all agree -> ``region``
+      (valid inside those regions only).
     * No spacing -> ``none`` (measurements in pixels only).
     """
     ps = _pair(ds.get("PixelSpacing"))
@@ -166,7 +172,36 @@ def spacing_of(ds: Dataset) -> Spacing:
         return Spacing(ps, "unknown", "Pixel Spacing without Imager Pixel Spacing")
     if nominal is not None:
         return Spacing(nominal, "scanned", "Nominal Scanned Pixel Spacing")
+    region = ultrasound_region_spacing(ds)
+    if region is not None:
+        return Spacing(region, "region", "Sequence of Ultrasound Regions (2-D, cm)")
     return Spacing(None, "none")
+
+
+def ultrasound_region_spacing(ds: Dataset) -> tuple[float, float] | None:
+    """(row, column) spacing in mm shared by every 2-D tissue region in cm, PS3.3 C.8.5.5.1.
+
+    Regions with Region Spatial Format 1 (2-D) and Physical Units X/Y 3 (cm)
+    count; None when there is none or when they disagree (then a measurement
+    depends on where it is, which a single scale bar cannot say).
+    """
+    found: list[tuple[float, float]] = []
+    for region in ds.get("SequenceOfUltrasoundRegions") or []:
+        try:
+            if int(region.get("RegionSpatialFormat", 0)) != 1:
+                continue
+            if int(region.get("PhysicalUnitsXDirection", 0)) != 3:
+                continue
+            if int(region.get("PhysicalUnitsYDirection", 0)) != 3:
+                continue
+            dx, dy = float(region.PhysicalDeltaX), float(region.PhysicalDeltaY)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if dx > 0 and dy > 0:
+            found.append((abs(dy) * 10.0, abs(dx) * 10.0))
+    if not found or not all(np.allclose(f, found[0], rtol=1e-6) for f in found):
+        return None
+    return found[0]
 
 
 def pixel_aspect(ds: Dataset, spacing: Spacing) -> float:
@@ -565,7 +600,7 @@ def _warnings(frames: list[FrameInfo]) -> list[str]:
         out.append("lossy")
     kinds = {f.spacing.kind for f in frames}
     first = frames[0].spacing
-    if first.kind in ("detector", "magnification", "unknown", "scanned"):
+    if first.kind in ("detector", "magnification", "unknown", "scanned", "region"):
         out.append(f"measurements {first.label}")
     if len(kinds) > 1:
         out.append("pixel spacing meaning differs between images")
