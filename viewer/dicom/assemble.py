@@ -288,7 +288,10 @@ def _enhanced_records(ds: Dataset, path: Path) -> list[FrameRecord]:
         spacing = (meas.get("PixelSpacing") if meas is not None else None) or [1.0, 1.0]
         slope = _float(pvt.get("RescaleSlope"), 1.0) if pvt is not None else 1.0
         intercept = _float(pvt.get("RescaleIntercept"), 0.0) if pvt is not None else 0.0
-        dims = tuple(content.get("DimensionIndexValues") or ()) if content is not None else ()
+        raw_dims = content.get("DimensionIndexValues") if content is not None else None
+        # one dimension: pydicom gives a single int (VM 1), not a list
+        dims = () if raw_dims is None else (
+            (raw_dims,) if isinstance(raw_dims, int) else tuple(raw_dims))
         order = (
             _float(content.get("TemporalPositionIndex"), 0.0) if content is not None else 0.0,
             tuple(int(v) for v in (dims if isinstance(dims, tuple) else (dims,))),
