@@ -202,3 +202,14 @@ def test_ultrasound_regions_that_disagree_give_no_spacing() -> None:
     ds = _ds("1.2.840.10008.5.1.4.1.1.6.1", SequenceOfUltrasoundRegions=[region(0.02),
                                                                           region(0.03)])
     assert spacing_of(ds).kind == "none"
+
+
+def test_frames_that_each_form_their_own_plane_are_shown_as_images() -> None:
+    """fo-dicom's MOVEKNEE enhanced MR: 19 frames that assemble splits into 19 one-slice
+    volumes; a stack of 2-D frames is the useful display."""
+    entry = next(iter(scan(shared("pixel_pipeline/multiframe/MOVEKNEE_EnhancedMR_19f.dcm"))
+                      .series.values()))
+    got = load_series(entry)
+    assert isinstance(got, ImageSeries) and len(got) == 19
+    assert any(w.startswith("not a volume: 19 frames in different planes") for w in got.warnings)
+    assert got.values(18).shape == (256, 256)

@@ -644,13 +644,24 @@ def load_series(
     warnings."""
     reason = ""
     if volume_possible(entry):
-        from viewer.dicom.assemble import AssembleError, assemble
+        from viewer.dicom.assemble import AssembleCancelled, AssembleError, assemble
 
         try:
-            return assemble(entry, progress, cancel)[0]
+            volumes = assemble(entry, progress, cancel)
+        except AssembleCancelled:
+            raise
         except AssembleError as exc:
             reason = str(exc)
-            logger.debug("series shown as 2-D images: %s", reason)
+        except Exception as exc:  # an assembly bug must not hide the images: show them 2-D
+            logger.warning("volume assembly failed (%s); showing 2-D images",
+                           type(exc).__name__, exc_info=True)
+            reason = f"assembly failed ({type(exc).__name__})"
+        else:
+            if len(volumes) == 1 or any(v.dims[2] > 1 for v in volumes):
+                return volumes[0]
+            # every frame its own plane (localizers, single-slice frames): a stack of images
+            reason = f"{len(volumes)} frames in different planes"
+        logger.debug("series shown as 2-D images: %s", reason)
     series = ImageSeries.from_entry(entry, order)
     if reason:
         series.warnings.append(f"not a volume: {reason}")
