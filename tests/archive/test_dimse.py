@@ -92,6 +92,12 @@ def test_ins_is_searched_with_its_issuer(seeded: Seeded, dimse_node: Any, local:
     assert {r["StudyInstanceUID"] for r in both} == {seeded.ins_study, seeded.other_issuer_study}
 
 
+def test_queries_through_pynetdicom_match_our_own(dimse_node: Any, local: LocalAE) -> None:
+    slow = dimse_node.with_(options={"engine": "pynetdicom"})
+    for level, keys in QUERIES:
+        assert canon(ours(slow, local, level, keys)) == canon(ours(dimse_node, local, level, keys))
+
+
 def test_echo(dimse_node: Any, local: LocalAE) -> None:
     DimseClient(dimse_node, local).echo()
 
@@ -117,12 +123,15 @@ def _check_identical(seeded: Seeded, paths: list[Path]) -> None:
         assert got.PixelData == source.PixelData
 
 
-@pytest.mark.parametrize("method", ["get", "move"])
+@pytest.mark.parametrize("method", ["get", "move", "get/pynetdicom"])
 def test_retrieve_study_is_lossless(
     seeded: Seeded, dimse_node: Any, local: LocalAE, method: str
 ) -> None:
+    """C-GET (our own upper layer, or pynetdicom's) and C-MOVE keep every byte."""
     cache = Cache()
-    node = dimse_node.with_(retrieve=method, associations=2)
+    method, _, engine = method.partition("/")
+    options = dict(dimse_node.options, engine=engine or "fast")
+    node = dimse_node.with_(retrieve=method, associations=2, options=options)
     for study in (seeded.syntax_study, next(s for s, v in seeded.studies.items() if len(v) == 16)):
         result = Retriever(node, cache, local).retrieve(study)
         assert result.instances == result.fetched == len(seeded.studies[study])

@@ -381,7 +381,8 @@ class DimseClient:
         return_keys: Iterable[str] | None = None,
         cancel: threading.Event | None = None,
     ) -> list[Dataset]:
-        return list(self.find_iter(level, keys, return_keys, cancel))
+        wanted = RETURN_KEYS[level] if return_keys is None else tuple(return_keys)
+        return list(self.fast_find_iter(level, keys, wanted, cancel))
 
     def fast_find_iter(
         self,
@@ -402,15 +403,25 @@ class DimseClient:
         if self.node.options.get("engine", "fast") != "fast":
             yield from self.find_iter(level, keys, return_keys, cancel)
             return
+        for parent in _REQUIRED_PARENT_KEYS.get(level, ()):
+            if not keys.get(parent):
+                raise ValueError(f"a {level}-level query needs {parent} (hierarchical query)")
         tls = _tls_context(self.node) if self.node.tls else None
         identifier = build_identifier(level, keys, return_keys)
-        with FastGet(self.node, self.local, (), (), STUDY_ROOT_FIND, None, cancel, tls) as assoc:
-            implicit = UID(assoc.get_syntax).is_implicit_VR
-            encoded = encode(identifier, implicit, True)
-            if encoded is None:
-                raise ValueError("cannot encode the C-FIND identifier")
-            for raw in assoc.find(encoded):
-                yield read_dataset(BytesIO(raw), implicit, True)
+        model = PATIENT_ROOT_FIND if level == "patient" else STUDY_ROOT_FIND
+        try:
+            with FastGet(self.node, self.local, (), (), model, None, cancel, tls) as assoc:
+                implicit = UID(assoc.get_syntax).is_implicit_VR
+                encoded = encode(identifier, implicit, True)
+                if encoded is None:
+                    raise ValueError("cannot encode the C-FIND identifier")
+                for raw in assoc.find(encoded):
+                    yield read_dataset(BytesIO(raw), implicit, True)
+        except ArchiveTimeout as exc:
+            raise ArchiveTimeout(
+                f"archive '{self.node.name}' did not answer the C-FIND within "
+                f"{self.node.timeout:.0f} s (it may not know our AE title '{self.local.ae_title}')"
+            ) from exc
 
     def find_iter(
         self,

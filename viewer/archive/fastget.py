@@ -337,7 +337,10 @@ class FastGet:
                 raise RetrieveCancelled(f"query to '{self.node.name}' cancelled")
             pdu_type, body = self._read_pdu()
             if pdu_type != 0x04:
-                raise ArchiveError(f"{self._where} ended the association during a C-FIND")
+                raise ArchiveError(
+                    f"{self._where} ended the association during a C-FIND "
+                    f"(it may not know our AE title '{self.local.ae_title}')"
+                )
             view = memoryview(body)
             pos = 0
             while pos + 6 <= len(view):
@@ -384,7 +387,10 @@ class FastGet:
                 raise RetrieveCancelled(f"retrieve from '{self.node.name}' cancelled")
             pdu_type, body = self._read_pdu()
             if pdu_type == 0x07:
-                raise ArchiveError(f"{self._where} aborted the association")
+                raise ArchiveError(
+                    f"{self._where} aborted the association (it may not know our AE title "
+                    f"'{self.local.ae_title}', or it failed)"
+                )
             if pdu_type == 0x05:
                 self._send_pdu(0x06, b"\0\0\0\0")
                 raise ArchiveError(f"{self._where} released the association during the C-GET")
