@@ -247,3 +247,13 @@ def test_renders_into_a_viewport_of_a_shared_window(marker_dx: ImageSeries) -> N
     left.prepare()
     assert _marker_side(left.to_array()) == ("right", "top")
     assert _marker_side(right.to_array()) == ("left", "bottom")
+
+
+def test_distance_in_mm_carries_the_spacing_meaning(marker_dx: ImageSeries) -> None:
+    view = ImageView(marker_dx, size=(64, 64), overlay=False)
+    d = view.distance((0, 0), (30, 40))  # 3-4-5 triangle of 0.2 mm pixels
+    assert d.pixels == pytest.approx(50.0) and d.mm == pytest.approx(10.0)
+    assert d.label == "at detector" and d.text() == "10.0 mm (at detector)"
+    rg3 = ImageView(_series("transfer_syntaxes/wg04/RG3/RG3_UNC.dcm"), size=(64, 64),
+                    overlay=False)
+    assert rg3.distance((0, 0), (3, 4)).text() == "5.0 px"  # no spacing: pixels only

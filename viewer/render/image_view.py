@@ -68,6 +68,22 @@ class PickResult:
     frame: int
 
 
+@dataclass(frozen=True)
+class Distance:
+    """A distance between two image points: in pixels, in mm when the frame has a
+    spacing, and what that spacing means (``"at detector"``, PS3.3 10.7.1.3)."""
+
+    pixels: float
+    mm: float | None
+    label: str
+
+    def text(self) -> str:
+        if self.mm is None:
+            return f"{self.pixels:.1f} px"
+        note = "" if self.label == "calibrated" else f" ({self.label})"
+        return f"{self.mm:.1f} mm{note}"
+
+
 class ImageView:
     """One 2-D frame of an image series on screen (see the module docstring).
 
@@ -477,6 +493,17 @@ class ImageView:
             (int(v[0]), int(v[1]), int(v[2])) if values.ndim == 3 else float(v)
         )
         return PickResult(col, row, value, self.index)
+
+    def distance(self, a: tuple[float, float], b: tuple[float, float]) -> Distance:
+        """Distance between image points (column, row) of the current frame; mm from the
+        row and column spacing (non-square pixels included), in the spacing's meaning."""
+        dc, dr = float(b[0]) - float(a[0]), float(b[1]) - float(a[1])
+        spacing = self.info.spacing
+        if spacing.spacing is None:
+            return Distance(math.hypot(dc, dr * self.aspect), None, spacing.label)
+        row_mm, col_mm = spacing.spacing
+        return Distance(math.hypot(dc, dr * self.aspect), math.hypot(dc * col_mm, dr * row_mm),
+                        spacing.label)
 
     # ----------------------------------------------------------------- overlays
     def set_overlay_visible(self, visible: bool) -> None:
