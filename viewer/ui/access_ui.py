@@ -1,0 +1,552 @@
+"""Who is at the reading station, in the GUI: badge, login, idle lock, break-the-glass.
+
+Issue 6: "the GUI always shows who is logged in"; local accounts on shared
+stations lock after idle time and need re-authentication; any clinician may
+open a study outside the rules by declaring an emergency with a reason,
+time-limited and marked in the trail; refusals and an unwritable trail are
+explained to the user. The decisions are the access layer's
+(:class:`viewer.access.gate.AccessGate`); this module only shows them.
+
+- :class:`AccessController` holds the station's one :class:`AccessGate` (the
+  local-account session lives in it), watches user input for the idle lock and
+  keeps the running emergency accesses for the badge's countdown.
+- :class:`UserBadge` — status-bar widget: display name, role, countdown.
+- :class:`LoginDialog` — local account login (shared stations).
+- :class:`LockOverlay` — covers the whole window while the session is locked:
+  the images are hidden until the same user authenticates again.
+- :class:`BreakGlassDialog` — reason (required) and duration.
+- :func:`access_error_box` — denial / audit-unavailable message with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.access.gate import (
+    AccessDenied,
+    AccessGate,
+    AuditUnavailable,
+    BreakGlass,
+    IdentityError,
+    PatientRef,
+    SessionLocked,
+)
+from viewer.access.identity import LocalAccountProvider, User
+from viewer.access.journal import utc_now
+from viewer.ui.i18n import N_, tr
+
+log = logging.getLogger(__name__)
+
+ROLE_NAMES = {
+    "radiologist": N_("radiologist"),
+    "referring_physician": N_("referring physician"),
+    "technologist": N_("technologist"),
+    "secretary": N_("secretary"),
+    "administrator": N_("administrator"),
+}
+# long texts, one line each so that the translation test finds them
+T_LOGIN_NO_TRAIL = N_("The access trail cannot be written, so nobody can log in: {reason}")
+T_LOCKED = N_("Session of {name} locked after inactivity. Enter your password to continue.")
+T_BG_INTRO = N_("You are about to open this patient's images outside the usual rules. The emergency, its reason and everything you open are recorded in the access trail under your name and may be reviewed.")  # noqa: E501
+T_BG_PLACEHOLDER = N_("Reason (required), e.g. unconscious patient in the emergency room")
+T_BG_ROLE = N_("Your role ({role}) is not a clinical one: the site policy will refuse an emergency access.")  # noqa: E501
+T_FAIL_CLOSED = N_("The access cannot be recorded in the audit trail, so the study is not opened (fail closed). Reason: {reason}")  # noqa: E501
+T_OPPOSED = N_("The patient has opposed sharing their images outside the site that produced them: this workstation may not open them.")  # noqa: E501
+T_NO_CARE = N_("You have no care relationship with this patient (not on your patient list, and you are not the referring physician of the study). In an emergency, use Break the glass.")  # noqa: E501
+BREAK_GLASS_CHOICES = (15, 30, 60, 120, 240)
+MIN_REASON = 5  # characters, as AccessGate.break_glass requires
+IDLE_POLL_MS = 5000
+BADGE_STYLE = "QLabel { padding: 0 6px; }"
+EMERGENCY_STYLE = (
+    "QLabel { background-color: #c00000; color: white; font-weight: bold; padding: 0 6px; }"
+)
+_INPUT_EVENTS = {
+    QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
+    QEvent.Type.Wheel, QEvent.Type.TouchBegin,
+}
+
+
+def role_name(role: str) -> str:
+    """The role as the user reads it (translated when known)."""
+    return tr(ROLE_NAMES[role]) if role in ROLE_NAMES else role
+
+
+def format_countdown(seconds: float) -> str:
+    """``mm:ss`` (``h:mm:ss`` from one hour), never negative."""
+    total = max(0, int(seconds + 0.999))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+class AccessController(QObject):
+    """The station's access gate and session, seen from the GUI."""
+
+    userChanged = Signal(object)  # User | None
+    lockedChanged = Signal(bool)
+    breakGlassChanged = Signal()
+
+    def __init__(self, gate: AccessGate | None = None,
+                 provider: LocalAccountProvider | None = None,
+                 parent: QObject | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(parent)
+        self.gate = gate or AccessGate()
+        self.local_provider = provider
+        self.clock = clock
+        self.emergencies: list[BreakGlass] = []
+        self._locked = False
+        self._filtering = False
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setInterval(IDLE_POLL_MS)
+        self.idle_timer.timeout.connect(self.check_idle)
+
+    # -- who ---------------------------------------------------------------------------
+    def user(self) -> User | None:
+        """The person the station acts for, without counting as activity (None: nobody)."""
+        if self.gate.session is not None:
+            return self.gate.session.user
+        try:
+            return self.gate.provider.current_user()
+        except IdentityError as exc:
+            log.debug("no current user: %s", exc)
+            return None
+
+    @property
+    def shared_station(self) -> bool:
+        """Whether people log in with local accounts here (then the idle lock applies)."""
+        return self.local_provider is not None
+
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    def is_clinician(self, user: User | None = None) -> bool:
+        user = user or self.user()
+        rule = self.gate.policy.roles.get(user.role) if user else None
+        return bool(rule and rule.clinician)
+
+    # -- login, idle lock --------------------------------------------------------------
+    def login(self, login: str, password: str) -> User:
+        """Authenticate a local account (recorded by the gate, success or failure)."""
+        provider = self.local_provider or LocalAccountProvider(policy=self.gate.policy)
+        self.local_provider = provider
+        previous = self.user()
+        user = self.gate.login(provider, login, password)
+        if previous is None or previous.user_id != user.user_id:
+            self.emergencies.clear()
+        self._set_locked(False)
+        self.idle_timer.start()
+        self.watch_input()
+        self.userChanged.emit(user)
+        self.breakGlassChanged.emit()
+        return user
+
+    def logout(self) -> None:
+        self.gate.logout()
+        self.emergencies.clear()
+        self._set_locked(False)
+        self.idle_timer.stop()
+        self.userChanged.emit(self.user())
+        self.breakGlassChanged.emit()
+
+    def watch_input(self) -> None:
+        """Count key presses, clicks and wheel turns anywhere in the application as activity."""
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None and not self._filtering:
+            app.installEventFilter(self)
+            self._filtering = True
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (event.type() in _INPUT_EVENTS and self.gate.session is not None
+                and not self._locked):
+            try:
+                self.gate.session.touch()
+            except SessionLocked:
+                self._set_locked(True)
+        return False
+
+    def check_idle(self) -> bool:
+        """Lock the window once the session's idle time has passed; returns ``locked``."""
+        session = self.gate.session
+        if session is not None and not self._locked:
+            try:
+                session.require_active()
+            except SessionLocked:
+                self._set_locked(True)
+        return self._locked
+
+    def lock_now(self) -> None:
+        """Lock at once (the user steps away)."""
+        if self.gate.session is not None:
+            self.gate.session.locked = True
+            self._set_locked(True)
+
+    def _set_locked(self, locked: bool) -> None:
+        if locked != self._locked:
+            self._locked = locked
+            self.lockedChanged.emit(locked)
+
+    # -- emergency access ----------------------------------------------------------------
+    def break_glass(self, reason: str, minutes: int, patient: PatientRef) -> BreakGlass:
+        """Declare an emergency access (the gate records it; AccessDenied for non-clinicians)."""
+        bg = self.gate.break_glass(reason, minutes, patient=patient)
+        self.emergencies = [e for e in self.emergencies if e.patient != patient] + [bg]
+        self.breakGlassChanged.emit()
+        return bg
+
+    def running_emergencies(self) -> list[BreakGlass]:
+        """Emergency accesses still running (expired ones are dropped)."""
+        now = self.clock()
+        alive = [e for e in self.emergencies if e.until > now]
+        if len(alive) != len(self.emergencies):
+            self.emergencies = alive
+            self.breakGlassChanged.emit()
+        return alive
+
+
+class UserBadge(QLabel):
+    """Status-bar badge: "Dr Claire Martin (radiologist)", and a red emergency countdown."""
+
+    def __init__(self, controller: AccessController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.setObjectName("userBadge")
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self.refresh)
+        controller.userChanged.connect(lambda _u: self.refresh())
+        controller.breakGlassChanged.connect(self.refresh)
+        controller.lockedChanged.connect(lambda _l: self.refresh())
+        self.refresh()
+
+    def refresh(self) -> None:
+        user = self.controller.user()
+        if user is None:
+            self.setText(tr("No user logged in"))
+            self.setStyleSheet(BADGE_STYLE)
+            self.timer.stop()
+            return
+        text = tr("{name} ({role})").format(name=user.display_name, role=role_name(user.role))
+        if self.controller.locked:
+            text += " — " + tr("locked")
+        running = self.controller.running_emergencies()
+        if running:
+            left = min(e.until for e in running) - self.controller.clock()
+            text += " — " + tr("EMERGENCY ACCESS {time}").format(
+                time=format_countdown(left.total_seconds()))
+            self.setStyleSheet(EMERGENCY_STYLE)
+            if not self.timer.isActive():
+                self.timer.start()
+        else:
+            self.setStyleSheet(BADGE_STYLE)
+            self.timer.stop()
+        self.setText(text)
+        self.setToolTip(tr("Logged in as {user_id}").format(user_id=user.user_id))
+
+
+class LoginDialog(QDialog):
+    """Local account login for shared stations; the failure is said, never who exists."""
+
+    def __init__(self, controller: AccessController, parent: QWidget | None = None,
+                 login: str = "") -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.user: User | None = None
+        self.setWindowTitle(tr("Log in to Regard"))
+        form = QFormLayout()
+        self.login_edit = QLineEdit(login)
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        form.addRow(tr("Login"), self.login_edit)
+        form.addRow(tr("Password"), self.password_edit)
+        self.error_label = QLabel("")
+        self.error_label.setStyleSheet("color: #c00000;")
+        self.error_label.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("Log in"))
+        buttons.accepted.connect(self.try_login)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(self.error_label)
+        lay.addWidget(buttons)
+        if login:
+            self.password_edit.setFocus()
+
+    def try_login(self) -> bool:
+        try:
+            self.user = self.controller.login(self.login_edit.text().strip(),
+                                              self.password_edit.text())
+        except AuditUnavailable as exc:
+            self.error_label.setText(tr(T_LOGIN_NO_TRAIL).format(reason=exc))
+            return False
+        except IdentityError:
+            self.error_label.setText(tr("Unknown login or wrong password"))
+            self.password_edit.clear()
+            return False
+        finally:
+            self.password_edit.setFocus()
+        self.password_edit.clear()
+        self.accept()
+        return True
+
+
+class LockOverlay(QWidget):
+    """Opaque cover over the whole window while the session is locked.
+
+    The window's own content (viewports included, which are native VTK windows
+    a sibling widget cannot reliably cover) is hidden behind it, and shown
+    again only when the same user has authenticated again.
+    """
+
+    def __init__(self, controller: AccessController, window: QWidget) -> None:
+        super().__init__(window)
+        self.controller = controller
+        self.host = window
+        self._hidden: list[QWidget] = []
+        self.setObjectName("lockOverlay")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet("#lockOverlay { background-color: #202020; } "
+                           "QLabel { color: #e0e0e0; }")
+        self.message = QLabel("")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password_edit.setMaximumWidth(320)
+        self.password_edit.returnPressed.connect(self.unlock)
+        self.unlock_button = QPushButton(tr("Unlock"))
+        self.unlock_button.clicked.connect(self.unlock)
+        self.switch_button = QPushButton(tr("Another user..."))
+        self.switch_button.clicked.connect(self.switch_user)
+        self.error_label = QLabel("")
+        self.error_label.setStyleSheet("color: #ff6060;")
+        self.error_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.password_edit)
+        row.addWidget(self.unlock_button)
+        row.addWidget(self.switch_button)
+        row.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addStretch(1)
+        lay.addWidget(self.message)
+        lay.addLayout(row)
+        lay.addWidget(self.error_label)
+        lay.addStretch(2)
+        self.hide()
+        window.installEventFilter(self)
+        controller.lockedChanged.connect(self.set_locked)
+        if controller.locked:
+            self.set_locked(True)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.host and event.type() == QEvent.Type.Resize and self.isVisible():
+            self.setGeometry(self.host.rect())
+        return False
+
+    def set_locked(self, locked: bool) -> None:
+        if locked:
+            user = self.controller.user()
+            name = user.display_name if user else "?"
+            self.message.setText(tr(T_LOCKED).format(name=name))
+            self.error_label.clear()
+            self._hidden = [w for w in self._covered() if w.isVisible()]
+            for w in self._hidden:
+                w.hide()
+            self.setGeometry(self.host.rect())
+            self.show()
+            self.raise_()
+            self.password_edit.setFocus()
+        else:
+            self.hide()
+            self.password_edit.clear()
+            for w in self._hidden:
+                w.show()
+            self._hidden = []
+
+    def _covered(self) -> list[QWidget]:
+        """The host's own child widgets (central widget, docks, toolbars), not this one."""
+        return [w for w in self.host.findChildren(QWidget, options=Qt.FindChildOption.
+                                                  FindDirectChildrenOnly)
+                if w is not self and w.isWindow() is False]
+
+    def unlock(self) -> bool:
+        user = self.controller.user()
+        if user is None:
+            return False
+        try:
+            self.controller.login(user.login, self.password_edit.text())
+        except AuditUnavailable as exc:
+            self.error_label.setText(str(exc))
+            return False
+        except IdentityError:
+            self.error_label.setText(tr("Wrong password"))
+            self.password_edit.clear()
+            return False
+        return True
+
+    def switch_user(self) -> None:
+        dialog = LoginDialog(self.controller, self)
+        dialog.open()
+
+
+class BreakGlassDialog(QDialog):
+    """Declare an emergency access to one patient: a reason and a duration.
+
+    Whether the user may (clinicians only) is the policy's decision: the gate
+    records any attempt, and a refusal is shown with its reason.
+    """
+
+    def __init__(self, controller: AccessController, patient: PatientRef,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.patient = patient
+        self.result_bg: BreakGlass | None = None
+        self.setWindowTitle(tr("Break the glass: emergency access"))
+        intro = QLabel(tr(T_BG_INTRO))
+        intro.setWordWrap(True)
+        who = (tr("INS {ins}").format(ins=patient.ins) if patient.ins
+               else tr("patient ID {pid}").format(pid=patient.id))
+        self.patient_label = QLabel(tr("Patient: {who}").format(who=who))
+        self.reason_edit = QPlainTextEdit()
+        self.reason_edit.setPlaceholderText(tr(T_BG_PLACEHOLDER))
+        self.reason_edit.textChanged.connect(self._update)
+        self.duration = QComboBox()
+        cap = controller.gate.policy.break_glass_max_minutes
+        for minutes in sorted({m for m in BREAK_GLASS_CHOICES if m <= cap} | {cap}):
+            self.duration.addItem(tr("{n} minutes").format(n=minutes), minutes)
+        self.duration.setCurrentIndex(min(1, self.duration.count() - 1))
+        self.role_note = QLabel("")
+        self.role_note.setWordWrap(True)
+        self.role_note.setStyleSheet("color: #c00000;")
+        user = controller.user()
+        if user is not None and not controller.is_clinician(user):
+            self.role_note.setText(tr(T_BG_ROLE).format(
+                                          role=role_name(user.role)))
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c00000;")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(tr("Declare the emergency"))
+        self.buttons.accepted.connect(self.declare)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow(tr("Reason"), self.reason_edit)
+        form.addRow(tr("Duration"), self.duration)
+        lay = QVBoxLayout(self)
+        for w in (intro, self.patient_label):
+            lay.addWidget(w)
+        lay.addLayout(form)
+        lay.addWidget(self.role_note)
+        lay.addWidget(self.error_label)
+        lay.addWidget(self.buttons)
+        self._update()
+
+    def reason(self) -> str:
+        return self.reason_edit.toPlainText().strip()
+
+    def _update(self) -> None:
+        self.ok_button.setEnabled(len(self.reason()) >= MIN_REASON)
+
+    def declare(self) -> bool:
+        if len(self.reason()) < MIN_REASON:
+            self.error_label.setText(tr("Give the reason for the emergency (a few words)."))
+            return False
+        try:
+            self.result_bg = self.controller.break_glass(
+                self.reason(), int(self.duration.currentData()), self.patient)
+        except AccessDenied as exc:
+            self.error_label.setText(describe_access_error(exc))
+            return False
+        except (AuditUnavailable, IdentityError, ValueError) as exc:
+            self.error_label.setText(describe_access_error(exc))
+            return False
+        self.accept()
+        return True
+
+
+def describe_access_error(exc: BaseException) -> str:
+    """The user-facing (translated) explanation of a refusal or an unwritable trail."""
+    text = str(exc)
+    if isinstance(exc, AuditUnavailable):
+        return tr(T_FAIL_CLOSED).format(reason=text)
+    if isinstance(exc, SessionLocked):
+        return tr("Your session is locked: enter your password again.")
+    if isinstance(exc, IdentityError):
+        return tr("Nobody is identified at this station: {reason}").format(reason=text)
+    if isinstance(exc, AccessDenied):
+        if "opposed sharing" in text:
+            return tr(T_OPPOSED)
+        if "no care relationship" in text:
+            return tr(T_NO_CARE)
+        if "cannot declare an emergency" in text:
+            return tr("Only clinicians may declare an emergency access.")
+        if "may not" in text:
+            return tr("Your role does not allow this action ({reason}).").format(reason=text)
+        return tr("Access refused: {reason}").format(reason=text)
+    return text
+
+
+def access_error_box(parent: QWidget | None, exc: BaseException,
+                     offer_break_glass: bool = False) -> QMessageBox:
+    """A warning box saying why nothing opened (not shown yet: ``open()`` or ``exec()`` it).
+
+    With ``offer_break_glass`` (a clinician refused for lack of a care
+    relationship) it carries a "Break the glass..." button, role ``ActionRole``.
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    if isinstance(exc, AuditUnavailable):
+        box.setWindowTitle(tr("Access trail unavailable"))
+    else:
+        box.setWindowTitle(tr("Access refused"))
+    box.setText(describe_access_error(exc))
+    box.setDetailedText(str(exc))
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
+    if offer_break_glass:
+        button = box.addButton(tr("Break the glass..."), QMessageBox.ButtonRole.ActionRole)
+        button.setObjectName("breakGlassButton")
+    return box
+
+
+def can_break_glass_for(exc: BaseException) -> bool:
+    """A refusal an emergency access could lift (not an opposition, not a dead trail)."""
+    return isinstance(exc, AccessDenied) and "opposed sharing" not in str(exc)
+
+
+def patient_of(row: Any) -> PatientRef:
+    """The :class:`PatientRef` of a browser row (``StudyRow``)."""
+    patient = getattr(row, "patient", None)
+    return PatientRef(
+        id=getattr(patient, "patient_id", "") or getattr(row, "patient_id", ""),
+        issuer=getattr(patient, "issuer", "") or "",
+        ins=getattr(patient, "ins", "") or getattr(row, "ins", ""),
+        ins_oid=getattr(patient, "ins_oid", "") or "",
+    )
