@@ -137,3 +137,49 @@ def test_truncated_or_foreign_answers_are_protocol_errors() -> None:
         list(iter_multipart([body], "text/html"))
     with pytest.raises(ProtocolError, match="DICM"):
         part10_meta(b"<html>not dicom</html>" * 10)
+
+
+class _BearerOnly:
+    """A small HTTP peer that answers QIDO-RS with [] only to ``Bearer good-token``."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                ok = self.headers.get("Authorization") == "Bearer good-token"
+                body = b"[]" if ok else b""
+                self.send_response(200 if ok else 401)
+                self.send_header("Content-Type", "application/dicom+json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_bearer_token_comes_from_the_keyring(memory_keyring: MemoryKeyring) -> None:
+    peer = _BearerOnly()
+    try:
+        address = f"http://127.0.0.1:{peer.port}/dicom-web"
+        node = parse_address(address, name="oauth", auth="bearer", timeout=5)
+        with pytest.raises(AuthenticationFailed, match="token"):
+            DicomWebClient(node)  # no token in the keyring yet
+        memory_keyring.set_password(KEYRING_SERVICE, "oauth:token", "bad-token")
+        with pytest.raises(AuthenticationFailed, match="HTTP 401"):
+            DicomWebClient(node).search("study", {})
+        memory_keyring.set_password(KEYRING_SERVICE, "oauth:token", "good-token")
+        assert DicomWebClient(node).search("study", {}) == []
+    finally:
+        peer.close()

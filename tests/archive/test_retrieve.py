@@ -95,3 +95,35 @@ def test_series_retrieve_fetches_only_that_series(
     assert cache.cached_sop_uids(study) == set(seeded.series[series])
     assert result.folder == cache.series_dir(study, series)
     assert {p.parent for p in result.paths} == {result.folder}
+
+
+def test_prefetch_pins_studies_that_eviction_then_keeps(
+    seeded: Seeded, web_node: Any, local: LocalAE
+) -> None:
+    from viewer.archive.cache import CacheLimits
+
+    cache = Cache()
+    studies = sorted(seeded.studies)[:2]
+    results = Retriever(web_node, cache, local).prefetch(studies)
+    assert [r.instances for r in results] == [len(seeded.studies[s]) for s in studies]
+    other = next(s for s in seeded.studies if s not in studies)
+    Retriever(web_node, cache, local).retrieve(other)
+    evicted = cache.evict(CacheLimits(max_bytes=1))
+    assert evicted == [other]
+    assert {s.study_uid for s in cache.studies()} == set(studies)
+    assert all(s.pinned for s in cache.studies())
+
+
+def test_demo_archive_serves_a_folder_over_dimse_and_dicomweb(local: LocalAE) -> None:
+    from tests.shared_data import shared
+    from viewer.archive.nodes import parse_address
+    from viewer.archive.orthanc import start_demo_archive
+
+    server = start_demo_archive(shared("mr_orientation/dcm4che_MR_coronal_16"))
+    try:
+        for address in (server.dimse_address, server.web_address):
+            node = parse_address(address, timeout=5)
+            found = Retriever(node, Cache(), local).query("study", {})
+            assert [s["PatientName"] for s in found] == ["DOE^J1"]
+    finally:
+        server.stop(graceful=False)
