@@ -1,0 +1,314 @@
+"""A viewport for what is not a volume: an :class:`~viewer.render.image_view.ImageView`
+hosted in Qt (radiographs, cine loops, colour images).
+
+Mouse (as :mod:`viewer.ui.viewport`): wheel = next/previous frame (stack
+scroll over instances and frames); Ctrl+wheel = zoom about the cursor;
+right-drag = window/level; middle-drag = pan; left button = the active tool
+(``scroll``, ``window``, ``zoom``, ``pan``).
+
+Keys: Up/Down, PageUp/PageDown, Home/End = frames; Space = cine play/pause at
+the header's frame time (PS3.3 C.7.6.5); T = true pixel 1:1 (again: fit); F = fit; R /
+Shift+R = rotate 90 degrees clockwise / anticlockwise; H / V = flip; I =
+invert; W = back to the header's window; the shortcuts of the window presets
+(header windows 1..n, then the site's presets of the modality). The main
+window's actions of the same names call :meth:`ImageViewport.act`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+from viewer.dicom.image2d import ImageSeries
+from viewer.render.image_view import ImageView
+from viewer.ui.models import WindowPreset
+from viewer.ui.vtk_host import VTKHost
+
+log = logging.getLogger(__name__)
+
+TOOLS = ("scroll", "window", "zoom", "pan")
+
+
+def header_presets(series: ImageSeries, frame: int = 0) -> list[WindowPreset]:
+    """The header's windows as presets (PS3.3 C.11.2: Window Center/Width, all values,
+    named by Window Center & Width Explanation), shortcuts 1..n."""
+    out = []
+    for n, (c, w, _fn, text) in enumerate(series.windows(frame)):
+        if w >= 1:
+            out.append(WindowPreset(f"header-{n + 1}", text or f"Header {n + 1}", w, c,
+                                    str(n + 1) if n < 9 else ""))
+    return out
+
+
+class ImageViewport(VTKHost):
+    """One 2-D image viewport; ``view`` is the Qt-free scene (None when empty)."""
+
+    # (column, row) and value (modality units or RGB) under the cursor, for the status bar
+    cursor_moved = Signal(object, object)
+    activated = Signal(object)
+    frame_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view: ImageView | None = None
+        self.series: ImageSeries | None = None
+        self.tool = "scroll"
+        self.presets: list[WindowPreset] = []
+        self.corner_texts: dict[str, str] = {}
+        self._drag_button: Qt.MouseButton | None = None
+        self._last: QPointF | None = None
+        self._press: QPointF | None = None
+        self._cine = QTimer(self)
+        self._cine.setSingleShot(True)
+        self._cine.setTimerType(Qt.TimerType.PreciseTimer)
+        self._cine.timeout.connect(self._cine_tick)
+        self._cine_due = 0.0
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+
+    # ----------------------------------------------------------- content
+    def set_series(self, series: ImageSeries, frame: int = 0,
+                   presets: list[WindowPreset] | None = None) -> None:
+        """Show ``series`` from ``frame`` (BIR default: the first image), fitted and
+        windowed by its header; ``presets`` are the site's for its modality."""
+        self.clear()
+        self.series = series
+        self.view = ImageView(series, render_window=self.render_window, overlay=True,
+                              frame=frame)
+        self.presets = header_presets(series, frame) + list(presets or [])
+        for corner, text in self.corner_texts.items():
+            self.view.set_corner_text(corner, text)
+        self.frame_changed.emit(frame)
+        self.request_render()
+
+    def set_corner_text(self, corner: str, text: str) -> None:
+        """Demographics etc. (``top-left`` ...), kept across series."""
+        self.corner_texts[corner] = text
+        if self.view is not None:
+            self.view.set_corner_text(corner, text)
+            self.request_render()
+
+    def clear(self) -> None:
+        self.stop()
+        if self.view is not None:
+            self.view.close()
+        self.view = None
+        self.series = None
+        self.request_render()
+
+    # ------------------------------------------------------------ actions
+    @property
+    def frame(self) -> int:
+        return self.view.index if self.view is not None else -1
+
+    def set_frame(self, n: int) -> None:
+        if self.view is None or self.series is None:
+            return
+        n = min(max(int(n), 0), len(self.series) - 1)
+        if n != self.view.index:
+            self.view.set_frame(n)
+            self.frame_changed.emit(n)
+            self.request_render()
+
+    def scroll(self, steps: int) -> None:
+        if self.view is not None:
+            self.set_frame(self.view.index + steps)
+
+    @property
+    def playing(self) -> bool:
+        return self._cine.isActive() or self._cine_due > 0
+
+    def play(self) -> None:
+        """Cine: advance at the frame time of the header (loops at the end)."""
+        if self.view is None or self.series is None or len(self.series) < 2:
+            return
+        self._cine_due = time.monotonic()
+        self._schedule()
+
+    def stop(self) -> None:
+        self._cine.stop()
+        self._cine_due = 0.0
+
+    def toggle_cine(self) -> None:
+        self.stop() if self.playing else self.play()
+
+    def _schedule(self) -> None:
+        assert self.view is not None
+        self._cine_due += self.view.frame_interval_ms() / 1000.0
+        wait = max(0.0, self._cine_due - time.monotonic())
+        self._cine.start(round(wait * 1000))
+
+    def _cine_tick(self) -> None:
+        if self.view is None or self._cine_due == 0:
+            return
+        n = self.view.step(1, wrap=True)
+        self.frame_changed.emit(n)
+        self.render_now()
+        if time.monotonic() - self._cine_due > 1.0:  # fell behind: do not rush to catch up
+            self._cine_due = time.monotonic()
+        self._schedule()
+
+    def set_window(self, width: float, level: float) -> None:
+        if self.view is not None:
+            self.view.set_window(max(1.0, width), level)
+            self.request_render()
+
+    def window_drag(self, dx: float, dy: float) -> None:
+        """Right-drag: right widens the window, down raises the level (as the volume views)."""
+        if self.view is None or self.view.colour:
+            return
+        step = max(self.view.width / 256.0, 0.5)
+        self.set_window(self.view.width + dx * step, self.view.center + dy * step)
+
+    def apply_preset(self, preset: WindowPreset) -> None:
+        self.set_window(preset.width, preset.level)
+
+    def reset_window(self) -> None:
+        if self.view is not None:
+            self.view.reset_window()
+            self.request_render()
+
+    def zoom_by(self, factor: float, at: QPointF | None = None) -> None:
+        if self.view is None:
+            return
+        if at is None:
+            w, h = self.device_size()
+            xy = (w / 2.0, h / 2.0)
+        else:
+            xy = self.to_device(at)
+        self.view.zoom_at(xy, factor)
+        self.request_render()
+
+    def act(self, action: str) -> None:
+        """``fit``, ``true_pixel``, ``rotate``, ``rotate_back``, ``flip_h``, ``flip_v``,
+        ``invert``, ``cine`` (toggle) or ``reset_window``: the main window's actions."""
+        if action == "cine":
+            self.toggle_cine()
+        elif action == "reset_window":
+            self.reset_window()
+        else:
+            self._do(action)
+
+    def _do(self, action: str) -> None:
+        view = self.view
+        if view is None:
+            return
+        if action == "true_pixel":
+            # the VTK window counts device pixels (QVTKRenderWindowInteractor scales by
+            # the device pixel ratio): one image pixel per window pixel is 1:1 on screen
+            view.set_true_pixel(1.0)
+        else:
+            {"fit": view.fit, "rotate": view.rotate, "rotate_back": lambda: view.rotate(-1),
+             "flip_h": view.flip_horizontal, "flip_v": view.flip_vertical,
+             "invert": lambda: view.set_invert(not view.user_invert)}[action]()
+        self.request_render()
+
+    def fit(self) -> None:
+        self._do("fit")
+
+    def true_pixel(self) -> None:
+        self._do("true_pixel")
+
+    # ------------------------------------------------------------ frames
+    def prepare_frame(self) -> None:
+        if self.view is not None:
+            self.view.prepare()
+
+    def to_device(self, pos: QPointF) -> tuple[float, float]:
+        r = self.device_ratio()
+        return pos.x() * r, pos.y() * r
+
+    # ------------------------------------------------------------- events
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps == 0 or self.view is None:
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_by(1.1 ** steps, event.position())
+        else:
+            self.scroll(-int(steps / abs(steps)) * max(1, int(abs(steps))))
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.activated.emit(self)
+        self.setFocus()
+        self._drag_button = event.button()
+        self._last = self._press = event.position()
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        pos = event.position()
+        if self.view is not None:
+            hit = self.view.pick(self.to_device(pos))
+            if hit is not None:
+                self.cursor_moved.emit((hit.column, hit.row), hit.value)
+        if self._drag_button is None or self._last is None or self.view is None:
+            return
+        dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
+        self._last = pos
+        button, tool = self._drag_button, self.tool
+        left = button == Qt.MouseButton.LeftButton
+        r = self.device_ratio()
+        if button == Qt.MouseButton.RightButton or (left and tool == "window"):
+            self.window_drag(dx, dy)
+        elif button == Qt.MouseButton.MiddleButton or (left and tool == "pan"):
+            self.view.pan_by(dx * r, dy * r)
+            self.request_render()
+        elif left and tool == "zoom":
+            self.zoom_by(1.01 ** (-dy), self._press)
+        elif left and tool == "scroll":
+            assert self._press is not None
+            if abs(pos.y() - self._press.y()) >= 4:
+                self.scroll(1 if pos.y() > self._press.y() else -1)
+                self._press = pos
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._drag_button = None
+        self._last = None
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = Qt.Key(event.key())
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10,
+                 Qt.Key.Key_PageDown: 10}.get(key)
+        actions = {Qt.Key.Key_F: "fit", Qt.Key.Key_R: "rotate_back" if shift else "rotate",
+                   Qt.Key.Key_H: "flip_h", Qt.Key.Key_V: "flip_v", Qt.Key.Key_I: "invert"}
+        text = event.text()
+        preset = next((p for p in self.presets if p.shortcut and p.shortcut == text), None)
+        if steps is not None:
+            self.scroll(steps)
+        elif key == Qt.Key.Key_Home:
+            self.set_frame(0)
+        elif key == Qt.Key.Key_End and self.series is not None:
+            self.set_frame(len(self.series) - 1)
+        elif key == Qt.Key.Key_Space:
+            self.toggle_cine()
+        elif key == Qt.Key.Key_W:
+            self.reset_window()
+        elif preset is not None:
+            self.apply_preset(preset)
+        elif key == Qt.Key.Key_T:
+            self._do("fit" if self.view is not None and self.view.true_pixel else "true_pixel")
+        elif key in actions:
+            self._do(actions[key])
+        else:
+            event.ignore()
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        event.ignore()
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        self.request_render()
+
+    def closeEvent(self, event: object) -> None:
+        self.stop()
+        super().closeEvent(event)  # type: ignore[arg-type]
