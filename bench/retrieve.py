@@ -70,7 +70,7 @@ def make_series(folder: Path, images: int, size: int = 512) -> list[Path]:
     try:
         from viewer.dicom.phantom import write_phantom_series  # type: ignore[import-not-found]
 
-        paths = list(write_phantom_series(folder, slices=images, size=size))
+        paths = list(write_phantom_series(folder, columns=size, rows=size, slices=images))
     except (ImportError, TypeError):
         from viewer.dicom.synthetic import write_series
 
