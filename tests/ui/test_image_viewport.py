@@ -155,3 +155,19 @@ def test_cursor_readout_gives_pixel_and_value(qtbot, viewport) -> None:
     (col, row), value = got[-1]
     assert (col, row) == (123, 45)
     assert value == float(series.values(0)[45, 123])
+
+
+def test_demographics_fill_the_top_left_corner(qtbot, viewport) -> None:
+    from viewer.ui.models import Demographics
+
+    series = ImageSeries.from_paths([shared(CR_CHEST)])
+    viewport.resize(300, 300)
+    viewport.show()
+    qtbot.waitExposed(viewport)
+    d = Demographics(patient_name="DOE^JANE", patient_id="X1", ins="123", ins_status="QUAL",
+                     birth_date="19700102", sex="F", study_date="20260101")
+    viewport.set_series(series, demographics=d)
+    viewport.render_now()
+    items = {i.anchor: i.text for i in viewport.view.overlay.items()}
+    assert items["top-left"] == "DOE JANE\nX1\nINS 123 (QUAL)\n1970-01-02 F\n2026-01-01"
+    assert items["right"] == "" and items["bottom-right"].startswith("W 1024  L 550")

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QWidget
 
 from viewer.dicom.image2d import ImageSeries
 from viewer.render.image_view import ImageView
-from viewer.ui.models import WindowPreset
+from viewer.ui.models import Demographics, WindowPreset, format_da, format_pn
 from viewer.ui.vtk_host import VTKHost
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,16 @@ def header_presets(series: ImageSeries, frame: int = 0) -> list[WindowPreset]:
             out.append(WindowPreset(f"header-{n + 1}", text or f"Header {n + 1}", w, c,
                                     str(n + 1) if n < 9 else ""))
     return out
+
+
+def demographics_text(d: Demographics) -> str:
+    """Top-left corner: name, ID, INS (with its status), birth date and sex, study date."""
+    lines = [format_pn(d.patient_name), d.patient_id]
+    if d.ins:
+        lines.append(f"INS {d.ins}" + (f" ({d.ins_status})" if d.ins_status else ""))
+    lines.append(" ".join(x for x in (format_da(d.birth_date), d.sex) if x))
+    lines.append(format_da(d.study_date))
+    return "\n".join(x for x in lines if x)
 
 
 class ImageViewport(VTKHost):
@@ -72,10 +82,14 @@ class ImageViewport(VTKHost):
 
     # ----------------------------------------------------------- content
     def set_series(self, series: ImageSeries, frame: int = 0,
-                   presets: list[WindowPreset] | None = None) -> None:
+                   presets: list[WindowPreset] | None = None,
+                   demographics: Demographics | None = None) -> None:
         """Show ``series`` from ``frame`` (BIR default: the first image), fitted and
-        windowed by its header; ``presets`` are the site's for its modality."""
+        windowed by its header; ``presets`` are the site's for its modality;
+        ``demographics`` fill the top-left corner (IHE BIR annotation)."""
         self.clear()
+        if demographics is not None:
+            self.corner_texts["top-left"] = demographics_text(demographics)
         self.series = series
         self.view = ImageView(series, render_window=self.render_window, overlay=True,
                               frame=frame)
