@@ -257,3 +257,17 @@ def test_distance_in_mm_carries_the_spacing_meaning(marker_dx: ImageSeries) -> N
     rg3 = ImageView(_series("transfer_syntaxes/wg04/RG3/RG3_UNC.dcm"), size=(64, 64),
                     overlay=False)
     assert rg3.distance((0, 0), (3, 4)).text() == "5.0 px"  # no spacing: pixels only
+
+
+def test_non_square_pixels_keep_their_aspect_ratio() -> None:
+    """US-RGB-8-esopecho: 256 x 120 pixels with Pixel Aspect Ratio 4\\3 (rows taller)."""
+    series = _series("pixel_pipeline/color/US-RGB-8-esopecho.dcm")
+    assert series.frames[0].aspect == pytest.approx(4 / 3)
+    view = ImageView(series, size=(256, 256), overlay=False)
+    view.set_window(2, 0)  # ignored: colour
+    rgb = view.to_array()
+    ys, xs = np.nonzero(rgb.max(axis=2) > 0)
+    assert xs.max() - xs.min() + 1 == 256
+    assert abs((ys.max() - ys.min() + 1) - 160) <= 2  # 120 rows x 4/3
+    hit = view.pick(view.to_display(100, 60))
+    assert hit is not None and (hit.column, hit.row) == (100, 60)
