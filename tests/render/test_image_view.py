@@ -271,3 +271,35 @@ def test_non_square_pixels_keep_their_aspect_ratio() -> None:
     assert abs((ys.max() - ys.min() + 1) - 160) <= 2  # 120 rows x 4/3
     hit = view.pick(view.to_display(100, 60))
     assert hit is not None and (hit.column, hit.row) == (100, 60)
+
+
+def test_overlay_planes_drawn_as_dcmj2pnm_draws_them() -> None:
+    """IHE MESA ovly_p01: overlays in separate planes and in the high bits of pixel data
+    ("you should see 6 lines of text"); dcmj2pnm +Wm draws them white."""
+    from viewer.dicom.pixels import _min_max_window
+
+    series = _series("pixel_pipeline/overlay/ovly_p01.dcm")
+    view = _one_to_one(series)
+    c, w, _ = _min_max_window(series.values(0))
+    view.set_window(w, c)
+    np.testing.assert_array_equal(view.to_array()[..., 0], _png("ovly_p01_Wm.png"))
+    view.set_overlay_planes_visible(False)
+    np.testing.assert_array_equal(view.to_array()[..., 0], series.display(0, "minmax"))
+
+
+def test_overlay_planes_outside_the_image_are_clipped() -> None:
+    """fo-dicom OutOfBoundsOverlay: 101x101 planes at (704, 409) past the last row and at
+    (-25, -25) before the first: only their pixels inside the 788 x 1318 image count."""
+    import pydicom
+
+    path = shared("pixel_pipeline/overlay/OutOfBoundsOverlay.dcm")
+    ds = pydicom.dcmread(path)
+    want = np.zeros((788, 1318), dtype=bool)
+    for group in (0x6000, 0x6002):
+        r0, c0 = (int(v) - 1 for v in ds[group, 0x0050].value)
+        for r, c in zip(*np.nonzero(ds.overlay_array(group)), strict=True):
+            if 0 <= r0 + r < 788 and 0 <= c0 + c < 1318:
+                want[r0 + r, c0 + c] = True
+    got = ImageSeries.from_paths([path]).overlay_mask(0)
+    assert got is not None and got.sum() < 2 * 201
+    np.testing.assert_array_equal(got, want)

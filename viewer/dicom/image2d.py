@@ -520,6 +520,28 @@ class ImageSeries:
         width = hi - lo + 1.0 if hi > lo else 1.0
         return lo + width / 2.0, width
 
+    def overlay_mask(self, n: int) -> np.ndarray | None:
+        """Every overlay plane of frame ``n`` as one (rows, cols) bool mask, or None.
+
+        PS3.3 C.9.2: Overlay Data (60xx,3000) placed at Overlay Origin (60xx,0050,
+        1-based row\\column, clipped to the image), and the retired overlays kept in
+        an unused high bit of native Pixel Data (Overlay Bit Position (60xx,0102),
+        C.9.2.1.3). Overlays of multi-frame overlays other than the first frame and
+        ROI ("R") overlays are not drawn.
+        """
+        f = self.frames[n]
+        ds = self._header(f.path)
+        tags = list(ds.keys())  # tags only: iterating the elements would load Pixel Data
+        groups = sorted({t.group for t in tags if 0x6000 <= t.group <= 0x601E and t.group % 2 == 0})
+        if not groups:
+            return None
+        mask = np.zeros((f.rows, f.columns), dtype=bool)
+        for group in groups:
+            plane = _overlay_plane(ds, group, f)
+            if plane is not None:
+                mask |= plane
+        return mask if mask.any() else None
+
     def frame_interval_ms(self, n: int) -> float | None:
         """Time (ms) from frame ``n`` to the next (PS3.3 C.7.6.5), None when unknown."""
         return self.frames[n].interval_ms
@@ -552,6 +574,63 @@ class ImageSeries:
         if voi is not None:
             out["window"] = {"center": voi[0], "width": voi[1], "function": voi[2]}
         return out
+
+
+def _overlay_plane(ds: Dataset, group: int, f: FrameInfo) -> np.ndarray | None:
+    """One overlay plane on the image grid (see :meth:`ImageSeries.overlay_mask`)."""
+    from pydicom.tag import Tag
+
+    def value(element: int) -> Any:
+        item = ds.get(Tag(group, element))
+        return None if item is None else item.value
+
+    kind = str(value(0x0040) or "G").strip().upper()
+    rows, cols = value(0x0010), value(0x0011)
+    if kind == "R" or not rows or not cols:
+        return None
+    try:
+        origin = [int(v) for v in (value(0x0050) or [1, 1])]
+    except (TypeError, ValueError):
+        origin = [1, 1]
+    if value(0x3000) is not None:
+        try:
+            plane = np.asarray(ds.overlay_array(group), dtype=bool)
+        except Exception as exc:  # a broken overlay must not hide the image
+            logger.debug("overlay %04x not drawn: %s", group, exc)
+            return None
+        if plane.ndim == 3:
+            plane = plane[0]
+    else:
+        plane = _embedded_overlay(ds, group, value(0x0102), f)
+        if plane is None:
+            return None
+        origin = [1, 1]
+    out = np.zeros((f.rows, f.columns), dtype=bool)
+    r0, c0 = origin[0] - 1, origin[1] - 1
+    rs, cs = max(r0, 0), max(c0, 0)
+    re, ce = min(r0 + plane.shape[0], f.rows), min(c0 + plane.shape[1], f.columns)
+    if re > rs and ce > cs:
+        out[rs:re, cs:ce] = plane[rs - r0:re - r0, cs - c0:ce - c0]
+    return out
+
+
+def _embedded_overlay(ds: Dataset, group: int, bit: Any, f: FrameInfo) -> np.ndarray | None:
+    """Retired overlay in bit ``bit`` of native 16-bit Pixel Data (PS3.3 C.9.2.1.3)."""
+    from viewer.dicom import codecs
+
+    try:
+        bit = int(bit)
+    except (TypeError, ValueError):
+        return None
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    if (ts not in codecs.NATIVE_SYNTAXES or int(ds.get("BitsAllocated", 0)) != 16
+            or bit < int(ds.get("BitsStored", 16)) or bit > 15 or f.samples != 1):
+        return None
+    raw = ds.PixelData
+    size = f.rows * f.columns
+    order = ">" if ts == codecs.EXPLICIT_BE else "<"
+    words = np.frombuffer(raw, dtype=f"{order}u2", count=size, offset=2 * size * f.frame)
+    return ((words >> bit) & 1).astype(bool).reshape(f.rows, f.columns)
 
 
 def _text(ds: Dataset, keyword: str) -> str:

@@ -125,6 +125,15 @@ class ImageView:
         self._image: vtkImageData | None = None
         self._pixels: np.ndarray | None = None  # buffer VTK borrows
 
+        # overlay planes (60xx): white where set, transparent elsewhere, just above the image
+        self.planes_actor = vtkImageActor()
+        self.planes_actor.GetMapper().BorderOn()
+        self.planes_actor.GetProperty().SetInterpolationTypeToNearest()
+        self.planes_actor.VisibilityOff()
+        self.renderer.AddActor(self.planes_actor)
+        self._planes: tuple[vtkImageData, np.ndarray] | None = None
+        self.show_overlay_planes = True
+
         self.overlay = OverlayLayer(self.renderer)
         self.overlay.set_visible(overlay)
         self.show_overlay = overlay
@@ -181,8 +190,31 @@ class ImageView:
                 # minus the values, minus the level: the same straight line, reversed
                 data = np.negative(data, dtype=np.float32)
         self._set_pixels(data, info.aspect)
+        self._set_planes(self.series.overlay_mask(n) if self.show_overlay_planes else None)
         self._apply_window()
         self._update_text()
+
+    def set_overlay_planes_visible(self, visible: bool) -> None:
+        """Show or hide the DICOM overlay planes (60xx, PS3.3 C.9.2) over the image."""
+        self.show_overlay_planes = bool(visible)
+        self._set_planes(self.series.overlay_mask(self.index) if visible else None)
+
+    def _set_planes(self, mask: np.ndarray | None) -> None:
+        if mask is None or mask.shape != self.shape:
+            self.planes_actor.VisibilityOff()
+            self._planes = None
+            return
+        rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
+        rgba[mask[::-1]] = 255
+        rows, cols = mask.shape
+        image = vtkImageData()
+        image.SetDimensions(cols, rows, 1)
+        image.SetSpacing(1.0, self.aspect, 1.0)
+        image.GetPointData().SetScalars(numpy_to_vtk(rgba.reshape(-1, 4), deep=False))
+        self._planes = (image, rgba)
+        self.planes_actor.GetMapper().SetInputData(image)
+        self.planes_actor.SetDisplayExtent(0, cols - 1, 0, rows - 1, 0, 0)
+        self.planes_actor.VisibilityOn()
 
     def step(self, k: int = 1, wrap: bool = False) -> int:
         """Move ``k`` frames (cine, stack scroll); clamps at the ends unless ``wrap``."""
@@ -327,6 +359,8 @@ class ImageView:
         m[:2, :2] = self.transform
         m[:2, 3] = -self.transform @ self._centre_world()
         self.actor.SetUserMatrix(matrix4(m))
+        m[2, 3] = 0.5  # overlay planes just in front of the image
+        self.planes_actor.SetUserMatrix(matrix4(m))
         self._update_camera()
         self._update_text()
 
