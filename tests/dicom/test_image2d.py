@@ -213,3 +213,12 @@ def test_frames_that_each_form_their_own_plane_are_shown_as_images() -> None:
     assert isinstance(got, ImageSeries) and len(got) == 19
     assert any(w.startswith("not a volume: 19 frames in different planes") for w in got.warnings)
     assert got.values(18).shape == (256, 256)
+
+
+def test_padding_pixels_do_not_widen_the_default_window(tmp_path: Path) -> None:
+    arr = np.full((20, 20), 4095, dtype=np.uint16)  # padding around a 100..300 ramp
+    arr[5:15, 5:15] = np.linspace(100, 300, 100).reshape(10, 10).astype(np.uint16)
+    plain = ImageSeries.from_paths([write_dx(tmp_path / "a.dcm", arr)])
+    assert plain.default_window(0) == (100 + 3996 / 2, 3996.0)  # dcmj2pnm +Wm
+    padded = ImageSeries.from_paths([write_dx(tmp_path / "b.dcm", arr, PixelPaddingValue=4095)])
+    assert padded.default_window(0) == (100 + 201 / 2, 201.0)

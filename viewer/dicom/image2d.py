@@ -503,7 +503,8 @@ class ImageSeries:
     def default_window(self, n: int = 0) -> tuple[float, float]:
         """(centre, width) to start with: the header's first window, else (8 bits or
         fewer stored) the whole stored range after the Modality LUT, else the frame's
-        min..max as ``dcmj2pnm +Wm`` (width max-min+1). Kept for the whole cine."""
+        min..max as ``dcmj2pnm +Wm`` (width max-min+1) without the Pixel Padding
+        Value (range) pixels (PS3.3 C.7.5.1.1.2). Kept for the whole cine."""
         voi = self.header_voi(n)
         if voi is not None and voi[1] >= 1:
             return voi[0], voi[1]
@@ -516,6 +517,9 @@ class ImageSeries:
             lo, hi = float(np.min(ends)), float(np.max(ends))
         else:
             v = self.values(n)
+            keep = _not_padding(ds, self.stored(n)) if "PixelPaddingValue" in ds else None
+            if keep is not None and keep.any():
+                v = v[keep]
             lo, hi = float(np.min(v)), float(np.max(v))
         width = hi - lo + 1.0 if hi > lo else 1.0
         return lo + width / 2.0, width
@@ -574,6 +578,18 @@ class ImageSeries:
         if voi is not None:
             out["window"] = {"center": voi[0], "width": voi[1], "function": voi[2]}
         return out
+
+
+def _not_padding(ds: Dataset, stored: np.ndarray) -> np.ndarray | None:
+    """Mask of the pixels that are not padding: Pixel Padding Value (0028,0120), up to
+    Pixel Padding Range Limit (0028,0121) when present (PS3.3 C.7.5.1.1.2)."""
+    try:
+        pad = int(ds.PixelPaddingValue)
+        limit = int(ds.get("PixelPaddingRangeLimit", pad))
+    except (TypeError, ValueError):
+        return None
+    lo, hi = min(pad, limit), max(pad, limit)
+    return ~((stored >= lo) & (stored <= hi))
 
 
 def _overlay_plane(ds: Dataset, group: int, f: FrameInfo) -> np.ndarray | None:
