@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -67,7 +66,8 @@ def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
     server.close()
 
 
-GARBAGE = os.urandom(2048)
+# What a TLS server sends to a plain client: not a PDU (PDU types are 1 to 7).
+GARBAGE = b"\x16\x03\x03\x00\x7a\x02\x00\x00\x76\x03\x03" + bytes(range(256)) * 8
 HTTP_GARBAGE = (
     b"HTTP/1.1 200 OK\r\nContent-Type: multipart/related; boundary=B\r\nContent-Length: 40\r\n\r\n"
     b"--B\r\n\r\nthis is not a DICOM file at all!!"

@@ -562,9 +562,12 @@ class Retriever:
         errors: list[BaseException] = []
         sink = self._dimse_sink(run) if self.node.retrieve == "get" else None
 
+        listed = threading.Event()
+
         def worker() -> None:
             try:
                 with dimse.session(self.node.retrieve, sop_classes, sink, either) as session:  # type: ignore[arg-type]
+                    listed.wait()  # associations open while the listing runs, then fetch
                     while (batch := batches.get()) is not None:
                         if either.is_set():
                             continue
@@ -582,6 +585,8 @@ class Retriever:
             threading.Thread(target=worker, name=f"retrieve-{n}", daemon=True)
             for n in range(self.workers)
         ]
+        for thread in threads:
+            thread.start()
         try:
             # The listing runs alone (~50 ms for 600 matches with fastget; competing with
             # the transfers for the GIL it took over a second), then the batches go out.
@@ -592,8 +597,14 @@ class Retriever:
             errors.append(exc)
             stop.set()
         finally:
-            for thread in threads:
-                thread.start()
+            if probe is not None:  # the first image is stored before any other
+                try:
+                    probe.result()
+                except BaseException as exc:
+                    errors.append(exc)
+                    stop.set()
+                probe = None
+            listed.set()
             for _ in threads:
                 batches.put(None)
             for thread in threads:
