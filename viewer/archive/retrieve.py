@@ -562,12 +562,9 @@ class Retriever:
         errors: list[BaseException] = []
         sink = self._dimse_sink(run) if self.node.retrieve == "get" else None
 
-        listed = threading.Event()
-
         def worker() -> None:
             try:
                 with dimse.session(self.node.retrieve, sop_classes, sink, either) as session:  # type: ignore[arg-type]
-                    listed.wait()  # associations open while the listing runs, then fetch
                     while (batch := batches.get()) is not None:
                         if either.is_set():
                             continue
@@ -585,8 +582,6 @@ class Retriever:
             threading.Thread(target=worker, name=f"retrieve-{n}", daemon=True)
             for n in range(self.workers)
         ]
-        for thread in threads:
-            thread.start()
         try:
             # The listing runs alone (~50 ms for 600 matches with fastget; competing with
             # the transfers for the GIL it took over a second), then the batches go out.
@@ -604,7 +599,10 @@ class Retriever:
                     errors.append(exc)
                     stop.set()
                 probe = None
-            listed.set()
+            # Associations are opened only now: idle ones would hold archive threads
+            # (Orthanc serves 4 DICOM associations at once by default).
+            for thread in threads:
+                thread.start()
             for _ in threads:
                 batches.put(None)
             for thread in threads:
