@@ -168,3 +168,36 @@ def test_real_tilted_ct_roi_equals_the_pixels_of_the_file() -> None:
     assert stats.mean == pytest.approx(ref.mean(), abs=1e-6)
     assert stats.sd == pytest.approx(ref.std(ddof=1), abs=1e-6)
     assert (stats.min, stats.max) == (ref.min(), ref.max())
+
+
+def test_image_angle_uses_the_pixel_spacing() -> None:
+    from viewer.render.measure import image_angle_deg
+
+    assert image_angle_deg((10, 0), (0, 0), (10, 10)) == pytest.approx(45.0)
+    # rows 2 mm apart, columns 1 mm: the same pixels make a steeper angle
+    assert image_angle_deg((10, 0), (0, 0), (10, 10), spacing=(2.0, 1.0)) == pytest.approx(
+        math.degrees(math.atan(2.0)))
+    assert image_angle_deg((10, 0), (0, 0), (10, 10), aspect=2.0) == pytest.approx(
+        math.degrees(math.atan(2.0)))
+
+
+def test_image_ellipse_stats_equal_the_pixels_inside() -> None:
+    from viewer.render.measure import image_ellipse_stats
+
+    rng = np.random.default_rng(3)
+    image = rng.normal(500.0, 25.0, (120, 160)).round().astype(np.int16)
+    centre, a, b = (70.4, 50.7), 20.0, 11.5
+    rr, cc = np.mgrid[0:120, 0:160]
+    mask = ((cc - centre[0]) / a) ** 2 + ((rr - centre[1]) / b) ** 2 <= 1.0
+    ref = image[mask].astype(float)
+    stats = image_ellipse_stats(image, centre, a, b, spacing=(0.2, 0.1), unit="")
+    assert stats.count == ref.size and stats.outside == 0
+    assert (stats.mean, stats.sd) == pytest.approx((ref.mean(), ref.std(ddof=1)))
+    assert (stats.min, stats.max) == (ref.min(), ref.max())
+    assert stats.area_mm2 == pytest.approx(ref.size * 0.02) and stats.area_unit == "mm²"
+    assert abs(stats.area_mm2 - stats.ellipse_area_mm2) < 0.03 * stats.ellipse_area_mm2
+    # at the corner: part of the ellipse is outside the image; no spacing -> px²
+    corner = image_ellipse_stats(image, (2.0, 3.0), 10.0, 10.0)
+    assert corner.outside > 0 and corner.area_unit == "px²"
+    assert corner.count + corner.outside == pytest.approx(corner.area_mm2)
+    assert "px²" in corner.label()

@@ -119,12 +119,13 @@ class ROIStats:
     ellipse_area_mm2: float  # pi a b
     step_mm: tuple[float, float]
     unit: str = ""
+    area_unit: str = "mm²"  # "px²" for a 2-D image without pixel spacing
 
     def label(self) -> str:
         u = f" {self.unit}" if self.unit else ""
         return (
             f"Mean {self.mean:.1f}{u}  SD {self.sd:.1f}\n"
-            f"Min {self.min:g}  Max {self.max:g}\nArea {self.area_mm2:.1f} mm²"
+            f"Min {self.min:g}  Max {self.max:g}\nArea {self.area_mm2:.1f} {self.area_unit}"
         )
 
 
@@ -169,3 +170,66 @@ def ellipse_stats(volume: Volume, roi: EllipseROI) -> ROIStats:
         step_mm=(du, dv),
         unit=volume.rescale_type,
     )
+
+
+# ------------------------------------------------------------ 2-D images
+def _stats(values: np.ndarray, outside: int, cell: float, ellipse_area: float,
+           step: tuple[float, float], unit: str, area_unit: str) -> ROIStats:
+    ok = values[np.isfinite(values)]
+    n = int(ok.size)
+    nan = float("nan")
+    return ROIStats(
+        mean=float(ok.mean()) if n else nan,
+        sd=float(ok.std(ddof=1)) if n > 1 else (0.0 if n == 1 else nan),
+        min=float(ok.min()) if n else nan,
+        max=float(ok.max()) if n else nan,
+        count=n, outside=outside, area_mm2=float((n + outside) * cell),
+        ellipse_area_mm2=ellipse_area, step_mm=step, unit=unit, area_unit=area_unit,
+    )
+
+
+def image_angle_deg(
+    a: tuple[float, float], vertex: tuple[float, float], b: tuple[float, float],
+    spacing: tuple[float, float] | None = None, aspect: float = 1.0,
+) -> float:
+    """Angle (degrees) at ``vertex`` between image points given as (column, row).
+
+    With ``spacing`` (row spacing, column spacing) in mm (the order of Pixel
+    Spacing (0028,0030)) the angle is measured in mm, so non-square pixels give
+    the true angle; without it rows are scaled by ``aspect`` (pixel height/width,
+    Pixel Aspect Ratio (0028,0034)).
+    """
+    row_mm, col_mm = spacing if spacing is not None else (float(aspect), 1.0)
+
+    def mm(p: tuple[float, float]) -> np.ndarray:
+        return np.array([float(p[0]) * col_mm, float(p[1]) * row_mm, 0.0])
+
+    return angle_deg(mm(a), mm(vertex), mm(b))
+
+
+def image_ellipse_stats(
+    values: np.ndarray, centre: tuple[float, float], a: float, b: float,
+    spacing: tuple[float, float] | None = None, unit: str = "",
+) -> ROIStats:
+    """Statistics of the pixels of a 2-D frame whose centres lie in an ellipse.
+
+    ``centre`` is (column, row) in continuous image coordinates (pixel centres at
+    integers), ``a`` and ``b`` the semi-axes in pixels along the columns and the
+    rows. ``values`` are modality units (rows, columns). Areas are in mm² with
+    ``spacing`` (row, column mm), else in px² (``area_unit`` says which).
+    """
+    if not (a > 0 and b > 0):
+        raise ValueError(f"ellipse semi-axes must be > 0 pixels, got {a} and {b}")
+    rows, cols = values.shape[:2]
+    c0, r0 = float(centre[0]), float(centre[1])
+    cs = np.arange(math.ceil(c0 - a), math.floor(c0 + a) + 1)
+    rs = np.arange(math.ceil(r0 - b), math.floor(r0 + b) + 1)
+    cc, rr = np.meshgrid(cs, rs)
+    inside = ((cc - c0) / a) ** 2 + ((rr - r0) / b) ** 2 <= 1.0
+    cc, rr = cc[inside], rr[inside]
+    in_image = (cc >= 0) & (cc < cols) & (rr >= 0) & (rr < rows)
+    picked = values[rr[in_image], cc[in_image]].astype(float)
+    row_mm, col_mm = spacing if spacing is not None else (1.0, 1.0)
+    return _stats(picked, int((~in_image).sum()), row_mm * col_mm,
+                  math.pi * a * b * row_mm * col_mm, (col_mm, row_mm), unit,
+                  "mm²" if spacing is not None else "px²")
