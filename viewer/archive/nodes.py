@@ -12,6 +12,7 @@ A node is either configured by name in ``config.toml`` (site file or
     address = "dicom://PACS@pacs.example.org:104"
     retrieve = "get"             # or "move"
     associations = 4             # parallel associations / HTTP streams
+    engine = "fast"              # our own C-FIND/C-GET and WADO-RS readers, or "pynetdicom"
     tls_ca = "/etc/regard/ca.pem"        # dicoms:// and https:// only
     tls_cert = "/etc/regard/me.pem"      # client certificate (optional)
     tls_key = "/etc/regard/me.key"       # passphrase, if any, in the keyring
