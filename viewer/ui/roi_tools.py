@@ -17,6 +17,7 @@ slice), like the distance measurements. Labels are cached text textures
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,14 +45,28 @@ class Shape:
     label: str = ""
     normal: np.ndarray | None = None  # of the plane it was drawn on; None: shown everywhere
     markers: bool = False  # small crosses on the points (pending clicks)
+    frame: int | None = None  # 2-D images: the frame it was drawn on
 
 
 class ShapeLayer:
-    """Polylines and labels over a SliceView, re-projected at each render (module docstring)."""
+    """Polylines and labels over a view, re-projected at each render (module docstring).
 
-    def __init__(self, view: object, color: tuple[int, int, int, int] = CYAN) -> None:
+    ``project`` maps a stored point to window pixels (top-left origin); the default is
+    the SliceView's ``to_display`` of an LPS point. ``visible`` decides whether a shape
+    is drawn; the default shows it on the slice it was drawn on.
+    """
+
+    def __init__(
+        self,
+        view: object,
+        color: tuple[int, int, int, int] = CYAN,
+        project: Callable[[np.ndarray], tuple[float, float]] | None = None,
+        visible: Callable[[Shape], bool] | None = None,
+    ) -> None:
         self.view = view
         self.color = color
+        self._project = project or (lambda p: view.to_display(p))  # type: ignore[attr-defined]
+        self._is_visible = visible or self._visible
         self.shapes: list[Shape] = []
         self.label_texts: list[str] = []
         self._points = vtkPoints()
@@ -107,7 +122,7 @@ class ShapeLayer:
         _, h = view.window.GetSize()  # type: ignore[attr-defined]
 
         def px(p: np.ndarray) -> tuple[float, float]:
-            x, y = view.to_display(p)  # type: ignore[attr-defined]
+            x, y = self._project(p)
             return x - left, (h - y) - bottom
 
         self._points.Reset()
@@ -115,7 +130,7 @@ class ShapeLayer:
         self.label_texts = []
         shown = 0
         for shape in self.shapes:
-            if len(shape.points) == 0 or not self._visible(shape):
+            if len(shape.points) == 0 or not self._is_visible(shape):
                 continue
             xy = [px(p) for p in shape.points]
             base = self._points.GetNumberOfPoints()
