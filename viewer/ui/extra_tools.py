@@ -88,6 +88,14 @@ class ExtraTools(QObject):
         key = (name, id(vp))
         tool = self.tools.get(key)
         if tool is None or not shiboken6.isValid(tool) or tool.viewport is not vp:
+            if hasattr(vp, "set_series"):  # a 2-D ImageViewport: image-coordinate tools
+                from viewer.ui.image_tools import ImageAngleTool, ImageEllipseTool
+
+                if name == "curved":
+                    return None  # no curved reformat of a projection image
+                tool = ImageAngleTool(vp) if name == "angle" else ImageEllipseTool(vp)
+                self.tools[key] = tool
+                return tool
             if name == "angle":
                 from viewer.ui.roi_tools import AngleTool
 
@@ -133,15 +141,18 @@ class ExtraTools(QObject):
                 tool.set_active(False)
         if name:
             for vp in self._viewports():
-                self.tool_for(name, vp).set_active(True)
+                tool = self.tool_for(name, vp)
+                if tool is not None:
+                    tool.set_active(True)
         grid = getattr(self.window, "grid", None)
         if grid is not None and not getattr(self, "_linked", False):
             grid.active_changed.connect(self._active_changed)
             self._linked = True
 
     def _active_changed(self, vp: Any) -> None:
-        if self.current:
-            self.tool_for(self.current, vp).set_active(True)
+        tool = self.tool_for(self.current, vp) if self.current else None
+        if tool is not None:
+            tool.set_active(True)
 
     def clear(self) -> None:
         """Drop the angles and ROIs drawn so far (the curved MPR's line stays)."""
