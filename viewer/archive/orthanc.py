@@ -10,6 +10,7 @@ stays off and the ports are only used on loopback.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,7 +54,7 @@ class OrthancTls:
     remote_certificate_required: bool = True
 
 
-@dataclass
+@dataclass(eq=False)
 class OrthancServer:
     """A running Orthanc; stop it with :meth:`stop` (or use it as a context manager)."""
 
@@ -174,11 +176,21 @@ class OrthancServer:
         return int(resp.json()["CountInstances"])
 
 
+_running: weakref.WeakSet[OrthancServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Do not leave an Orthanc (or its temporary folder) behind when our process exits."""
+    for server in list(_running):
+        server.stop(graceful=False)
+
+
 def _launch(folder: Path, config_path: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, TCP_NODELAY="1")
     log_file = (folder / "orthanc.log").open("ab")
     try:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [ORTHANC_BINARY, "--logdir=" + str(folder), str(config_path)],
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -186,6 +198,7 @@ def _launch(folder: Path, config_path: Path) -> subprocess.Popen[bytes]:
             cwd=folder,
             start_new_session=True,
         )
+        return proc
     finally:
         log_file.close()
 
@@ -297,6 +310,7 @@ def start_orthanc(
     )
     server.config_path.write_text(json.dumps(config, indent=2))
     server.process = _launch(folder, server.config_path)
+    _running.add(server)
     _wait_ready(server)
     log.info("Orthanc started: DICOM port %d, HTTP port %d", dicom_port, http_port)
     return server
