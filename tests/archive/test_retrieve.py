@@ -127,3 +127,16 @@ def test_demo_archive_serves_a_folder_over_dimse_and_dicomweb(local: LocalAE) ->
             assert [s["PatientName"] for s in found] == ["DOE^J1"]
     finally:
         server.stop(graceful=False)
+
+
+@pytest.mark.parametrize("kind", ["dimse", "web"])
+def test_some_instances_only(
+    seeded: Seeded, dimse_node: Any, web_node: Any, local: LocalAE, kind: str
+) -> None:
+    node = dimse_node if kind == "dimse" else web_node
+    study = _biggest_study(seeded)
+    wanted = sorted(seeded.studies[study])[:3]
+    cache = Cache()
+    result = Retriever(node, cache, local).retrieve(study, sop_uids=wanted)
+    assert result.instances == result.fetched == 3
+    assert cache.cached_sop_uids(study) == set(wanted)
