@@ -319,5 +319,501 @@
         <source>Flip vertically</source>
         <translation>Miroir vertical</translation>
     </message>
+    <message>
+        <source>radiologist</source>
+        <translation>radiologue</translation>
+    </message>
+    <message>
+        <source>referring physician</source>
+        <translation>médecin demandeur</translation>
+    </message>
+    <message>
+        <source>technologist</source>
+        <translation>manipulateur</translation>
+    </message>
+    <message>
+        <source>secretary</source>
+        <translation>secrétaire</translation>
+    </message>
+    <message>
+        <source>administrator</source>
+        <translation>administrateur</translation>
+    </message>
+    <message>
+        <source>The access trail cannot be written, so nobody can log in: {reason}</source>
+        <translation>La traçabilité des accès ne peut pas être écrite, personne ne peut donc se connecter : {reason}</translation>
+    </message>
+    <message>
+        <source>Session of {name} locked after inactivity. Enter your password to continue.</source>
+        <translation>Session de {name} verrouillée après inactivité. Saisissez votre mot de passe pour continuer.</translation>
+    </message>
+    <message>
+        <source>You are about to open this patient's images outside the usual rules. The emergency, its reason and everything you open are recorded in the access trail under your name and may be reviewed.</source>
+        <translation>Vous allez ouvrir les images de ce patient en dehors des règles habituelles. L'urgence, son motif et tout ce que vous ouvrez sont enregistrés dans la traçabilité des accès à votre nom et pourront être contrôlés.</translation>
+    </message>
+    <message>
+        <source>Reason (required), e.g. unconscious patient in the emergency room</source>
+        <translation>Motif (obligatoire), par ex. patient inconscient aux urgences</translation>
+    </message>
+    <message>
+        <source>Your role ({role}) is not a clinical one: the site policy will refuse an emergency access.</source>
+        <translation>Votre rôle ({role}) n'est pas un rôle clinique : la politique du site refusera un accès d'urgence.</translation>
+    </message>
+    <message>
+        <source>The access cannot be recorded in the audit trail, so the study is not opened (fail closed). Reason: {reason}</source>
+        <translation>L'accès ne peut pas être enregistré dans la traçabilité, l'examen n'est donc pas ouvert (sécurité par défaut). Motif : {reason}</translation>
+    </message>
+    <message>
+        <source>The patient has opposed sharing their images outside the site that produced them: this workstation may not open them.</source>
+        <translation>Le patient s'est opposé au partage de ses images en dehors du site qui les a produites : ce poste ne peut pas les ouvrir.</translation>
+    </message>
+    <message>
+        <source>You have no care relationship with this patient (not on your patient list, and you are not the referring physician of the study). In an emergency, use Break the glass.</source>
+        <translation>Vous n'avez pas de relation de soins avec ce patient (il n'est pas dans votre liste de patients et vous n'êtes pas le médecin demandeur de l'examen). En cas d'urgence, utilisez l'accès d'urgence (bris de glace).</translation>
+    </message>
+    <message>
+        <source>{name} ({role})</source>
+        <translation>{name} ({role})</translation>
+    </message>
+    <message>
+        <source>locked</source>
+        <translation>verrouillée</translation>
+    </message>
+    <message>
+        <source>EMERGENCY ACCESS {time}</source>
+        <translation>ACCÈS D'URGENCE {time}</translation>
+    </message>
+    <message>
+        <source>Logged in as {user_id}</source>
+        <translation>Connecté en tant que {user_id}</translation>
+    </message>
+    <message>
+        <source>Log in to Regard</source>
+        <translation>Connexion à Regard</translation>
+    </message>
+    <message>
+        <source>Login</source>
+        <translation>Identifiant</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>Mot de passe</translation>
+    </message>
+    <message>
+        <source>Log in</source>
+        <translation>Se connecter</translation>
+    </message>
+    <message>
+        <source>Unknown login or wrong password</source>
+        <translation>Identifiant inconnu ou mot de passe erroné</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>Déverrouiller</translation>
+    </message>
+    <message>
+        <source>Another user...</source>
+        <translation>Autre utilisateur...</translation>
+    </message>
+    <message>
+        <source>Wrong password</source>
+        <translation>Mot de passe erroné</translation>
+    </message>
+    <message>
+        <source>Break the glass: emergency access</source>
+        <translation>Bris de glace : accès d'urgence</translation>
+    </message>
+    <message>
+        <source>INS {ins}</source>
+        <translation>INS {ins}</translation>
+    </message>
+    <message>
+        <source>patient ID {pid}</source>
+        <translation>IPP {pid}</translation>
+    </message>
+    <message>
+        <source>Patient: {who}</source>
+        <translation>Patient : {who}</translation>
+    </message>
+    <message>
+        <source>{n} minutes</source>
+        <translation>{n} minutes</translation>
+    </message>
+    <message>
+        <source>Declare the emergency</source>
+        <translation>Déclarer l'urgence</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Motif</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>Durée</translation>
+    </message>
+    <message>
+        <source>Give the reason for the emergency (a few words).</source>
+        <translation>Indiquez le motif de l'urgence (quelques mots).</translation>
+    </message>
+    <message>
+        <source>Your session is locked: enter your password again.</source>
+        <translation>Votre session est verrouillée : saisissez de nouveau votre mot de passe.</translation>
+    </message>
+    <message>
+        <source>Nobody is identified at this station: {reason}</source>
+        <translation>Personne n'est identifié sur ce poste : {reason}</translation>
+    </message>
+    <message>
+        <source>Only clinicians may declare an emergency access.</source>
+        <translation>Seuls les cliniciens peuvent déclarer un accès d'urgence.</translation>
+    </message>
+    <message>
+        <source>Your role does not allow this action ({reason}).</source>
+        <translation>Votre rôle ne permet pas cette action ({reason}).</translation>
+    </message>
+    <message>
+        <source>Access refused: {reason}</source>
+        <translation>Accès refusé : {reason}</translation>
+    </message>
+    <message>
+        <source>Access trail unavailable</source>
+        <translation>Traçabilité des accès indisponible</translation>
+    </message>
+    <message>
+        <source>Access refused</source>
+        <translation>Accès refusé</translation>
+    </message>
+    <message>
+        <source>Break the glass...</source>
+        <translation>Bris de glace...</translation>
+    </message>
+    <message>
+        <source>You are in diagnostic reading mode. Open the exam on this screen anyway? Your acknowledgement is recorded in the access trail.</source>
+        <translation>Vous êtes en mode lecture diagnostique. Ouvrir quand même l'examen sur cet écran ? Votre confirmation est enregistrée dans la traçabilité des accès.</translation>
+    </message>
+    <message>
+        <source>Screen not fit for diagnosis</source>
+        <translation>Écran inapte au diagnostic</translation>
+    </message>
+    <message>
+        <source>Read here anyway</source>
+        <translation>Lire ici quand même</translation>
+    </message>
+    <message>
+        <source>Do not open</source>
+        <translation>Ne pas ouvrir</translation>
+    </message>
+    <message>
+        <source>Date and time</source>
+        <translation>Date et heure</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>Utilisateur</translation>
+    </message>
+    <message>
+        <source>User ID</source>
+        <translation>Identifiant utilisateur</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>Rôle</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>Action</translation>
+    </message>
+    <message>
+        <source>Access mode</source>
+        <translation>Mode d'accès</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>Résultat</translation>
+    </message>
+    <message>
+        <source>Study</source>
+        <translation>Examen</translation>
+    </message>
+    <message>
+        <source>Screen</source>
+        <translation>Écran</translation>
+    </message>
+    <message>
+        <source>search</source>
+        <translation>recherche</translation>
+    </message>
+    <message>
+        <source>retrieve</source>
+        <translation>récupération</translation>
+    </message>
+    <message>
+        <source>transferred</source>
+        <translation>transféré</translation>
+    </message>
+    <message>
+        <source>view images</source>
+        <translation>consultation des images</translation>
+    </message>
+    <message>
+        <source>view report</source>
+        <translation>consultation du compte rendu</translation>
+    </message>
+    <message>
+        <source>export</source>
+        <translation>export</translation>
+    </message>
+    <message>
+        <source>print</source>
+        <translation>impression</translation>
+    </message>
+    <message>
+        <source>emergency declared</source>
+        <translation>urgence déclarée</translation>
+    </message>
+    <message>
+        <source>emergency ended</source>
+        <translation>urgence terminée</translation>
+    </message>
+    <message>
+        <source>care relationship declared</source>
+        <translation>relation de soins déclarée</translation>
+    </message>
+    <message>
+        <source>login</source>
+        <translation>connexion</translation>
+    </message>
+    <message>
+        <source>logout</source>
+        <translation>déconnexion</translation>
+    </message>
+    <message>
+        <source>settings changed</source>
+        <translation>réglages modifiés</translation>
+    </message>
+    <message>
+        <source>allowed</source>
+        <translation>autorisé</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>refusé</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>échec</translation>
+    </message>
+    <message>
+        <source>The consultation of the trail cannot be recorded, so the trail is not shown: {reason}</source>
+        <translation>La consultation de la traçabilité ne peut pas être enregistrée, elle n'est donc pas affichée : {reason}</translation>
+    </message>
+    <message>
+        <source>not diagnostic ({cls}, {need} needed)</source>
+        <translation>non diagnostique ({cls}, {need} requis)</translation>
+    </message>
+    <message>
+        <source>acknowledged</source>
+        <translation>confirmé</translation>
+    </message>
+    <message>
+        <source>diagnostic ({cls})</source>
+        <translation>diagnostique ({cls})</translation>
+    </message>
+    <message>
+        <source>Access trail</source>
+        <translation>Traçabilité des accès</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>Afficher</translation>
+    </message>
+    <message>
+        <source>Verify the journal</source>
+        <translation>Vérifier le journal</translation>
+    </message>
+    <message>
+        <source>Enter a patient ID or INS.</source>
+        <translation>Saisissez l'IPP ou l'INS d'un patient.</translation>
+    </message>
+    <message>
+        <source>{n} accesses recorded, {bg} under emergency access (break the glass)</source>
+        <translation>{n} accès enregistrés, dont {bg} en accès d'urgence (bris de glace)</translation>
+    </message>
+    <message>
+        <source>No access recorded</source>
+        <translation>Aucun accès enregistré</translation>
+    </message>
+    <message>
+        <source>BREAK THE GLASS</source>
+        <translation>BRIS DE GLACE</translation>
+    </message>
+    <message>
+        <source>normal</source>
+        <translation>normal</translation>
+    </message>
+    <message>
+        <source>No audit journal at {path}</source>
+        <translation>Pas de journal d'audit dans {path}</translation>
+    </message>
+    <message>
+        <source>Audit journal intact: {n} records verified</source>
+        <translation>Journal d'audit intact : {n} enregistrements vérifiés</translation>
+    </message>
+    <message>
+        <source>The audit journal is broken at record {seq}: {problem}</source>
+        <translation>Le journal d'audit est rompu à l'enregistrement {seq} : {problem}</translation>
+    </message>
+    <message>
+        <source>diagnostic</source>
+        <translation>diagnostic</translation>
+    </message>
+    <message>
+        <source>mammography</source>
+        <translation>mammographie</translation>
+    </message>
+    <message>
+        <source>review</source>
+        <translation>revue</translation>
+    </message>
+    <message>
+        <source>The QA of this screen has never been done (period {period} days).</source>
+        <translation>Le contrôle qualité de cet écran n'a jamais été fait (périodicité {period} jours).</translation>
+    </message>
+    <message>
+        <source>The QA of this screen is due: last on {date}, {age} days ago (period {period} days).</source>
+        <translation>Le contrôle qualité de cet écran est à faire : dernier le {date}, il y a {age} jours (périodicité {period} jours).</translation>
+    </message>
+    <message>
+        <source>TG18-LN{number:02d}: arrows or Space for the next patch, Esc or a click to close</source>
+        <translation>TG18-LN{number:02d} : flèches ou Espace pour la plage suivante, Échap ou un clic pour fermer</translation>
+    </message>
+    <message>
+        <source>Last QA: {date}, {outcome}, largest deviation {dev} at patch {level}</source>
+        <translation>Dernier contrôle : {date}, {outcome}, plus grand écart {dev} à la plage {level}</translation>
+    </message>
+    <message>
+        <source>Largest deviation from the GSDF: {dev} (tolerance {tol}) between patches {a} and {b}</source>
+        <translation>Plus grand écart à la GSDF : {dev} (tolérance {tol}) entre les plages {a} et {b}</translation>
+    </message>
+    <message>
+        <source>Screen QA</source>
+        <translation>Contrôle qualité de l'écran</translation>
+    </message>
+    <message>
+        <source>Show TG18-QC</source>
+        <translation>Afficher TG18-QC</translation>
+    </message>
+    <message>
+        <source>Show TG18-LN</source>
+        <translation>Afficher TG18-LN</translation>
+    </message>
+    <message>
+        <source>Patch</source>
+        <translation>Plage</translation>
+    </message>
+    <message>
+        <source>Pattern</source>
+        <translation>Mire</translation>
+    </message>
+    <message>
+        <source>Level</source>
+        <translation>Niveau</translation>
+    </message>
+    <message>
+        <source>Luminance (cd/m²)</source>
+        <translation>Luminance (cd/m²)</translation>
+    </message>
+    <message>
+        <source>Ambient luminance</source>
+        <translation>Luminance ambiante</translation>
+    </message>
+    <message>
+        <source>Screen role</source>
+        <translation>Usage de l'écran</translation>
+    </message>
+    <message>
+        <source>Import CSV/JSON...</source>
+        <translation>Importer CSV/JSON...</translation>
+    </message>
+    <message>
+        <source>Evaluate</source>
+        <translation>Évaluer</translation>
+    </message>
+    <message>
+        <source>Save the result</source>
+        <translation>Enregistrer le résultat</translation>
+    </message>
+    <message>
+        <source>No QA result recorded for this screen.</source>
+        <translation>Aucun résultat de contrôle enregistré pour cet écran.</translation>
+    </message>
+    <message>
+        <source>passed</source>
+        <translation>conforme</translation>
+    </message>
+    <message>
+        <source>No luminance for {patch}</source>
+        <translation>Pas de luminance pour {patch}</translation>
+    </message>
+    <message>
+        <source>{patch}: {value} is not a number</source>
+        <translation>{patch} : {value} n'est pas un nombre</translation>
+    </message>
+    <message>
+        <source>Import measured luminances</source>
+        <translation>Importer les luminances mesurées</translation>
+    </message>
+    <message>
+        <source>Measurements (*.csv *.json);;All files (*)</source>
+        <translation>Mesures (*.csv *.json);;Tous les fichiers (*)</translation>
+    </message>
+    <message>
+        <source>Imported {n} measurements from {file}</source>
+        <translation>{n} mesures importées de {file}</translation>
+    </message>
+    <message>
+        <source>PASS</source>
+        <translation>CONFORME</translation>
+    </message>
+    <message>
+        <source>FAIL</source>
+        <translation>NON CONFORME</translation>
+    </message>
+    <message>
+        <source>Lmax {lmax} cd/m², Lmin {lmin} cd/m², luminance ratio {ratio}</source>
+        <translation>Lmax {lmax} cd/m², Lmin {lmin} cd/m², rapport de luminance {ratio}</translation>
+    </message>
+    <message>
+        <source>Audit trail...</source>
+        <translation>Traçabilité des accès...</translation>
+    </message>
+    <message>
+        <source>Screen QA...</source>
+        <translation>Contrôle qualité de l'écran...</translation>
+    </message>
+    <message>
+        <source>Reading mode: diagnostic</source>
+        <translation>Mode de lecture : diagnostic</translation>
+    </message>
+    <message>
+        <source>Reading mode: consultation</source>
+        <translation>Mode de lecture : consultation</translation>
+    </message>
+    <message>
+        <source>Log in...</source>
+        <translation>Se connecter...</translation>
+    </message>
+    <message>
+        <source>Lock the session</source>
+        <translation>Verrouiller la session</translation>
+    </message>
+    <message>
+        <source>&amp;Access</source>
+        <translation>&amp;Accès</translation>
+    </message>
+    <message>
+        <source>Select a study first.</source>
+        <translation>Sélectionnez d'abord un examen.</translation>
+    </message>
 </context>
 </TS>
