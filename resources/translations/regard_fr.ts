@@ -815,5 +815,13 @@
         <source>Select a study first.</source>
         <translation>Sélectionnez d'abord un examen.</translation>
     </message>
+    <message>
+        <source>Not opened: diagnostic reading on this screen was not acknowledged.</source>
+        <translation>Non ouvert : la lecture diagnostique sur cet écran n'a pas été confirmée.</translation>
+    </message>
+    <message>
+        <source>Emergency access declared for {minutes} minutes; it is recorded in the access trail.</source>
+        <translation>Accès d'urgence déclaré pour {minutes} minutes ; il est enregistré dans la traçabilité des accès.</translation>
+    </message>
 </context>
 </TS>

@@ -200,3 +200,82 @@ def test_moving_to_a_1280x1024_screen_asks_again_and_hides_when_declined() -> No
             cwd=Path(__file__).parents[2])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert "2 passed" in out.stdout
+
+
+# -- the main window with access_ui.install ---------------------------------------------------
+
+
+@pytest.fixture
+def ct_row(tmp_path):
+    from viewer.dicom.index import scan
+    from viewer.dicom.phantom import write_phantom_series
+    from viewer.ui.browser_query import rows_from_index
+
+    write_phantom_series(tmp_path / "ct", columns=32, rows=32, slices=4)
+    return rows_from_index(scan(tmp_path), "Local")[0]
+
+
+@pytest.fixture
+def main_window(qtbot):
+    from viewer.ui.access_ui import install
+    from viewer.ui.main_window import MainWindow
+
+    win = MainWindow()
+    win.quiet = True
+    qtbot.addWidget(win)
+    ui = install(win, AccessGate(forward=False))
+    win.resize(900, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win, ui
+    win.close()
+
+
+def test_install_adds_menu_badge_and_takes_over_the_authorizer(qtbot, main_window) -> None:
+    from viewer.ui.access_ui import install
+
+    win, ui = main_window
+    assert install(win) is ui
+    assert win.authorizer == ui.authorize
+    texts = [a.text() for a in ui.menu.actions() if a.text()]
+    assert texts == ["Break the glass...", "Reading mode: diagnostic",
+                     "Reading mode: consultation", "Audit trail...", "Screen QA..."]
+    assert ui.actions["diagnostic"].isChecked()  # the OS user is a radiologist
+    assert ui.badge.text().endswith("(radiologist)") and ui.badge.isVisible()
+
+
+def test_before_open_records_the_view_with_the_screen(qtbot, main_window, ct_row) -> None:
+    _win, ui = main_window
+    items = [(ct_row, s) for s in ct_row.series]
+    with pytest.raises(Exception, match="not recorded"):
+        ui.authorize(ct_row, ct_row.series)  # nothing decoded before the record
+    assert ui.before_open(items)
+    ui.authorize(ct_row, ct_row.series)
+    rec = view_records(ui.gate)
+    assert [r.outcome for r in rec] == ["success"] and rec[0].study_uids == (ct_row.study_uid,)
+    assert json.loads(rec[0].screen_fitness)["status"] == "fit"
+    assert not ui.banner_bar.isVisible()
+
+
+@pytest.fixture
+def ct_needs_3mp(regard_home):
+    (regard_home / "site-config.toml").write_text('[display.exams]\nCT = "3MP"\n')
+
+
+def test_before_open_declined_on_a_stricter_site_policy_opens_nothing(
+        qtbot, ct_needs_3mp, main_window, ct_row) -> None:
+    win, ui = main_window
+    seen: list[str] = []
+    answer("decline", seen)
+    assert not ui.before_open([(ct_row, s) for s in ct_row.series])
+    assert seen == ["Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"]
+    assert [r.outcome for r in view_records(ui.gate)] == ["denied"]
+    assert ct_row.study_uid not in ui.granted
+    assert "not acknowledged" in win.statusBar().currentMessage()
+
+    answer("acknowledge", seen)
+    assert ui.before_open([(ct_row, s) for s in ct_row.series])
+    qtbot.waitUntil(ui.banner_bar.isVisible)
+    assert ui.banner.text() == "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"
+    fitness = json.loads(view_records(ui.gate)[-1].screen_fitness)
+    assert fitness["acknowledged"] is True

@@ -550,3 +550,258 @@ def patient_of(row: Any) -> PatientRef:
         ins=getattr(patient, "ins", "") or getattr(row, "ins", ""),
         ins_oid=getattr(patient, "ins_oid", "") or "",
     )
+
+
+# -- the reading station's access wiring ----------------------------------------------------
+
+T_NOT_OPENED = N_("Not opened: diagnostic reading on this screen was not acknowledged.")
+T_BG_DONE = N_("Emergency access declared for {minutes} minutes; it is recorded in the access trail.")  # noqa: E501
+
+
+class AccessUI(QObject):
+    """Access and screen fitness for a :class:`~viewer.ui.main_window.MainWindow`.
+
+    Created by :func:`install`: the user badge in the status bar, the Access menu
+    (log in, lock, break the glass, reading mode, audit trail, screen QA), the
+    lock overlay, the display banner above the viewports, and the check made
+    on the GUI thread before a study is decoded (:meth:`before_open`: screen
+    fitness, acknowledgement, the VIEW record with ``screen_fitness``, refusals
+    explained with an offer to break the glass). The window's worker-thread
+    authorizer becomes :meth:`authorize`, which only lets through studies
+    :meth:`before_open` has recorded.
+    """
+
+    def __init__(self, window: Any, gate: AccessGate | None = None) -> None:
+        super().__init__(window)
+        from viewer.ui.display_banner import DisplayBanner
+        from viewer.ui.fitness import FitnessGuard
+
+        self.window = window
+        gate = gate or AccessGate()
+        local = LocalAccountProvider(policy=gate.policy)
+        self.controller = AccessController(gate, local if local.path.is_file() else None,
+                                           parent=self)
+        self.gate = gate
+        self.fitness = FitnessGuard(window, gate)
+        self.granted: dict[str, Any] = {}  # study UID -> (Exam, Clearance), until decoded
+        self.opened: dict[str, Any] = {}  # study UID -> (Exam, Clearance) on screen
+        self.last_row: Any = None
+        self.badge = UserBadge(self.controller)
+        window.statusBar().addPermanentWidget(self.badge)
+        old = getattr(window, "user_label", None)
+        if old is not None:
+            old.hide()
+            old.setMaximumWidth(0)
+        self.overlay = LockOverlay(self.controller, window)
+        self.banner = DisplayBanner(policy=self.fitness.policy)
+        self.banner_bar = self._banner_bar(self.banner)
+        self.fitness.hidden.connect(lambda _exam: self._hide_images())
+        self.controller.userChanged.connect(self._user_changed)
+        self._build_menu()
+        from viewer.ui import main_window
+
+        if getattr(window, "authorizer", None) is main_window.gate_authorizer:
+            window.authorizer = self.authorize
+        images_shown = getattr(window, "images_shown", None)
+        if images_shown is not None:
+            images_shown.connect(self._images_shown)
+        if self.controller.shared_station and self.controller.user() is None:
+            QTimer.singleShot(0, self.show_login)
+
+    # -- widgets ---------------------------------------------------------------------------
+    def _banner_bar(self, banner: QWidget) -> Any:
+        from PySide6.QtWidgets import QToolBar
+
+        self.window.addToolBarBreak()
+        bar = QToolBar(self.window)
+        bar.setObjectName("displayBannerBar")
+        bar.setMovable(False)
+        bar.addWidget(banner)
+        self.window.addToolBar(bar)
+        bar.hide()
+        banner.verdictChanged.connect(lambda v: bar.setVisible(v is not None and not v.fit))
+        return bar
+
+    def _build_menu(self) -> None:
+        from PySide6.QtGui import QAction, QActionGroup
+
+        menu = self.window.menuBar().addMenu(tr("&Access"))
+        self.menu = menu
+        self.actions: dict[str, QAction] = {}
+
+        def add(key: str, text: str, slot: Callable[[], Any]) -> QAction:
+            act = QAction(text, self.window)
+            act.triggered.connect(lambda _c=False: slot())
+            menu.addAction(act)
+            self.actions[key] = act
+            return act
+
+        if self.controller.shared_station:
+            add("login", tr("Log in..."), self.show_login)
+            add("lock", tr("Lock the session"), self.controller.lock_now)
+            menu.addSeparator()
+        add("break_glass", tr("Break the glass..."), self.break_glass)
+        menu.addSeparator()
+        group = QActionGroup(self.window)
+        for key, text in (("diagnostic", tr("Reading mode: diagnostic")),
+                          ("consultation", tr("Reading mode: consultation"))):
+            act = add(key, text, lambda k=key: self.set_mode(k))
+            act.setCheckable(True)
+            group.addAction(act)
+        self.actions[str(self.fitness.mode)].setChecked(True)
+        menu.addSeparator()
+        add("audit", tr("Audit trail..."), self.show_audit)
+        add("qa", tr("Screen QA..."), self.show_qa)
+
+    def set_mode(self, mode: str) -> None:
+        self.fitness.set_mode(mode)
+        self.actions[mode].setChecked(True)
+
+    # -- dialogs -----------------------------------------------------------------------------
+    def show_login(self) -> LoginDialog:
+        dialog = LoginDialog(self.controller, self.window)
+        dialog.open()
+        return dialog
+
+    def selected_row(self) -> Any:
+        browser = getattr(self.window, "browser", None)
+        try:
+            sel = browser.table.selectionModel().selectedRows()
+            if sel:
+                return browser._row_at(sel[0].row())
+        except AttributeError:
+            pass
+        return self.last_row
+
+    def break_glass(self, row: Any = None) -> BreakGlassDialog | None:
+        row = row or self.selected_row()
+        if row is None:
+            self.window.statusBar().showMessage(tr("Select a study first."), 5000)
+            return None
+        dialog = BreakGlassDialog(self.controller, patient_of(row), self.window)
+        dialog.accepted.connect(lambda: self.window.statusBar().showMessage(
+            tr(T_BG_DONE).format(minutes=int(dialog.duration.currentData())), 8000))
+        dialog.open()
+        return dialog
+
+    def show_audit(self) -> Any:
+        from viewer.ui.audit_dialog import AuditTrailDialog
+
+        row = self.selected_row()
+        dialog = AuditTrailDialog(self.gate, patient=row.patient_id if row else "",
+                                  parent=self.window)
+        dialog.open()
+        return dialog
+
+    def show_qa(self) -> Any:
+        from viewer.ui.fitness import window_screen
+        from viewer.ui.qa_dialog import ScreenQADialog
+
+        user = self.controller.user()
+        dialog = ScreenQADialog(self.window, measured_by=user.display_name if user else "",
+                                screen=window_screen(self.window))
+        dialog.open()
+        return dialog
+
+    # -- opening studies -----------------------------------------------------------------------
+    def before_open(self, items: list[Any]) -> bool:
+        """GUI thread, before decoding: screen fitness, acknowledgement, the VIEW record.
+
+        ``items``: the window's ``(StudyRow, series)`` pairs (``None`` for empty cells).
+        Returns False when nothing must open (declined, refused, trail unavailable:
+        the user has been told why).
+        """
+        from viewer.ui.fitness import exam_of
+
+        studies: dict[str, tuple[Any, list[Any]]] = {}
+        for item in items:
+            if item is not None:
+                studies.setdefault(item[0].study_uid, (item[0], []))[1].append(item[1])
+        granted: dict[str, Any] = {}
+        for uid, (row, series) in studies.items():
+            self.last_row = row
+            exam = exam_of(row, series)
+            try:
+                clearance = self.fitness.clear(exam)
+                if clearance is None:
+                    self.window.statusBar().showMessage(tr(T_NOT_OPENED), 10000)
+                    return False
+                if not self._record(exam, clearance, row):
+                    return False
+            except (AuditUnavailable, IdentityError) as exc:
+                self._explain(exc)
+                return False
+            granted[uid] = (exam, clearance)
+        self.granted.update(granted)
+        self._set_banner(granted)
+        return True
+
+    def _record(self, exam: Any, clearance: Any, row: Any) -> bool:
+        try:
+            self.fitness.authorize_view(exam, clearance)
+            return True
+        except AccessDenied as exc:
+            if not (can_break_glass_for(exc) and self.controller.is_clinician()):
+                self._explain(exc)
+                return False
+            box = access_error_box(self.window, exc, offer_break_glass=True)
+            box.exec()
+            clicked = box.clickedButton()
+            if clicked is None or clicked.objectName() != "breakGlassButton":
+                return False
+            dialog = BreakGlassDialog(self.controller, exam.patient, self.window)
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return False
+            self.fitness.authorize_view(exam, clearance)  # now under the emergency access
+            return True
+
+    def _explain(self, exc: BaseException) -> None:
+        self.window.statusBar().showMessage(describe_access_error(exc), 10000)
+        if not getattr(self.window, "quiet", False):
+            access_error_box(self.window, exc).exec()
+
+    def _set_banner(self, granted: dict[str, Any]) -> None:
+        from viewer.ui.fitness import strictest
+
+        exam = strictest(self.fitness.policy, (e for e, _c in granted.values()))
+        if exam is not None:
+            self.banner.set_exam(exam.modality, exam.sop_class_uid)
+
+    def authorize(self, row: Any, series: list[Any]) -> None:
+        """The window's authorizer (worker thread): only studies recorded by before_open."""
+        if row.study_uid not in self.granted:
+            raise AccessDenied(tr("Access refused: {reason}").format(
+                reason="the viewing was not recorded"))
+
+    def _images_shown(self) -> None:
+        grid = getattr(self.window, "grid", None)
+        self.fitness.forget()
+        self.opened = dict(self.granted)
+        self.granted.clear()
+        for uid, (exam, clearance) in self.opened.items():
+            self.fitness.shown(uid, exam, clearance,
+                               hide=grid.hide if grid is not None else None,
+                               show=grid.show if grid is not None else None)
+
+    def _hide_images(self) -> None:
+        grid = getattr(self.window, "grid", None)
+        if grid is not None:
+            grid.hide()
+        self.window.statusBar().showMessage(tr(T_NOT_OPENED), 10000)
+
+    def _user_changed(self, _user: Any) -> None:
+        """Another person: what the previous one opened is no longer shown."""
+        if self.opened:
+            self._hide_images()
+            self.fitness.forget()
+            self.opened.clear()
+
+
+def install(window: Any, gate: AccessGate | None = None) -> AccessUI:
+    """Add access and screen fitness to a MainWindow (idempotent); see :class:`AccessUI`."""
+    existing = getattr(window, "access_ui", None)
+    if isinstance(existing, AccessUI):
+        return existing
+    ui = AccessUI(window, gate)
+    window.access_ui = ui
+    return ui
