@@ -282,3 +282,108 @@ def test_french_texts(qtbot, qapp, regard_home) -> None:
         assert dialog.duration.itemText(0) == "15 minutes"
     finally:
         install_translator(qapp, "en")
+
+
+# -- on the main window (access_ui.install) ----------------------------------------------------
+
+
+def click_when_shown(find, act) -> None:
+    """Poll until ``find()`` returns a visible widget, then ``act(widget)`` (modal dialogs)."""
+    from PySide6.QtCore import QTimer
+
+    def poll() -> None:
+        w = find()
+        if w is None or not w.isVisible():
+            QTimer.singleShot(20, poll)
+            return
+        act(w)
+
+    QTimer.singleShot(20, poll)
+
+
+def test_refused_clinician_breaks_the_glass_and_the_study_opens(
+        qtbot, regard_home, tmp_path) -> None:
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    from viewer.dicom.index import scan
+    from viewer.dicom.phantom import write_phantom_series
+    from viewer.ui.access_ui import BreakGlassDialog, install
+    from viewer.ui.browser_query import rows_from_index
+    from viewer.ui.main_window import MainWindow
+
+    site_config(regard_home, '[user]\ndisplay_name = "Dr Urgence"\n'
+                             'role = "referring_physician"\n')
+    write_phantom_series(tmp_path / "ct", columns=32, rows=32, slices=4)
+    row = rows_from_index(scan(tmp_path), "Local")[0]
+    win = MainWindow()
+    qtbot.addWidget(win)
+    ui = install(win, AccessGate(forward=False))
+    assert ui.fitness.mode == "consultation"
+    win.show()
+    qtbot.waitExposed(win)
+
+    def refusal():
+        box = QApplication.activeModalWidget()
+        return box if isinstance(box, QMessageBox) else None
+
+    def dialog():
+        d = QApplication.activeModalWidget()
+        return d if isinstance(d, BreakGlassDialog) else None
+
+    def declare(d: BreakGlassDialog) -> None:
+        d.reason_edit.setPlainText("chest pain, previous CT needed now")
+        d.ok_button.click()
+
+    seen: list[str] = []
+    click_when_shown(refusal, lambda b: (seen.append(b.text()),
+                                         b.findChild(QPushButton, "breakGlassButton").click()))
+    click_when_shown(dialog, declare)
+    assert ui.before_open([(row, s) for s in row.series])
+    assert "no care relationship" in seen[0]
+    recs = list(ui.gate.journal.records())
+    assert [(r.action, r.outcome, r.mode) for r in recs] == [
+        ("view", "denied", "normal"), ("break_glass_start", "success", "break_glass"),
+        ("view", "success", "break_glass")]
+    assert recs[2].reason == "chest pain, previous CT needed now"
+    assert "EMERGENCY ACCESS" in ui.badge.text()
+    win.close()
+
+
+def test_lock_hides_the_vtk_viewports_of_the_main_window(qtbot, shared_station) -> None:
+    from tests.ui.conftest import phantom_volume
+    from viewer.ui.access_ui import install
+    from viewer.ui.main_window import MainWindow
+
+    controller = shared_station
+    win = MainWindow(authorizer=lambda row, series: None)
+    qtbot.addWidget(win)
+    ui = install(win, controller.gate)
+    ui.controller.local_provider = controller.local_provider
+    ui.controller.login("cmartin", PASSWORD)
+    win.resize(800, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    win.load_viewers()
+    with qtbot.waitSignal(win.images_shown, timeout=20000):
+        win.show_volumes([(phantom_volume(), None)])
+    win.grid.render_all()
+    grid = win.grid
+
+    def grid_pixels() -> np.ndarray:
+        return x_pixels(grid)
+
+    qtbot.waitUntil(lambda: grid_pixels().max() > 200, timeout=10000)  # the phantom's bone
+    top_left = grid.mapTo(win, grid.rect().topLeft())
+    gx, gy, gw, gh = top_left.x(), top_left.y(), grid.width(), grid.height()
+    bright = grid_pixels().min(axis=-1) > 200
+    assert bright.sum() > 100
+    ui.controller.lock_now()
+    qtbot.waitUntil(lambda: not grid.isVisible())
+    area = x_pixels(win)
+    assert (area == 0x20).all(axis=-1).mean() > 0.9  # the overlay, not the images
+    where = area[gy:gy + gh, gx:gx + gw]
+    assert (where[bright] == 0x20).all(axis=-1).mean() > 0.9  # the bone is gone
+    ui.overlay.password_edit.setText(PASSWORD)
+    assert ui.overlay.unlock()
+    qtbot.waitUntil(grid.isVisible)
+    win.close()
