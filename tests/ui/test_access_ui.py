@@ -387,3 +387,43 @@ def test_lock_hides_the_vtk_viewports_of_the_main_window(qtbot, shared_station) 
     assert ui.overlay.unlock()
     qtbot.waitUntil(grid.isVisible)
     win.close()
+
+
+def test_shared_station_opens_nothing_before_login_and_after_logout(
+        qtbot, regard_home, tmp_path) -> None:
+    from viewer.dicom.index import scan
+    from viewer.dicom.phantom import write_phantom_series
+    from viewer.ui.access_ui import LoginDialog, install
+    from viewer.ui.browser_query import rows_from_index
+    from viewer.ui.main_window import MainWindow
+
+    LocalAccountProvider().add_account("cmartin", PASSWORD, role="radiologist",
+                                       display_name="Dr Claire Martin", scrypt_n=2**10)
+    write_phantom_series(tmp_path / "ct", columns=32, rows=32, slices=4)
+    row = rows_from_index(scan(tmp_path), "Local")[0]
+    items = [(row, s) for s in row.series]
+    win = MainWindow()
+    win.quiet = True
+    qtbot.addWidget(win)
+    ui = install(win, AccessGate(forward=False))
+    win.show()
+    qtbot.waitExposed(win)
+    assert ui.controller.shared_station and ui.badge.text() == "No user logged in"
+    assert "Log in..." in [a.text() for a in ui.menu.actions()]
+    qtbot.waitUntil(lambda: any(isinstance(w, LoginDialog) and w.isVisible()
+                                for w in win.findChildren(LoginDialog)))
+    assert not ui.before_open(items)
+    assert win.statusBar().currentMessage().startswith("Nobody is identified at this station")
+    assert list(ui.gate.journal.records(actions=("view",))) == []
+
+    ui.controller.login("cmartin", PASSWORD)
+    assert ui.badge.text() == "Dr Claire Martin (radiologist)"
+    assert ui.before_open(items)
+    assert [r.user_name for r in ui.gate.journal.records(actions=("view",))] == [
+        "Dr Claire Martin"]
+    ui.controller.logout()
+    assert ui.badge.text() == "No user logged in"
+    assert not ui.before_open(items)
+    qapp_filter_cleanup = ui.controller
+    QGuiApplication.instance().removeEventFilter(qapp_filter_cleanup)
+    win.close()

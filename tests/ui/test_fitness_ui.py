@@ -279,3 +279,17 @@ def test_before_open_declined_on_a_stricter_site_policy_opens_nothing(
     assert ui.banner.text() == "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"
     fitness = json.loads(view_records(ui.gate)[-1].screen_fitness)
     assert fitness["acknowledged"] is True
+
+
+def test_exam_of_a_mixed_study_is_checked_for_its_most_demanding_modality() -> None:
+    from types import SimpleNamespace as NS
+
+    from viewer.display.policy import load_policy
+    from viewer.ui.fitness import exam_of
+
+    row = NS(study_uid="1.2", patient=None, patient_id="P", ins="", source="PACS",
+             modalities="CT/CR/SR", study=None)
+    series = [NS(modality="SR", series_uid="a"), NS(modality="CT", series_uid="b"),
+              NS(modality="CR", series_uid="c")]
+    assert exam_of(row, series).modality == "CT"  # no policy: the first image series
+    assert exam_of(row, series, load_policy()).modality == "CR"  # 3 MP beats CT's 2 MP

@@ -163,6 +163,10 @@ class AccessController(QObject):
 
     def logout(self) -> None:
         self.gate.logout()
+        if self.local_provider is not None:  # forget who was logged in
+            self.local_provider = LocalAccountProvider(self.local_provider.path,
+                                                       self.local_provider.policy)
+            self.gate.provider = self.local_provider
         self.emergencies.clear()
         self._set_locked(False)
         self.idle_timer.stop()
@@ -579,8 +583,10 @@ class AccessUI(QObject):
         self.window = window
         gate = gate or AccessGate()
         local = LocalAccountProvider(policy=gate.policy)
-        self.controller = AccessController(gate, local if local.path.is_file() else None,
-                                           parent=self)
+        shared = local.path.is_file()
+        if shared:  # nobody is identified until someone logs in (not the OS account)
+            gate.provider = local
+        self.controller = AccessController(gate, local if shared else None, parent=self)
         self.gate = gate
         self.fitness = FitnessGuard(window, gate)
         self.granted: dict[str, Any] = {}  # study UID -> (Exam, Clearance), until decoded
@@ -720,7 +726,7 @@ class AccessUI(QObject):
         granted: dict[str, Any] = {}
         for uid, (row, series) in studies.items():
             self.last_row = row
-            exam = exam_of(row, series)
+            exam = exam_of(row, series, self.fitness.policy)
             try:
                 clearance = self.fitness.clear(exam)
                 if clearance is None:

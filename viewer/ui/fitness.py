@@ -414,19 +414,27 @@ class FitnessGuard(QObject):
         QTimer.singleShot(0, self, self.recheck)
 
 
-def exam_of(row: Any, series: Sequence[Any] | Iterable[Any]) -> Exam:
+def exam_of(row: Any, series: Sequence[Any] | Iterable[Any],
+            policy: DisplayPolicy | None = None) -> Exam:
     """An :class:`Exam` from a browser row (``StudyRow``) and its series entries.
 
-    The modality of the exam is the most demanding one of the series (a CR
-    with an SR: CR), decided by the policy's classes when the screen is checked;
-    here the first image modality is kept, SR/KO/PR last.
+    The exam's modality is the most demanding one of the series for the display
+    policy (a CT with a CR: CR, 3 MP); without a policy, the first image
+    modality (SR/KO/PR last).
     """
+    from viewer.display.policy import required_class
     from viewer.ui.access_ui import patient_of
 
     series = list(series)
     non_image = {"SR", "KO", "PR", "DOC", "OT"}
     mods = [str(getattr(s, "modality", "") or "") for s in series]
     mods.sort(key=lambda m: (m.upper() in non_image, m == ""))
+    if policy is not None and mods:
+        def need(m: str) -> float:
+            cls = required_class(m, policy)
+            return policy.classes[cls].min_megapixels if cls else 0.0
+
+        mods.sort(key=need, reverse=True)  # stable: ties keep the order above
     sop = None
     for s in series:
         for inst in getattr(s, "instances", [])[:1]:
