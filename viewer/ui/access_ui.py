@@ -120,6 +120,28 @@ class AccessController(QObject):
         self.idle_timer.setInterval(IDLE_POLL_MS)
         self.idle_timer.timeout.connect(self.check_idle)
 
+    # -- journal warm-up --------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Open the journal in a thread (its first opening creates the schema and the
+        signing key, ~0.1 s) so that the first record on the GUI thread is quick."""
+        import threading
+
+        def work() -> None:
+            try:
+                self.gate.journal.connect()
+                self.gate.journal.close()
+            except Exception as exc:  # said again, to the user, at the first record
+                log.debug("audit journal warm-up: %s", exc)
+
+        self._warm = threading.Thread(target=work, name="regard-journal-warm-up", daemon=True)
+        self._warm.start()
+
+    def ready(self) -> None:
+        """Wait for the warm-up (the journal's first opening is not shared between threads)."""
+        warm = getattr(self, "_warm", None)
+        if warm is not None and warm.is_alive():
+            warm.join(15)
+
     # -- who ---------------------------------------------------------------------------
     def user(self) -> User | None:
         """The person the station acts for, without counting as activity (None: nobody)."""
@@ -148,6 +170,7 @@ class AccessController(QObject):
     # -- login, idle lock --------------------------------------------------------------
     def login(self, login: str, password: str) -> User:
         """Authenticate a local account (recorded by the gate, success or failure)."""
+        self.ready()
         provider = self.local_provider or LocalAccountProvider(policy=self.gate.policy)
         self.local_provider = provider
         previous = self.user()
@@ -215,6 +238,7 @@ class AccessController(QObject):
     # -- emergency access ----------------------------------------------------------------
     def break_glass(self, reason: str, minutes: int, patient: PatientRef) -> BreakGlass:
         """Declare an emergency access (the gate records it; AccessDenied for non-clinicians)."""
+        self.ready()
         bg = self.gate.break_glass(reason, minutes, patient=patient)
         self.emergencies = [e for e in self.emergencies if e.patient != patient] + [bg]
         self.breakGlassChanged.emit()
@@ -588,6 +612,7 @@ class AccessUI(QObject):
             gate.provider = local
         self.controller = AccessController(gate, local if shared else None, parent=self)
         self.gate = gate
+        self.controller.warm_up()
         self.fitness = FitnessGuard(window, gate)
         self.granted: dict[str, Any] = {}  # study UID -> (Exam, Clearance), until decoded
         self.opened: dict[str, Any] = {}  # study UID -> (Exam, Clearance) on screen
@@ -693,6 +718,7 @@ class AccessUI(QObject):
     def show_audit(self) -> Any:
         from viewer.ui.audit_dialog import AuditTrailDialog
 
+        self.controller.ready()
         row = self.selected_row()
         dialog = AuditTrailDialog(self.gate, patient=row.patient_id if row else "",
                                   parent=self.window)
@@ -719,6 +745,7 @@ class AccessUI(QObject):
         """
         from viewer.ui.fitness import exam_of
 
+        self.controller.ready()
         studies: dict[str, tuple[Any, list[Any]]] = {}
         for item in items:
             if item is not None:
@@ -784,6 +811,8 @@ class AccessUI(QObject):
         self.fitness.forget()
         self.opened = dict(self.granted)
         self.granted.clear()
+        if grid is not None and not grid.isVisible() and not self.controller.locked:
+            grid.show()  # hidden earlier (declined on another screen, another user)
         for uid, (exam, clearance) in self.opened.items():
             self.fitness.shown(uid, exam, clearance,
                                hide=grid.hide if grid is not None else None,
