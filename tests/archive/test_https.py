@@ -6,13 +6,11 @@ terminating relay (the role nginx plays in production) sits in front of it.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydicom import dcmread
@@ -51,26 +49,28 @@ class TlsRelay:
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:
+        """One request per connection, in this thread only (an SSL socket must not be
+        read and written from two threads at once)."""
         try:
             tls = self.ctx.wrap_socket(conn, server_side=True)
         except (ssl.SSLError, OSError):
             conn.close()
             return
-        upstream = socket.create_connection(self.target)
-
-        def pump(src: Any, dst: Any) -> None:
+        with tls, socket.create_connection(self.target) as upstream:
             try:
-                while data := src.recv(1 << 16):
-                    dst.sendall(data)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = tls.recv(1 << 16)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, rest = data.partition(b"\r\n\r\n")
+                lines = [h for h in head.split(b"\r\n") if not h.lower().startswith(b"connection:")]
+                upstream.sendall(b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + rest)
+                while chunk := upstream.recv(1 << 16):
+                    tls.sendall(chunk)
             except OSError:
                 pass
-            finally:
-                for s in (src, dst):
-                    with contextlib.suppress(OSError):
-                        s.close()
-
-        threading.Thread(target=pump, args=(upstream, tls), daemon=True).start()
-        pump(tls, upstream)
 
     def close(self) -> None:
         self.sock.close()
