@@ -197,13 +197,17 @@ class _Run:
                 instance_number=_int(row.get("InstanceNumber")),
                 deferred=True,
             )
-        finally:
+        except BaseException:
             with self.lock:
                 self.inflight.discard(sop_uid)
+            raise
         size = sum(len(c) for c in chunks)
         with self.report_lock:  # callbacks in order, one at a time
             with self.lock:
+                # stored before leaving inflight: a second delivery of this instance
+                # must not write it again
                 self.stored.add(sop_uid)
+                self.inflight.discard(sop_uid)
                 self.done += 1
                 self.nbytes += size
                 self.paths.append(path)
