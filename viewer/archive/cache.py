@@ -331,6 +331,7 @@ class Cache:
             rec = dict(zip(names, row[: len(names)], strict=True))
             info = {key: rec[col] or "" for key, col in _STUDY_FIELDS.items()}
             info["StudyInstanceUID"] = rec["study_uid"]
+            info["source"] = rec["source"] or ""
             out.append(
                 CachedStudy(
                     rec["study_uid"],

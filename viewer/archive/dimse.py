@@ -22,6 +22,7 @@ import socket
 import ssl
 import struct
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,8 +137,13 @@ def build_identifier(
     for keyword, value in keys.items():
         if value is None:
             continue
+        if keyword.endswith("UID") and isinstance(value, str) and ("*" in value or "?" in value):
+            raise ValueError(f"{keyword}: UIDs are matched exactly or by list, not with wildcards "
+                             "(PS3.4 C.2.2.2.2)")  # fmt: skip
         try:
-            setattr(ds, keyword, list(value) if isinstance(value, (list, tuple)) else value)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # bad values are reported below, not warned
+                setattr(ds, keyword, list(value) if isinstance(value, (list, tuple)) else value)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"bad value for {keyword}: {exc}") from exc
         if keyword not in ds:

@@ -203,7 +203,10 @@ class CacheSource:
 
     def search(self, level: str, keys: Mapping[str, Any]) -> list[dict[str, Any]]:
         if level in ("patient", "study"):
-            rows = [dict(s.info, archive=self.name) for s in self.cache.studies()]
+            rows = [
+                {**{k: v for k, v in s.info.items() if k != "source"}, "archive": self.name}
+                for s in self.cache.studies()
+            ]
             rows = _filter(rows, keys)
             if level == "patient":
                 seen: dict[tuple[str, str], dict[str, Any]] = {}
