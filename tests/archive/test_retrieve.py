@@ -140,3 +140,29 @@ def test_some_instances_only(
     result = Retriever(node, cache, local).retrieve(study, sop_uids=wanted)
     assert result.instances == result.fetched == 3
     assert cache.cached_sop_uids(study) == set(wanted)
+
+
+def test_two_retrieves_at_once_from_worker_threads(
+    seeded: Seeded, dimse_node: Any, local: LocalAE
+) -> None:
+    """What the GUI does: one Retriever and one cache, two studies in two threads."""
+    cache = Cache()
+    retriever = Retriever(dimse_node.with_(associations=2), cache, local)
+    studies = sorted(seeded.studies, key=lambda s: -len(seeded.studies[s]))[:2]
+    errors: list[BaseException] = []
+
+    def fetch(study: str) -> None:
+        try:
+            retriever.retrieve(study)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch, args=(s,)) for s in studies]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors
+    for study in studies:
+        assert cache.cached_sop_uids(study) == set(seeded.studies[study])
+    assert cache.check(deep=True).ok
