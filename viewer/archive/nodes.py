@@ -214,5 +214,6 @@ def resolve_node(spec: str, config: Config | None = None) -> ArchiveNode:
             if node.address.rstrip("/") == spec.strip().rstrip("/"):
                 return node
         return parse_address(spec, timeout=local_ae(cfg).timeout)
-    known = ", ".join(sorted(nodes)) or "none configured"
-    raise NodeError(f"unknown archive '{spec}' (configured: {known})")
+    known = f"configured: {', '.join(sorted(nodes))}" if nodes else "no archive is configured"
+    raise NodeError(f"unknown archive '{spec}' ({known}; or give an address such as "
+                    "dicom://AET@host:port)")  # fmt: skip
