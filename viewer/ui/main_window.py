@@ -121,6 +121,10 @@ class MainWindow(QMainWindow):
         self.resize(QSize(1600, 1000))
         self.setAcceptDrops(True)
         self.authorizer = authorizer or gate_authorizer
+        self.access_ui: Any = None  # viewer.ui.access_ui.AccessUI, installed after show()
+        self._wants_access_ui = authorizer is None
+        self.hanging_rule: Any = None
+        self.forced_layout = ""  # `regard view --layout`: overrides the hanging protocol
         self.grid: Any = None  # ViewportGrid, once VTK is loaded
         self.tasks: set[Task] = set()
         self._pending: list[Callable[[], None]] = []
@@ -244,6 +248,12 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self.cancel_button)
         sb.addPermanentWidget(self.user_label)
         QTimer.singleShot(0, self._show_user)
+        QTimer.singleShot(0, self._warm_up_loader)
+
+    def _warm_up_loader(self) -> None:
+        from viewer.ui import loader
+
+        loader.warm_up()
 
     def _show_user(self) -> None:
         """The logged-in user's name in the status bar (viewer.access identity)."""
@@ -263,8 +273,21 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _c=False, p=path: self.open_path(p))
 
     # -------------------------------------------------------------- viewers
+    def install_access(self) -> None:
+        """Login badge, Access menu, screen fitness and the VIEW record before decoding
+        (viewer.ui.access_ui); without it the worker-thread gate authorizer still records."""
+        if self.access_ui is not None or not self._wants_access_ui:
+            return
+        try:
+            from viewer.ui.access_ui import install
+
+            install(self)
+        except Exception:  # the gate authorizer still refuses unrecorded viewing
+            log.exception("the access interface could not be installed")
+
     def load_viewers(self) -> None:
         """Import VTK and build the viewport grid (after the window is visible)."""
+        self.install_access()
         if self.grid is not None:
             return
         t0 = time.perf_counter()
@@ -402,9 +425,9 @@ class MainWindow(QMainWindow):
         self._refresh_recent(add_recent(path))
 
         def scan(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
-            from viewer.dicom.index import scan as scan_index
+            from viewer.ui import loader
 
-            return scan_index(path, progress=progress, cancel=cancel)
+            return loader.scan(path, cancel=cancel)  # in the loader process (no GIL contest)
 
         task = Task(scan)
         task.signals.finished.connect(lambda index: self._scanned(index, path, open_first))
@@ -419,35 +442,90 @@ class MainWindow(QMainWindow):
             return
         self.browser.add_rows(rows)
         if open_first:
-            row = rows[0]
-            images = [s for s in row.series if getattr(s, "instances", None)]
-            self.open_study(row, images[: self._cells_to_fill()])
+            rows.sort(key=lambda r: r.study_date, reverse=True)  # the newest is the current
+            self.open_hung(rows[0])
 
-    def _cells_to_fill(self) -> int:
-        if self.grid is None or self.grid.layout_name == "mpr":
-            return 1
-        return len(self.grid.viewports)
+    def priors_of(self, row: StudyRow) -> list[StudyRow]:
+        """The same patient's older studies the browser knows, newest first."""
+        same = [r for r in self.browser.rows if r.patient_id == row.patient_id
+                and r.study_uid != row.study_uid and r.study_date < row.study_date]
+        return sorted(same, key=lambda r: r.study_date, reverse=True)
+
+    def open_hung(self, row: StudyRow) -> Task | None:
+        """Open a study with the hanging protocol that matches it (and its priors)."""
+        from viewer.ui.hanging import hang
+
+        priors = self.priors_of(row)
+        try:
+            rule, hung = hang(row.series, [p.series for p in priors],
+                              study_description=row.description)
+        except ValueError as exc:
+            self._fail(str(exc))
+            return None
+        log.debug("hanging protocol: %s", rule.name)
+        self.hanging_rule = rule
+        layout = rule.layout
+        while hung and hung[-1] is None:  # nothing for the last cells: a smaller layout
+            hung.pop()
+        if layout != "mpr" and len(hung) < len(rule.cells):
+            layout = {0: "1x1", 1: "1x1", 2: "1x2"}.get(len(hung), "2x2")
+        if self.forced_layout:
+            layout = self.forced_layout
+        self.set_layout(layout)
+        items: list[tuple[StudyRow, Any] | None] = []
+        for series in hung:
+            if series is None:
+                items.append(None)
+                continue
+            owner = row if any(series is s for s in row.series) else next(
+                (p for p in priors if any(series is s for s in p.series)), row)
+            items.append((owner, series))
+        if layout == "mpr":
+            items = items[:1]
+        return self.open_items(items)
 
     def open_study(self, row: StudyRow, series: list[Any]) -> Task | None:
-        """Authorise + record, then assemble ``series`` in a worker and show them."""
-        if not series:
+        """Open ``series`` of ``row`` from the active viewport on (browser double-click)."""
+        return self.open_items([(row, s) for s in series])
+
+    def open_items(self, items: list[tuple[StudyRow, Any] | None]) -> Task | None:
+        """Authorise + record each study, then assemble its series in a worker and show them.
+
+        ``None`` items leave their viewport empty (a hanging cell nothing fitted).
+        """
+        if not any(items):
+            return None
+        # GUI thread, before any pixel is decoded: screen fitness, acknowledgement and the
+        # VIEW record (viewer.ui.access_ui); it explains a refusal itself
+        if self.access_ui is not None and not self.access_ui.before_open(items):
             return None
 
         def assemble_all(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
-            from viewer.dicom.assemble import assemble
+            from viewer.ui import loader
 
-            self.authorizer(row, series)  # raises when refused: nothing is decoded
-            out = []
-            for n, s in enumerate(series):
+            studies: dict[str, tuple[StudyRow, list[Any]]] = {}
+            for item in items:
+                if item is not None:
+                    studies.setdefault(item[0].study_uid, (item[0], []))[1].append(item[1])
+            for row, series in studies.values():
+                self.authorizer(row, series)  # raises when refused: nothing is decoded
+            out: list[Any] = []
+            for n, item in enumerate(items):
                 if cancel.is_set():
                     break
-                volumes = assemble(s, cancel=cancel)
+                if item is None:
+                    out.append(None)
+                    continue
+                row, s = item
+                volumes = loader.assemble(s, cancel=cancel)
                 if volumes:
                     # cross-reference lines and sync need the frame of reference (PS3.3 C.7.4.1)
                     volumes[0].meta.setdefault("frame_of_reference_uid",
                                                getattr(s, "frame_of_reference_uid", ""))
                     out.append((volumes[0], demographics_of(row, s)))
-                progress(n + 1, len(series))
+                else:
+                    out.append(None)
+                progress(n + 1, len(items))
             return out
 
         task = Task(assemble_all)
@@ -455,7 +533,7 @@ class MainWindow(QMainWindow):
         return self._run(task, tr("Loading images"))
 
     def _assembled(self, items: list[Any]) -> None:
-        if not items:
+        if not any(items):
             self._fail(tr("No image could be assembled"))
             return
         self._when_viewers(lambda: self._show(items))

@@ -58,6 +58,9 @@ class Task(QRunnable):
         try:
             result = self.func(self._progress, self.cancel_event)
         except Exception as exc:  # reported to the UI as one line
+            if self.cancel_event.is_set():
+                self.signals.cancelled.emit()
+                return
             log.debug("task failed: %s", traceback.format_exc())
             self.signals.failed.emit(str(exc) or exc.__class__.__name__)
             return
