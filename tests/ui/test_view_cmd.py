@@ -55,7 +55,7 @@ def test_view_mpr_screenshot_under_xvfb(xvfb: str, series: Path, tmp_path: Path)
     assert rgb.shape[0] > 400 and rgb.shape[1] > 400
     for n, q in enumerate(_quadrants(rgb)[:3]):
         assert q[20:-20, 20:-20].std() > 10, f"MPR view {n} is blank"
-    assert (_quadrants(rgb)[3].max(axis=-1) > 40).mean() > 0.002, "3-D view is blank"
+    assert (_quadrants(rgb)[3].max(axis=-1) > 15).mean() > 0.002, "3-D view is blank"
 
 
 def test_view_1x1_screenshot_without_display_uses_offscreen_rendering(series: Path,
