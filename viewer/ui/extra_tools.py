@@ -3,7 +3,8 @@
 :func:`install` adds three checkable actions to the window's Tools menu and
 toolbar (own exclusive group; choosing any of the window's own tools switches
 them off). While one is on, every 2-D viewport of the grid gets that tool
-(:mod:`viewer.ui.roi_tools`, :mod:`viewer.ui.curved_tool`), including
+(:mod:`viewer.ui.roi_tools`, :mod:`viewer.ui.curved_tool`; the image-coordinate
+tools of :mod:`viewer.ui.image_tools` on 2-D image viewports), including
 viewports made later by a layout change (attached when they become active).
 The curved MPR opens its CPR in a separate window (:class:`CurvedWindow`) so
 the grid's layout stays as the reader set it.
@@ -51,6 +52,7 @@ class ExtraTools(QObject):
         self.current = ""
         self.tools: dict[tuple[str, int], Any] = {}
         self.curved_window: CurvedWindow | None = None
+        self._linked_grid: Any = None
         self.actions: dict[str, QAction] = {}
         group = QActionGroup(self)
         group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
@@ -145,9 +147,9 @@ class ExtraTools(QObject):
                 if tool is not None:
                     tool.set_active(True)
         grid = getattr(self.window, "grid", None)
-        if grid is not None and not getattr(self, "_linked", False):
+        if grid is not None and grid is not self._linked_grid:
             grid.active_changed.connect(self._active_changed)
-            self._linked = True
+            self._linked_grid = grid
 
     def _active_changed(self, vp: Any) -> None:
         tool = self.tool_for(self.current, vp) if self.current else None
