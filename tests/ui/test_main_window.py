@@ -223,3 +223,18 @@ def test_status_bar_shows_the_user_and_the_cursor_readout(qtbot, window,
     nums = [float(v) for v in text.split("LPS")[1].split("mm")[0].split(",")]
     assert np.allclose(nums[:2], [0, 0], atol=3.0)
     assert "Value" in text
+
+
+def test_selecting_a_study_shows_series_thumbnails(qtbot, window,
+                                                   phantom_folder: Path) -> None:
+    with qtbot.waitSignal(window.images_shown, timeout=60000):
+        window.open_path(phantom_folder)
+    b = window.browser
+    with qtbot.waitSignal(b.thumbnails_ready, timeout=60000):
+        b.table.selectRow(0)
+    item = b.series_list.item(0)
+    assert not item.icon().isNull()
+    image = item.icon().pixmap(64, 64).toImage()
+    grey = np.array([[image.pixelColor(x, y).red() for x in range(0, image.width(), 4)]
+                     for y in range(0, image.height(), 4)])
+    assert grey.std() > 10  # a picture (the phantom's body), not a blank square

@@ -9,7 +9,9 @@ No VTK here, and nothing slow: indexes are built by workers.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, QSortFilterProxyModel, Qt, Signal
+from typing import Any
+
+from PySide6.QtCore import QDate, QSize, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,6 +44,7 @@ class StudyBrowser(QWidget):
 
     open_series = Signal(object, object)  # StudyRow, list of series entries
     import_requested = Signal()
+    thumbnails_ready = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -166,6 +169,38 @@ class StudyBrowser(QWidget):
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, s)
             self.series_list.addItem(item)
+        self._request_thumbnails(row)
+
+    def _request_thumbnails(self, row: StudyRow) -> None:
+        """Series thumbnails (IHE BIR), made off the GUI process; icons set when they come."""
+        from viewer.ui import loader
+        from viewer.ui.workers import Task, start
+
+        series = [s for s in row.series if getattr(s, "instances", None)]
+        if not series:
+            return
+        paths = [str(s.instances[len(s.instances) // 2].path) for s in series]
+        task = Task(lambda progress, cancel: loader.thumbnails(paths, 64, cancel))
+        uids = [s.series_uid for s in series]
+        task.signals.finished.connect(lambda images: self._set_thumbnails(uids, images))
+        self._thumb_task = task  # kept alive until it reports
+        start(task)
+
+    def _set_thumbnails(self, uids: list[str], images: list[Any]) -> None:
+        from PySide6.QtGui import QIcon, QImage, QPixmap
+
+        by_uid = dict(zip(uids, images, strict=False))
+        self.series_list.setIconSize(QSize(64, 64))
+        for n in range(self.series_list.count()):
+            item = self.series_list.item(n)
+            s = item.data(Qt.ItemDataRole.UserRole)
+            grey = by_uid.get(getattr(s, "series_uid", ""))
+            if grey is None:
+                continue
+            h, w = grey.shape
+            image = QImage(grey.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+            item.setIcon(QIcon(QPixmap.fromImage(image)))
+        self.thumbnails_ready.emit()
 
     def _open_selected_study(self) -> None:
         sel = self.table.selectionModel().selectedRows()

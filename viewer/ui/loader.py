@@ -146,3 +146,38 @@ def assemble(series: Any, cancel: threading.Event | None = None) -> list[Any]:
         _reset()
         raise RuntimeError("the loader process stopped unexpectedly") from None
     return [_import(*item) for item in exported]
+
+
+def _child_thumbnail(path: str, size: int) -> np.ndarray | None:
+    """A grey uint8 (size x size at most) thumbnail of one image, windowed as displayed."""
+    from viewer.dicom.assemble import assemble
+    from viewer.render.windowing import default_window
+
+    try:
+        volume = assemble([path], workers=1)[0]
+    except Exception:  # an unreadable file gets no thumbnail, the list still shows it
+        return None
+    image = np.asarray(volume.array[volume.array.shape[0] // 2], dtype=np.float32)
+    if image.ndim != 2 or image.size == 0:
+        return None
+    step = max(1, int(np.ceil(max(image.shape) / size)))
+    image = image[::step, ::step]
+    centre, width = default_window(volume)
+    grey = np.clip((image - (centre - width / 2)) / max(width, 1.0), 0.0, 1.0) * 255
+    if volume.photometric.upper() == "MONOCHROME1":
+        grey = 255 - grey
+    return np.ascontiguousarray(grey.astype(np.uint8))
+
+
+def _child_thumbnails(paths: list[str], size: int) -> list[np.ndarray | None]:
+    return [_child_thumbnail(p, size) for p in paths]
+
+
+def thumbnails(paths: list[str], size: int = 64,
+               cancel: threading.Event | None = None) -> list[np.ndarray | None]:
+    """Thumbnails (middle image of each series, its display window) made in the worker."""
+    try:
+        return _wait(_pool().submit(_child_thumbnails, [str(p) for p in paths], size), cancel)
+    except BrokenProcessPool:
+        _reset()
+        raise RuntimeError("the loader process stopped unexpectedly") from None
