@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
@@ -31,6 +31,11 @@ from viewer.ui.vtk_host import VTKHost
 log = logging.getLogger(__name__)
 
 TOOLS = ("scroll", "window", "zoom", "pan")
+_OWN_KEYS = frozenset(int(k) for k in (
+    Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home,
+    Qt.Key.Key_End, Qt.Key.Key_Space, Qt.Key.Key_W, Qt.Key.Key_T, Qt.Key.Key_F, Qt.Key.Key_R,
+    Qt.Key.Key_H, Qt.Key.Key_V, Qt.Key.Key_I,
+))
 
 
 def header_presets(series: ImageSeries, frame: int = 0) -> list[WindowPreset]:
@@ -318,6 +323,21 @@ class ImageViewport(VTKHost):
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         event.ignore()
+
+    def event(self, event: QEvent) -> bool:
+        """Keys this viewport handles win over the main window's shortcuts of the same
+        keys (Space, I, H, V, T, F, arrows...) while it has the focus."""
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
+                and self._handles(event)):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def _handles(self, event: QKeyEvent) -> bool:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            return False  # Ctrl+... stays the main window's
+        return event.key() in _OWN_KEYS or any(
+            p.shortcut and p.shortcut == event.text() for p in self.presets)
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)
