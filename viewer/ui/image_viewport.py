@@ -73,6 +73,7 @@ class ImageViewport(VTKHost):
         self.series: ImageSeries | None = None
         self.tool = "scroll"
         self.presets: list[WindowPreset] = []
+        self.demographics: Demographics | None = None
         self.corner_texts: dict[str, str] = {}
         self._drag_button: Qt.MouseButton | None = None
         self._last: QPointF | None = None
@@ -93,6 +94,7 @@ class ImageViewport(VTKHost):
         windowed by its header; ``presets`` are the site's for its modality;
         ``demographics`` fill the top-left corner (IHE BIR annotation)."""
         self.clear()
+        self.demographics = demographics
         if demographics is not None:
             self.corner_texts["top-left"] = demographics_text(demographics)
         self.series = series
