@@ -43,7 +43,12 @@ def test_curved_mpr_action_on_the_mpr_axial_view_opens_the_cpr(qtbot, window) ->
     volume = make_volume(s_tube, np.eye(3), (0.4, 0.4, 1.0), dims=(120, 110, 9),
                          center=tuple(CENTER), modality="CT", rescale_type="HU")
     tools = install(window)
+    assert window.extra_tools is tools  # installed by load_viewers
     assert install(window) is tools  # once per window
+    menu_texts = [a.text() for a in window.menuBar().actions()[0].menu().actions()] + [
+        a.text() for m in window.menuBar().actions() if m.menu()
+        for a in m.menu().actions()]
+    assert {"Angle", "Elliptical ROI", "Curved MPR"} <= set(menu_texts)
     window.grid.set_layout("mpr")
     window.grid.show_volume(volume)
     window.grid.set_crosshair(CENTER)

@@ -302,6 +302,9 @@ class MainWindow(QMainWindow):
         self.grid.cursor_moved.connect(self._cursor_moved)
         self.grid.active_changed.connect(self._active_changed)
         self.setCentralWidget(self.grid)
+        from viewer.ui.extra_tools import install as install_extra_tools
+
+        install_extra_tools(self)  # angle, elliptical ROI, curved MPR (Tools menu)
         self._placeholder = None
         log.debug("viewers loaded in %.2f s", time.perf_counter() - t0)
         self.viewers_ready.emit()
