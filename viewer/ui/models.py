@@ -531,10 +531,14 @@ class ScrollSync:
     relative to the leader's; afterwards a move of the leader by ``d`` mm along
     its normal moves every linked viewport whose normal is parallel by the
     same ``d`` (so a prior keeps the offset the reader chose when linking).
+    Viewports of the leader's own frame of reference (PS3.3 C.7.4.1.1.1) share
+    its patient coordinates: they go to the slice nearest the leader's patient
+    position (:mod:`viewer.sync`), at linking and after each move.
     """
 
     def __init__(self) -> None:
         self.offsets: dict[int, float] = {}
+        self.same_frame: set[int] = set()
         self._busy = False
 
     def link(self, models: list[ViewportModel], leader: ViewportModel) -> None:
@@ -542,6 +546,12 @@ class ScrollSync:
         base = float(leader.point @ n)
         self.offsets = {id(m): float(m.point @ n) - base for m in models
                         if m.volume is not None and abs(float(m.plane().normal @ n)) > 0.999}
+        uid = leader.frame_of_reference()
+        self.same_frame = {id(m) for m in models if uid and m is not leader
+                           and id(m) in self.offsets and m.frame_of_reference() == uid}
+        for key in self.same_frame:
+            self.offsets[key] = 0.0
+        self.follow(leader, models)  # same frame: to the leader's position now
 
     def unlink(self) -> None:
         self.offsets = {}
@@ -558,6 +568,13 @@ class ScrollSync:
                 if m is leader or id(m) not in self.offsets:
                     continue
                 target = base + self.offsets[id(m)]
+                if id(m) in self.same_frame and m.volume is not None:
+                    from viewer.sync import Stack
+
+                    stack = Stack.from_volume(m.volume)
+                    k, _, inside = stack.nearest(target, n)
+                    if inside:  # the acquired slice nearest the leader's position
+                        target = float(stack.positions[k] @ n)
                 m.set_point(m.point + (target - float(m.point @ n)) * n)
         finally:
             self._busy = False
