@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
-from tests.ui.test_viewport import wheel
 from viewer.dicom.geometry import Geometry
 from viewer.dicom.volume import Volume
 
 pytestmark = pytest.mark.gui
+
+
+def wheel(widget, steps: int) -> None:
+    pos = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(pos, widget.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120 * steps),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
 
 
 def _stack(dz: float, n: int, z0: float, for_uid: str) -> Volume:
