@@ -146,7 +146,7 @@ def test_cli_lut_stores_curve_for_the_screen(tmp_path: Path) -> None:
 
 def test_vtk_image_property_applies_lut_after_window_level() -> None:
     """The render layer's way: LUT on vtkImageProperty, window/level spread over its entries."""
-    from viewer.render.backend import ensure_backend
+    from viewer.render.backend import ensure_backend, new_render_window
 
     ensure_backend()
     import vtkmodules.vtkRenderingOpenGL2  # noqa: F401
@@ -156,7 +156,6 @@ def test_vtk_image_property_applies_lut_after_window_level() -> None:
         vtkImageSlice,
         vtkImageSliceMapper,
         vtkRenderer,
-        vtkRenderWindow,
         vtkWindowToImageFilter,
     )
 
@@ -178,10 +177,11 @@ def test_vtk_image_property_applies_lut_after_window_level() -> None:
     prop.UseLookupTableScalarRangeOff()
     renderer = vtkRenderer()
     renderer.AddViewProp(actor)
-    window = vtkRenderWindow()
-    window.SetOffScreenRendering(1)
+    # The project's factory, never a bare vtkRenderWindow(): VTK latches the first
+    # class its factory picks for the whole process (EGL here), and a Qt window
+    # created later in the same test process would get EGL too and crash.
+    window = new_render_window((width, 4))
     window.AddRenderer(renderer)
-    window.SetSize(width, 4)
     camera = renderer.GetActiveCamera()
     camera.ParallelProjectionOn()
     camera.SetParallelScale(2.0)
