@@ -835,5 +835,49 @@
         <source>Elliptical ROI</source>
         <translation>ROI elliptique</translation>
     </message>
+    <message>
+        <source>Cycle slab mode</source>
+        <translation>Changer le mode de coupe épaisse</translation>
+    </message>
+    <message>
+        <source>MIP</source>
+        <translation>MIP</translation>
+    </message>
+    <message>
+        <source>MinIP</source>
+        <translation>MinIP</translation>
+    </message>
+    <message>
+        <source>Mean</source>
+        <translation>Moyenne</translation>
+    </message>
+    <message>
+        <source>Thin slice</source>
+        <translation>Coupe fine</translation>
+    </message>
+    <message>
+        <source>Slab thickness</source>
+        <translation>Épaisseur de la coupe épaisse</translation>
+    </message>
+    <message>
+        <source>Thick slab (B cycles)</source>
+        <translation>Coupe épaisse (B pour changer)</translation>
+    </message>
+    <message>
+        <source>Regard - viewer {n}</source>
+        <translation>Regard - visionneuse {n}</translation>
+    </message>
+    <message>
+        <source>New window on screen {n}</source>
+        <translation>Nouvelle fenêtre sur l'écran {n}</translation>
+    </message>
+    <message>
+        <source>3-D preset</source>
+        <translation>Préréglage 3D</translation>
+    </message>
+    <message>
+        <source>Windows</source>
+        <translation>Fenêtres</translation>
+    </message>
 </context>
 </TS>

@@ -280,6 +280,17 @@ class ViewportGrid(QWidget):
             vp.view.set_crosshair(lines)
             vp.request_render()
 
+    # ----------------------------------------------------------------- slab
+    def set_slab(self, thickness_mm: float, mode: str = "mip") -> None:
+        """Thick slab (MIP, MinIP or mean) of ``thickness_mm`` centred on the shown plane.
+
+        MPR layout: the three planes; otherwise the active viewport. 0 = thin slice.
+        """
+        targets = self.viewports if self.layout_name == "mpr" else (
+            [self.active] if self.active is not None else [])
+        for vp in targets:
+            vp.model.set_slab(thickness_mm, mode)
+
     # --------------------------------------------------------------- active
     def set_active(self, vp: SliceViewport) -> None:
         self.active = vp
