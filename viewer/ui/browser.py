@@ -1,7 +1,12 @@
 """Study browser: search form, sortable results table, series list of the selected study.
 
 Rows come from local imports (a :class:`viewer.dicom.index.DicomIndex` per
-import); archive sources plug in through the same :class:`StudyRow` list.
+import) or from archives: with an archive (or "All archives", federated) selected,
+the search runs in a worker (recorded as QUERY, :mod:`viewer.ui.retrieval`) and
+its studies are listed with their archive; selecting one lists its series
+(series-level query) and the patient's other studies on all archives (priors);
+"Retrieve/Open" fetches it with a per-study progress bar and Cancel, and emits
+``retrieved`` with the chosen series' cache folder as soon as it is complete.
 The search filters on patient name (substring, ``^`` or space as separator),
 patient ID or INS, birth date, study date range, modality and accession.
 No VTK here, and nothing slow: indexes are built by workers.
@@ -21,6 +26,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -30,7 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.ui.browser_query import Query, StudyRow, rows_from_index
+from viewer.ui.browser_query import (
+    Query,
+    StudyRow,
+    archive_keys,
+    row_from_archive,
+    rows_from_index,
+    series_label,
+)
 from viewer.ui.i18n import N_, tr
 
 __all__ = ["COLUMNS", "Query", "StudyBrowser", "StudyRow", "rows_from_index"]
@@ -45,10 +58,19 @@ class StudyBrowser(QWidget):
     open_series = Signal(object, object)  # StudyRow, list of series entries
     import_requested = Signal()
     thumbnails_ready = Signal()
+    retrieved = Signal(str, bool)  # cache folder, open it (first series) or only list it
+    archive_error = Signal(str)  # one line naming the archive
+    search_done = Signal()
+    series_listed = Signal()
+    retrieval_started = Signal(object)  # RetrieveJob
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[StudyRow] = []
+        self.nodes: dict[str, Any] = {}
+        self._sources: dict[str, Any] = {}
+        self._tasks: set[Any] = set()
+        self.jobs: dict[str, Any] = {}  # study UID -> running RetrieveJob
         lay = QVBoxLayout(self)
         form = QFormLayout()
         self.name_edit = QLineEdit()
@@ -82,9 +104,14 @@ class StudyBrowser(QWidget):
         buttons = QHBoxLayout()
         self.search_button = QPushButton(tr("Search"))
         self.import_button = QPushButton(tr("Import..."))
+        self.retrieve_button = QPushButton(tr("Retrieve/Open"))
         buttons.addWidget(self.search_button)
         buttons.addWidget(self.import_button)
+        buttons.addWidget(self.retrieve_button)
         lay.addLayout(buttons)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
 
         self.model = QStandardItemModel(0, len(COLUMNS), self)
         self.model.setHorizontalHeaderLabels([tr(c) for c in COLUMNS])
@@ -101,6 +128,12 @@ class StudyBrowser(QWidget):
         lay.addWidget(self.table, 3)
         self.series_list = QListWidget()
         lay.addWidget(self.series_list, 2)
+        lay.addWidget(QLabel(tr("Other studies of this patient")))
+        self.priors_list = QListWidget()
+        lay.addWidget(self.priors_list, 1)
+        self.retrievals = QVBoxLayout()
+        lay.addLayout(self.retrievals)
+        self.set_archives({})
 
         self.search_button.clicked.connect(self.search)
         for edit in (self.name_edit, self.id_edit, self.birth_edit, self.accession_edit):
@@ -109,12 +142,204 @@ class StudyBrowser(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(self._open_selected_study)
         self.series_list.itemDoubleClicked.connect(self._open_series_item)
+        self.retrieve_button.clicked.connect(self.retrieve_selected)
+        self.priors_list.itemDoubleClicked.connect(self._retrieve_prior)
+
+    # ------------------------------------------------------------- archives
+    def set_archives(self, extra: dict[str, Any] | None = None) -> None:
+        """List the configured archives plus ``extra`` (name -> ArchiveNode) in the form."""
+        from viewer.archive.nodes import NodeError, configured_nodes
+
+        try:
+            nodes = dict(configured_nodes())
+        except (NodeError, ValueError, OSError) as exc:
+            self._say_error(str(exc))
+            nodes = {}
+        from dataclasses import replace
+
+        # the listed name is the archive's name everywhere (rows, audit trail, messages)
+        nodes.update({n: node if node.name == n else replace(node, name=n)
+                      for n, node in (extra or {}).items()})
+        self.nodes = nodes
+        self._sources = {n: s for n, s in self._sources.items() if n in nodes}
+        current = self.archive.currentData()
+        self.archive.clear()
+        self.archive.addItem(tr("Local imports"), "local")
+        self.archive.addItem(tr("All archives"), "all")
+        for name in nodes:
+            self.archive.addItem(name, name)
+        n = self.archive.findData(current)
+        self.archive.setCurrentIndex(max(n, 0))
+
+    def source(self, name: str) -> Any:
+        """The ArchiveSource of a listed archive (one per archive, reused)."""
+        if name not in self._sources:
+            from viewer.archive.source import ArchiveSource
+
+            self._sources[name] = ArchiveSource(self.nodes[name])
+        return self._sources[name]
+
+    def selected_sources(self) -> list[Any]:
+        choice = self.archive.currentData()
+        names = list(self.nodes) if choice == "all" else [choice]
+        return [self.source(n) for n in names if n in self.nodes]
+
+    def _say_error(self, message: str) -> None:
+        self.status.setStyleSheet("color: #d04040;")
+        self.status.setText(message)
+        self.archive_error.emit(message)
+
+    def _say(self, message: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(message)
+
+    def _keep(self, task: Any) -> Any:
+        from viewer.ui.workers import start
+
+        self._tasks.add(task)
+        for sig in (task.signals.finished, task.signals.failed, task.signals.cancelled):
+            sig.connect(lambda *_a, t=task: self._tasks.discard(t))
+        task.signals.failed.connect(self._say_error)
+        return start(task)
+
+    def search_archives(self) -> Any:
+        """Search the chosen archive(s) in a worker; results replace the archive rows."""
+        from viewer.ui.retrieval import search_task
+
+        sources = self.selected_sources()
+        if not sources:
+            self._say_error(tr("No archive is configured"))
+            return None
+        names = ", ".join(s.name for s in sources)
+        self._say(tr("Searching {names}...").format(names=names))
+        task = search_task(sources, "study", archive_keys(self.query()))
+        task.signals.finished.connect(self._archive_results)
+        return self._keep(task)
+
+    def _archive_results(self, result: Any) -> None:
+        self.rows = [r for r in self.rows if not isinstance(r.study, dict)]
+        self.rows.extend(row_from_archive(d) for d in result.results)
+        self._fill([n for n, r in enumerate(self.rows) if isinstance(r.study, dict)])
+        if result.errors:
+            self._say_error("; ".join(
+                tr("Archive {name}: {error}").format(name=n, error=e)
+                for n, e in result.errors.items()))
+        else:
+            self._say(tr("{n} studies found").format(n=len(result.results)))
+        self.search_done.emit()
+
+    def _list_archive_series(self, row: StudyRow) -> None:
+        """Series-level query of the selected study, and the patient's studies everywhere."""
+        from viewer.ui.retrieval import search_task
+
+        source = self.source(row.source) if row.source in self.nodes else None
+        if source is None:
+            return
+        keys = {"StudyInstanceUID": row.study_uid}
+        task = search_task([source], "series", keys)
+        task.signals.finished.connect(lambda res, r=row: self._archive_series(r, res))
+        self._keep(task)
+        if row.patient_id and self.nodes:
+            sources = [self.source(n) for n in self.nodes]
+            task = search_task(sources, "study", {"PatientID": row.patient_id})
+            task.signals.finished.connect(lambda res, r=row: self._archive_priors(r, res))
+            self._keep(task)
+
+    def _current_row(self) -> StudyRow | None:
+        sel = self.table.selectionModel().selectedRows()
+        return self._row_at(sel[0].row()) if sel else None
+
+    def _archive_series(self, row: StudyRow, result: Any) -> None:
+        if self._current_row() is not row:
+            return
+        from viewer.archive.retrieve import _series_order
+
+        row.series = sorted(result.results, key=_series_order)
+        self.series_list.clear()
+        for s in row.series:
+            item = QListWidgetItem(series_label(s))
+            item.setData(Qt.ItemDataRole.UserRole, s)
+            self.series_list.addItem(item)
+        if self.series_list.count():
+            self.series_list.setCurrentRow(0)
+        if result.errors:
+            self._say_error("; ".join(f"{n}: {e}" for n, e in result.errors.items()))
+        self.series_listed.emit()
+
+    def _archive_priors(self, row: StudyRow, result: Any) -> None:
+        if self._current_row() is not row:
+            return
+        self.priors_list.clear()
+        others = [row_from_archive(d) for d in result.results
+                  if d.get("StudyInstanceUID") != row.study_uid]
+        others.sort(key=lambda r: r.study_date, reverse=True)
+        for prior in others:
+            item = QListWidgetItem(" ".join(v for v in (
+                prior.values()[4], prior.modalities, prior.description,
+                f"[{prior.source}]") if v))
+            item.setData(Qt.ItemDataRole.UserRole, prior)
+            self.priors_list.addItem(item)
+
+    # ------------------------------------------------------------ retrieval
+    def retrieve_selected(self) -> Any:
+        """Retrieve the selected archive study (chosen series first) and open it."""
+        row = self._current_row()
+        if row is None or not isinstance(row.study, dict):
+            if row is not None:
+                self._open_selected_study()
+            return None
+        item = self.series_list.currentItem()
+        first = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if first is None and row.series:
+            first = row.series[0]
+        uid = first.get("SeriesInstanceUID") if isinstance(first, dict) else None
+        return self.retrieve(row, uid)
+
+    def _retrieve_prior(self, item: QListWidgetItem) -> None:
+        self.retrieve(item.data(Qt.ItemDataRole.UserRole), None)
+
+    def retrieve(self, row: StudyRow, first_series: str | None) -> Any:
+        from viewer.ui.retrieval import RetrievalWidget, RetrieveJob, start_job
+
+        if row.study_uid in self.jobs:
+            return self.jobs[row.study_uid]
+        if row.source not in self.nodes:
+            self._say_error(tr("Archive {name} is not configured").format(name=row.source))
+            return None
+        job = RetrieveJob(self.source(row.source), row.study, first_series)
+        label = f"{row.values()[4]} {row.description} [{row.source}]".strip()
+        widget = RetrievalWidget(label, job)
+        self.retrievals.addWidget(widget)
+        self.jobs[row.study_uid] = job
+        sig = job.signals
+        sig.first_ready.connect(lambda folder: self.retrieved.emit(folder, True))
+        opened = first_series is not None
+        sig.finished.connect(lambda res: self._retrieve_done(row, res, opened))
+        sig.failed.connect(lambda message: self._retrieve_ended(row, message))
+        sig.cancelled.connect(lambda: self._retrieve_ended(row, tr("Retrieval cancelled")))
+        self.retrieval_started.emit(job)
+        return start_job(job)
+
+    def _retrieve_done(self, row: StudyRow, result: Any, opened: bool) -> None:
+        self.jobs.pop(row.study_uid, None)
+        folder = str(result.folder)
+        self._say(tr("{n} images retrieved from {name}").format(n=result.instances,
+                                                                 name=row.source))
+        self.retrieved.emit(folder, not opened)
+
+    def _retrieve_ended(self, row: StudyRow, message: str) -> None:
+        self.jobs.pop(row.study_uid, None)
+        if message == tr("Retrieval cancelled"):
+            self._say(message)
+        else:
+            self._say_error(message)
 
     # ---------------------------------------------------------------- data
     def add_rows(self, rows: list[StudyRow]) -> None:
         known = {(r.study_uid, r.source) for r in self.rows}
         self.rows.extend(r for r in rows if (r.study_uid, r.source) not in known)
-        self.search()
+        if self.archive.currentData() == "local":
+            self.search()
 
     def query(self) -> Query:
         def da(d: QDateEdit) -> str:
@@ -131,12 +356,18 @@ class StudyBrowser(QWidget):
         )
 
     def search(self) -> None:
-        """Fill the table with the rows matching the form (local rows; archives later)."""
+        """Local imports: filter the known rows; an archive: query it in a worker."""
+        if self.archive.currentData() != "local":
+            self.search_archives()
+            return
         q = self.query()
+        self._fill([n for n, r in enumerate(self.rows)
+                    if not isinstance(r.study, dict) and q.matches(r)])
+
+    def _fill(self, numbers: list[int]) -> None:
         self.model.removeRows(0, self.model.rowCount())
-        for n, row in enumerate(self.rows):
-            if not q.matches(row):
-                continue
+        for n in numbers:
+            row = self.rows[n]
             items = []
             for value in row.values():
                 item = QStandardItem(value)
@@ -144,6 +375,7 @@ class StudyBrowser(QWidget):
                 items.append(item)
             self.model.appendRow(items)
         self.series_list.clear()
+        self.priors_list.clear()
 
     def shown_rows(self) -> list[StudyRow]:
         out = []
@@ -158,10 +390,14 @@ class StudyBrowser(QWidget):
 
     def _selection_changed(self) -> None:
         self.series_list.clear()
+        self.priors_list.clear()
         sel = self.table.selectionModel().selectedRows()
         if not sel:
             return
         row = self._row_at(sel[0].row())
+        if isinstance(row.study, dict):
+            self._list_archive_series(row)
+            return
         for s in row.series:
             number = f"#{s.number} " if getattr(s, "number", None) is not None else ""
             n = len(getattr(s, "instances", []))
@@ -206,10 +442,16 @@ class StudyBrowser(QWidget):
         sel = self.table.selectionModel().selectedRows()
         if sel:
             row = self._row_at(sel[0].row())
+            if isinstance(row.study, dict):
+                self.retrieve_selected()
+                return
             self.open_series.emit(row, list(row.series))
 
     def _open_series_item(self, item: QListWidgetItem) -> None:
         sel = self.table.selectionModel().selectedRows()
         if sel:
             row = self._row_at(sel[0].row())
+            if isinstance(row.study, dict):
+                self.retrieve_selected()
+                return
             self.open_series.emit(row, [item.data(Qt.ItemDataRole.UserRole)])

@@ -88,3 +88,60 @@ class Query:
         if self.modality and self.modality.upper() not in row.modalities.upper().split("/"):
             return False
         return not (self.accession and self.accession.strip() != row.accession)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "/".join(str(v) for v in value if v)
+    return str(value or "").replace("\\", "/")
+
+
+def archive_keys(q: Query) -> dict[str, Any]:
+    """C-FIND / QIDO-RS study keys of the form (PS3.4 C.6.1.1.3; wildcard and range matching,
+    C.2.2.2.4-5); the return keys the browser shows are asked for empty."""
+    keys: dict[str, Any] = {
+        "PatientName": "", "PatientID": "", "IssuerOfPatientID": "", "PatientBirthDate": "",
+        "StudyDate": "", "ModalitiesInStudy": "", "StudyDescription": "", "AccessionNumber": "",
+        "NumberOfStudyRelatedSeries": "",
+    }
+    if q.name:
+        keys["PatientName"] = "*" + "*".join(q.name.replace("^", " ").split()) + "*"
+    if q.patient_id:
+        keys["PatientID"] = q.patient_id.strip()
+    if q.birth_date:
+        keys["PatientBirthDate"] = q.birth_date
+    if q.date_from or q.date_to:
+        keys["StudyDate"] = f"{q.date_from}-{q.date_to}"
+    if q.modality:
+        keys["ModalitiesInStudy"] = q.modality
+    if q.accession:
+        keys["AccessionNumber"] = q.accession.strip()
+    return keys
+
+
+def row_from_archive(d: dict[str, Any]) -> StudyRow:
+    """A StudyRow of one (merged) archive study match; ``study`` keeps the match itself."""
+    archives = d.get("archives") or [d.get("archive", "")]
+    return StudyRow(
+        study_uid=str(d.get("StudyInstanceUID", "")),
+        patient_name=_text(d.get("PatientName")),
+        patient_id=_text(d.get("PatientID")),
+        ins="",
+        birth_date=_text(d.get("PatientBirthDate")),
+        study_date=_text(d.get("StudyDate")),
+        modalities=_text(d.get("ModalitiesInStudy")),
+        description=_text(d.get("StudyDescription")),
+        accession=_text(d.get("AccessionNumber")),
+        source=str(archives[0] if archives else ""),
+        series=[],
+        study=d,
+    )
+
+
+def series_label(s: dict[str, Any]) -> str:
+    """How the browser lists an archive series: number, modality, description, image count."""
+    number = _text(s.get("SeriesNumber"))
+    n = _text(s.get("NumberOfSeriesRelatedInstances"))
+    text = " ".join(v for v in (f"#{number}" if number else "", _text(s.get("Modality")),
+                                _text(s.get("SeriesDescription"))) if v)
+    return f"{text}  ({n})" if n else text
