@@ -140,6 +140,7 @@ class MainWindow(QMainWindow):
         self.browser = StudyBrowser()
         self.browser.open_series.connect(self.open_study)
         self.browser.import_requested.connect(self.import_folder)
+        self.browser.retrieved.connect(self.open_retrieved)
         dock = QDockWidget(tr("Studies"), self)
         dock.setObjectName("studies")
         dock.setWidget(self.browser)
@@ -439,6 +440,18 @@ class MainWindow(QMainWindow):
         task = Task(scan)
         task.signals.finished.connect(lambda index: self._scanned(index, path, open_first))
         return self._run(task, tr("Reading {path}").format(path=Path(path).name))
+
+    def open_retrieved(self, folder: str, open_it: bool = True) -> Task:
+        """A series or study retrieved into the cache: list it, and open it if asked."""
+
+        def scan(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
+            from viewer.ui import loader
+
+            return loader.scan(folder, cancel=cancel)
+
+        task = Task(scan)
+        task.signals.finished.connect(lambda index: self._scanned(index, folder, open_it))
+        return self._run(task, tr("Reading {path}").format(path=Path(folder).name))
 
     def _scanned(self, index: Any, path: str, open_first: bool) -> None:
         rows = rows_from_index(index, tr("Local"))
