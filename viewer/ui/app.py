@@ -35,8 +35,12 @@ def save_rgb_png(rgb: object, path: Path) -> None:
 
 
 def run(path: str | None = None, layout: str | None = None, screenshot: str | None = None,
-        timeout: float = 180.0) -> int:
-    """Open the main window (optionally on ``path``); returns the exit code."""
+        timeout: float = 180.0, archives: dict[str, object] | None = None) -> int:
+    """Open the main window (optionally on ``path``); returns the exit code.
+
+    ``archives`` (name -> :class:`viewer.archive.nodes.ArchiveNode`) are listed in the
+    study browser beside the configured ones (``regard demo`` adds its demo archive).
+    """
     ensure_platform(screenshot is not None)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -50,6 +54,8 @@ def run(path: str | None = None, layout: str | None = None, screenshot: str | No
     # a screenshot run is unattended: no login or screen-acknowledgement dialogs, the access
     # gate still authorises and records the viewing (worker thread) before any decoding
     win = MainWindow(authorizer=gate_authorizer if screenshot is not None else None)
+    if archives:
+        win.browser.set_archives(dict(archives))
     win.show()
     log.debug("window shown %.2f s after start", time.perf_counter() - T0)
     QTimer.singleShot(0, win.load_viewers)
