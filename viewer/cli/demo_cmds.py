@@ -185,7 +185,7 @@ def demo(args: argparse.Namespace) -> int:
         if _has_display() and not args.headless:
             from viewer.ui.app import run
 
-            return run(str(result.folder))
+            return run(str(result.folder), archives={"demo": node})
         out = args.out or (home / "out")
         sheet = _render_sheet(Path(result.folder), out, gate, node.name)
         print(sheet)
