@@ -249,3 +249,8 @@ def test_run_lists_extra_archives(qtbot, qapp, archive: Archive) -> None:
     names = [win.browser.archive.itemData(i) for i in range(win.browser.archive.count())]
     assert names == ["local", "all", "demo"]
     assert win.browser.source("demo").name == "demo"  # listed name = name in rows and audit
+    with qtbot.waitSignal(win.browser.search_done, timeout=20000):
+        win.browser.show_archive("demo")  # what run(archives=...) does: its studies listed
+    rows = win.browser.shown_rows()
+    assert {r.study_uid for r in rows} == {STUDY_UID, PRIOR_UID}
+    assert {r.source for r in rows} == {"demo"}

@@ -171,6 +171,14 @@ class StudyBrowser(QWidget):
         n = self.archive.findData(current)
         self.archive.setCurrentIndex(max(n, 0))
 
+    def show_archive(self, name: str) -> Any:
+        """Select archive ``name`` in the form and list its studies (all, in a worker)."""
+        n = self.archive.findData(name)
+        if n < 0:
+            return None
+        self.archive.setCurrentIndex(n)
+        return self.search_archives()
+
     def source(self, name: str) -> Any:
         """The ArchiveSource of a listed archive (one per archive, reused)."""
         if name not in self._sources:
