@@ -56,6 +56,7 @@ def run(path: str | None = None, layout: str | None = None, screenshot: str | No
     win = MainWindow(authorizer=gate_authorizer if screenshot is not None else None)
     if archives:
         win.browser.set_archives(dict(archives))
+        win.browser.show_archive(next(iter(archives)))  # its studies listed at once
     win.show()
     log.debug("window shown %.2f s after start", time.perf_counter() - T0)
     QTimer.singleShot(0, win.load_viewers)
