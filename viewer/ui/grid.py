@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import QPoint, Signal
-from PySide6.QtWidgets import QFrame, QGridLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QActionGroup, QContextMenuEvent, QMouseEvent
+from PySide6.QtWidgets import QFrame, QGridLayout, QMenu, QVBoxLayout, QWidget
 
 from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
 from viewer.render.mpr import MPRScene
-from viewer.render.volume_rendering import VolumeRenderView
+from viewer.render.volume_rendering import PRESETS, VolumeRenderView
+from viewer.ui.i18n import tr
 from viewer.ui.models import (
     LAYOUTS,
     MPR_PLANES,
@@ -54,33 +56,77 @@ class Cell(QFrame):
 class View3D(VTKHost):
     """The 3-D cell of the MPR layout: viewer.render's CPU volume rendering, on demand.
 
-    It re-renders only when its content or size changes (not while the
-    crosshair moves), at reduced resolution while the user interacts.
+    It re-renders only when its content, preset, camera or size changes (not while
+    the crosshair moves). Left-drag rotates at reduced resolution
+    (``VolumeRenderView.set_interacting``); full resolution on release. The
+    context menu (right click) chooses the preset (ct-bone, ct-soft-tissue, ...).
     """
+
+    preset_changed = Signal(str)
+    DEGREES_PER_PIXEL = 0.5
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.scene: VolumeRenderView | None = None
+        self._last: QPointF | None = None
+        self.preset_menu = QMenu(tr("3-D preset"), self)
+        self._preset_group = QActionGroup(self)
+        for name in PRESETS:
+            act = self.preset_menu.addAction(name)
+            act.setCheckable(True)
+            act.setData(name)
+            self._preset_group.addAction(act)
+            act.triggered.connect(lambda _c=False, n=name: self.set_preset(n))
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
 
     def set_data(self, data: VolumeImage) -> None:
         if self.scene is not None:
             self.render_window.RemoveRenderer(self.scene.renderer)
         self.scene = VolumeRenderView(data, render_window=self.render_window)
-        # reduced resolution: ~60 ms a frame instead of ~1.1 s on llvmpipe for 512x512x600,
-        # rendered on the UI thread (bench/interaction.py); full quality needs a GPU or a
-        # background render (next step)
-        self.scene.set_interacting(True)
+        self._check_preset()
         self.request_render()
 
-    # no interaction yet (rotation comes with volume rendering presets)
-    def mousePressEvent(self, event: object) -> None:
-        pass
+    def set_preset(self, name: str) -> None:
+        """Transfer functions of preset ``name`` (viewer.render.volume_rendering.PRESETS)."""
+        if self.scene is None:
+            return
+        self.scene.set_preset(name)
+        self._check_preset()
+        self.preset_changed.emit(name)
+        self.request_render()
 
-    def mouseMoveEvent(self, event: object) -> None:
-        pass
+    def _check_preset(self) -> None:
+        for act in self._preset_group.actions():
+            act.setChecked(self.scene is not None and act.data() == self.scene.preset)
 
-    def mouseReleaseEvent(self, event: object) -> None:
-        pass
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if self.scene is not None:
+            self.preset_menu.popup(event.globalPos())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.scene is not None:
+            self._last = event.position()
+            self.scene.set_interacting(True)  # coarse rays while the volume turns
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._last is None or self.scene is None:
+            return
+        pos = event.position()
+        dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
+        self._last = pos
+        k = self.DEGREES_PER_PIXEL
+        self.scene.rotate(azimuth=-dx * k, elevation=dy * k)
+        self.request_render()
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._last is not None and self.scene is not None:
+            self.scene.set_interacting(False)  # full resolution once the drag ends
+            self.request_render()
+        self._last = None
+        event.accept()
 
     def wheelEvent(self, event: object) -> None:
         pass
