@@ -879,5 +879,57 @@
         <source>Windows</source>
         <translation>Fenêtres</translation>
     </message>
+    <message>
+        <source>Archive {name} is not configured</source>
+        <translation>L'archive {name} n'est pas configurée</translation>
+    </message>
+    <message>
+        <source>Archive {name}: {error}</source>
+        <translation>Archive {name} : {error}</translation>
+    </message>
+    <message>
+        <source>No archive is configured</source>
+        <translation>Aucune archive n'est configurée</translation>
+    </message>
+    <message>
+        <source>Other studies of this patient</source>
+        <translation>Autres examens de ce patient</translation>
+    </message>
+    <message>
+        <source>Retrieval cancelled</source>
+        <translation>Récupération annulée</translation>
+    </message>
+    <message>
+        <source>Retrieve/Open</source>
+        <translation>Récupérer/Ouvrir</translation>
+    </message>
+    <message>
+        <source>Searching {names}...</source>
+        <translation>Recherche dans {names}...</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>annulée</translation>
+    </message>
+    <message>
+        <source>complete</source>
+        <translation>terminée</translation>
+    </message>
+    <message>
+        <source>waiting for the archive</source>
+        <translation>en attente de l'archive</translation>
+    </message>
+    <message>
+        <source>{done}/{total} images, {mb:.1f} MB, {rate:.1f} MB/s</source>
+        <translation>{done}/{total} images, {mb:.1f} Mo, {rate:.1f} Mo/s</translation>
+    </message>
+    <message>
+        <source>{n} images retrieved from {name}</source>
+        <translation>{n} images récupérées de {name}</translation>
+    </message>
+    <message>
+        <source>{n} studies found</source>
+        <translation>{n} examens trouvés</translation>
+    </message>
 </context>
 </TS>
