@@ -179,13 +179,18 @@ def test_an_archive_that_is_down_is_named_and_the_others_answer(qtbot, window,
                                                                archive: Archive) -> None:
     browser = window.browser
     down = parse_address(f"dicom://NOBODY@127.0.0.1:{free_port()}", name="downpacs")
-    browser.set_archives({"testpacs": archive.node, "downpacs": down})
+    port = archive.server.dimse_address.rsplit(":", 1)[1]
+    # Orthanc checks the called AE title: the association is rejected (PS3.8 A-ASSOCIATE-RJ)
+    rejecting = parse_address(f"dicom://NOTORTHANC@127.0.0.1:{port}", name="rejectpacs")
+    browser.set_archives({"testpacs": archive.node, "downpacs": down,
+                          "rejectpacs": rejecting})
     errors: list[str] = []
     browser.archive_error.connect(errors.append)
     t0 = time.monotonic()
     _search(qtbot, browser, "all")
     assert time.monotonic() - t0 < 15
     assert errors and "downpacs" in errors[-1] and "downpacs" in browser.status.text()
+    assert "rejectpacs" in errors[-1]
     assert {r.study_uid for r in browser.shown_rows()} == {STUDY_UID, PRIOR_UID}
     # retrieving from it: a clear message naming it, and the window keeps running
     browser.archive.setCurrentIndex(browser.archive.findData("downpacs"))

@@ -52,6 +52,12 @@ COLUMNS = (N_("Patient"), N_("Patient ID"), N_("INS"), N_("Birth date"), N_("Stu
            N_("Modality"), N_("Description"), N_("Accession"), N_("Series"), N_("Source"))
 
 
+def _errors_text(errors: dict[str, str]) -> str:
+    """One line per failed archive, each naming it (the archive layer's messages usually do)."""
+    return "\n".join(e if f"'{n}'" in e else tr("Archive {name}: {error}").format(name=n, error=e)
+                     for n, e in errors.items())
+
+
 class StudyBrowser(QWidget):
     """Search form + results + series of the selected study; emits what to open."""
 
@@ -229,9 +235,7 @@ class StudyBrowser(QWidget):
         self.rows.extend(row_from_archive(d) for d in result.results)
         self._fill([n for n, r in enumerate(self.rows) if isinstance(r.study, dict)])
         if result.errors:
-            self._say_error("; ".join(
-                tr("Archive {name}: {error}").format(name=n, error=e)
-                for n, e in result.errors.items()))
+            self._say_error(_errors_text(result.errors))
         else:
             self._say(tr("{n} studies found").format(n=len(result.results)))
         self.search_done.emit()
@@ -271,7 +275,7 @@ class StudyBrowser(QWidget):
         if self.series_list.count():
             self.series_list.setCurrentRow(0)
         if result.errors:
-            self._say_error("; ".join(f"{n}: {e}" for n, e in result.errors.items()))
+            self._say_error(_errors_text(result.errors))
         self.series_listed.emit()
 
     def _archive_priors(self, row: StudyRow, result: Any) -> None:
