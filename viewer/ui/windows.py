@@ -94,13 +94,17 @@ def settings() -> QSettings:
 class ViewerWindow(QMainWindow):
     """An extra viewer window (its own grid), for a second or third reading screen."""
 
-    def __init__(self, index: int, parent: QWidget | None = None) -> None:
+    def __init__(self, index: int, screen_index: int = -1,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         from viewer.ui.grid import ViewportGrid
 
         self.index = index
         self.setObjectName(f"viewerWindow{index}")
         self.setWindowTitle(tr("Regard - viewer {n}").format(n=index + 1))
+        # placed before the grid's native VTK children exist, so that they are created
+        # on the target screen with its device pixel ratio (HiDPI)
+        self.place_on(screen_index)
         self.grid = ViewportGrid()
         self.setCentralWidget(self.grid)
 
@@ -129,10 +133,54 @@ class ViewerWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def open_viewer_window(screen_index: int, windows: list[ViewerWindow]) -> ViewerWindow:
-    """Open a new viewer window on screen ``screen_index`` and show it."""
-    win = ViewerWindow(len(windows))
-    win.place_on(screen_index)
+def open_viewer_window(screen_index: int, windows: list[ViewerWindow],
+                       items: list[Any] | None = None) -> ViewerWindow:
+    """Open a new viewer window on screen ``screen_index``, show it, show ``items``
+    (``(Volume, Demographics)`` pairs as ``ViewportGrid.show_volumes`` takes)."""
+    windows[:] = [w for w in windows if w.isVisible()]
+    win = ViewerWindow(len(windows), screen_index)
     win.show()
     windows.append(win)
+    if items:
+        win.grid.show_volumes(items)
     return win
+
+
+class WindowMenu:
+    """"Windows" menu of the main window: "New window on screen N" for each screen.
+
+    The new window shows the volumes of the main window's grid (the radiologist then
+    changes series or layout there independently).
+    """
+
+    def __init__(self, main: QMainWindow, grid: Callable[[], Any]) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        self._main, self._grid = main, grid
+        self.windows: list[ViewerWindow] = []
+        self.menu = main.menuBar().addMenu(tr("Windows"))
+        self.menu.aboutToShow.connect(self._refresh)
+        app = QGuiApplication.instance()
+        self._refresh()
+        app.screenAdded.connect(lambda _s: self._refresh())  # type: ignore[union-attr]
+        app.screenRemoved.connect(lambda _s: self._refresh())  # type: ignore[union-attr]
+
+    def _refresh(self) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        self.menu.clear()
+        for n, screen in enumerate(QGuiApplication.screens()):
+            act = self.menu.addAction(tr("New window on screen {n}").format(n=n + 1)
+                                      + f" ({screen.name()})")
+            act.triggered.connect(lambda _c=False, i=n: self.open(i))
+
+    def open(self, screen_index: int) -> ViewerWindow:
+        grid = self._grid()
+        items = [(vp.model.volume, vp.model.demographics) for vp in grid.viewports
+                 if vp.model.volume is not None] if grid is not None else []
+        return open_viewer_window(screen_index, self.windows, items)
+
+    def close_all(self) -> None:
+        for win in self.windows:
+            win.close()
+        self.windows = []
