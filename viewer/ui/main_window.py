@@ -237,6 +237,9 @@ class MainWindow(QMainWindow):
         from viewer.ui.windows import SlabControls
 
         self.slab = SlabControls(bar, lambda: self.grid, self)  # thick slab: combo, mm, B
+        from viewer.ui.windows import WindowMenu
+
+        self.window_menu = WindowMenu(self, lambda: self.grid)  # new window on screen N
 
     def _build_status_bar(self) -> None:
         sb = self.statusBar()
@@ -606,6 +609,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: Any) -> None:
         self.cancel_tasks()
+        self.window_menu.close_all()
         if self.grid is not None:
             for host in self.grid.hosts():
                 host.close_vtk()
