@@ -99,3 +99,49 @@ def test_slab_shortcut_cycles_and_applies_to_the_mpr_planes(qtbot, window) -> No
     assert shot.max() > 0
     keys["B"].trigger()  # MIP -> MinIP
     assert all(vp.view.slab_mode == "minip" for vp in window.grid.viewports)
+
+
+def test_drag_uses_cheap_frames_in_all_mpr_planes_and_full_quality_on_release(
+        qtbot, window) -> None:
+    from PySide6.QtCore import QPoint, Qt
+
+    from viewer.render.slice_view import INTERACTIVE_SLAB_SAMPLES
+
+    window.set_layout("mpr")
+    window.grid.show_volume(vessel_volume())
+    window.slab.set("mip", 30.0)
+    planes = window.grid.viewports
+    full = planes[1].view.reslice.GetSlabNumberOfSlices()
+    assert full > INTERACTIVE_SLAB_SAMPLES
+    axial = planes[0]
+    centre = QPoint(axial.width() // 2, axial.height() // 2)
+    qtbot.mousePress(axial, Qt.MouseButton.LeftButton, pos=centre)
+    for vp in planes:  # a crosshair drag re-slices every plane: all cheap meanwhile
+        assert vp.view.interacting
+        assert vp.view.reslice.GetInterpolationMode() == 0  # VTK_RESLICE_NEAREST
+        assert vp.view.reslice.GetSlabNumberOfSlices() == INTERACTIVE_SLAB_SAMPLES
+    qtbot.mouseMove(axial, centre + QPoint(20, 10))
+    cheap = planes[1].view.slice_array()
+    qtbot.mouseRelease(axial, Qt.MouseButton.LeftButton, pos=centre + QPoint(20, 10))
+    for vp in planes:
+        assert not vp.view.interacting
+        assert vp.view.reslice.GetSlabNumberOfSlices() == full
+    assert planes[1].view.slice_array().shape == cheap.shape
+
+
+def test_wheel_burst_is_cheap_then_settles_to_full_quality(qtbot, window) -> None:
+    window.grid.show_volume(vessel_volume())
+    vp = window.grid.active
+    qtbot.mouseMove(vp)
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+
+    pos = QPointF(vp.width() / 2, vp.height() / 2)
+    event = QWheelEvent(pos, vp.mapToGlobal(pos), QPoint(0, 0), QPoint(0, -120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    before = vp.model.slice_index()
+    vp.wheelEvent(event)
+    assert vp.model.slice_index() == before + 1
+    assert vp.view.interacting
+    qtbot.waitUntil(lambda: not vp.view.interacting, timeout=2000)

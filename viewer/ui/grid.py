@@ -197,6 +197,7 @@ class ViewportGrid(QWidget):
                 if name == "mpr":
                     vp.model.tool = "crosshair"
                     vp.crosshair_picked.connect(self._crosshair_picked)
+                    vp.interacting.connect(self._mpr_interacting)
                     vp.model.events.connect(self._make_point_sync(vp))
                 else:
                     vp.model.events.connect(self._make_link(vp))
@@ -271,6 +272,11 @@ class ViewportGrid(QWidget):
             self._syncing = False
         for vp in self.viewports:
             vp.request_render()
+
+    def _mpr_interacting(self, on: bool) -> None:
+        """A drag in one MPR plane re-slices all three: all go to cheap frames meanwhile."""
+        for vp in self.viewports:
+            vp.set_interacting(on)
 
     def rotate(self, about: str, degrees: float) -> None:
         """Oblique MPR: turn the other two planes about the ``about`` plane's normal."""

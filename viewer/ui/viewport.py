@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
 from vtkmodules.vtkCommonCore import vtkLookupTable
@@ -48,6 +48,9 @@ class SliceViewport(VTKHost):
     activated = Signal(object)
     # the user clicked/dragged with the crosshair tool: LPS point
     crosshair_picked = Signal(object)
+    # a drag or a wheel burst starts (True) or settles (False): cheaper frames meanwhile
+    interacting = Signal(bool)
+    SETTLE_MS = 200  # full quality again this long after the last wheel step
 
     def __init__(self, parent: QWidget | None = None, plane: str = "acquisition") -> None:
         super().__init__(parent)
@@ -61,6 +64,11 @@ class SliceViewport(VTKHost):
         self._last: QPointF | None = None
         self._press: QPointF | None = None
         self._invert_lut: vtkLookupTable | None = None
+        self._interacting = False
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(self.SETTLE_MS)
+        self._settle.timeout.connect(lambda: self.set_interacting(False))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
 
@@ -84,6 +92,7 @@ class SliceViewport(VTKHost):
         if self.view is not None:
             self.view.close()
         self.view = None
+        self._interacting = False
         self.request_render()
 
     # ------------------------------------------------------ model -> scene
@@ -148,6 +157,23 @@ class SliceViewport(VTKHost):
         if self.measure_layer is not None:
             self.measure_layer.update(self.model, view)
 
+    # -------------------------------------------------------- interaction
+    def set_interacting(self, on: bool) -> None:
+        """While dragging or wheel-scrolling: nearest resampling and fewer slab samples
+        (SliceView.set_interacting); full quality, re-rendered, when it settles."""
+        on = bool(on)
+        if on == self._interacting:
+            return
+        self._interacting = on
+        if self.view is not None:
+            self.view.set_interacting(on)
+        self.interacting.emit(on)
+        self.request_render()
+
+    def _wheel_burst(self) -> None:
+        self.set_interacting(True)
+        self._settle.start()
+
     # ------------------------------------------------------------ picking
     def to_device(self, pos: QPointF) -> tuple[float, float]:
         r = self.device_ratio()
@@ -177,6 +203,7 @@ class SliceViewport(VTKHost):
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.model.zoom_by(1.1 ** steps)
         else:
+            self._wheel_burst()
             self.model.scroll(-int(np.sign(steps)) * max(1, int(abs(steps))))
         event.accept()
 
@@ -185,6 +212,10 @@ class SliceViewport(VTKHost):
         self.setFocus()
         self._drag_button = event.button()
         self._last = self._press = event.position()
+        if self.view is not None and not (
+                event.button() == Qt.MouseButton.LeftButton and self.model.tool == "distance"):
+            self._settle.stop()
+            self.set_interacting(True)
         if event.button() == Qt.MouseButton.LeftButton and self.view is not None:
             tool = self.model.tool
             if tool == "distance":
@@ -235,6 +266,7 @@ class SliceViewport(VTKHost):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         self._drag_button = None
         self._last = None
+        self.set_interacting(False)
         event.accept()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
