@@ -139,7 +139,7 @@ def test_retrieve_shows_progress_and_opens_the_first_series(qtbot, window,
     qtbot.waitUntil(lambda: STUDY_UID not in browser.jobs, timeout=60000)
     assert _cached(STUDY_UID) == archive.total
     assert seen and seen[-1][0] == seen[-1][1]
-    widget = browser.retrievals.itemAt(browser.retrievals.count() - 1).widget()
+    widget = browser.retrievals.itemAt(browser.retrievals.count() - 2).widget()
     assert "images" in widget.bar.text() and "MB" in widget.bar.text()
     assert _records("retrieve") and _records("transferred")
 
@@ -164,7 +164,7 @@ def test_cancel_then_resume_fetches_only_the_rest(qtbot, window, archive: Archiv
     browser.retrieval_started.disconnect(cancel_after_first_series)
     assert ended == ["cancelled"]
     assert _cached(STUDY_UID) == archive.first_count
-    widget = browser.retrievals.itemAt(browser.retrievals.count() - 1).widget()
+    widget = browser.retrievals.itemAt(browser.retrievals.count() - 2).widget()
     assert not widget.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: STUDY_UID not in browser.jobs, timeout=5000)
     results = []

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -64,7 +65,7 @@ class StudyBrowser(QWidget):
     open_series = Signal(object, object)  # StudyRow, list of series entries
     import_requested = Signal()
     thumbnails_ready = Signal()
-    retrieved = Signal(str, bool)  # cache folder, open it (first series) or only list it
+    retrieved = Signal(str, bool)  # cache folder of a retrieved series or study, open it
     archive_error = Signal(str)  # one line naming the archive
     search_done = Signal()
     series_listed = Signal()
@@ -137,8 +138,18 @@ class StudyBrowser(QWidget):
         lay.addWidget(QLabel(tr("Other studies of this patient")))
         self.priors_list = QListWidget()
         lay.addWidget(self.priors_list, 1)
-        self.retrievals = QVBoxLayout()
-        lay.addLayout(self.retrievals)
+        # retrievals in a scroll area of fixed height: a new one never resizes the dock (and
+        # so never makes the viewports re-render on the UI thread)
+        box = QWidget()
+        self.retrievals = QVBoxLayout(box)
+        self.retrievals.setContentsMargins(0, 0, 0, 0)
+        self.retrievals.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(box)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFixedHeight(84)
+        lay.addWidget(scroll)
         self.set_archives({})
 
         self.search_button.clicked.connect(self.search)
@@ -321,7 +332,7 @@ class StudyBrowser(QWidget):
         job = RetrieveJob(self.source(row.source), row.study, first_series)
         label = f"{row.values()[4]} {row.description} [{row.source}]".strip()
         widget = RetrievalWidget(label, job)
-        self.retrievals.addWidget(widget)
+        self.retrievals.insertWidget(self.retrievals.count() - 1, widget)  # above the stretch
         self.jobs[row.study_uid] = job
         sig = job.signals
         sig.first_ready.connect(lambda folder: self.retrieved.emit(folder, True))
@@ -337,7 +348,8 @@ class StudyBrowser(QWidget):
         folder = str(result.folder)
         self._say(tr("{n} images retrieved from {name}").format(n=result.instances,
                                                                  name=row.source))
-        self.retrieved.emit(folder, not opened)
+        if not opened:  # no chosen series (a prior): open the study now it is all here
+            self.retrieved.emit(folder, True)
 
     def _retrieve_ended(self, row: StudyRow, message: str) -> None:
         self.jobs.pop(row.study_uid, None)
