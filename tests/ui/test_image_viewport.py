@@ -171,3 +171,33 @@ def test_demographics_fill_the_top_left_corner(qtbot, viewport) -> None:
     items = {i.anchor: i.text for i in viewport.view.overlay.items()}
     assert items["top-left"] == "DOE JANE\nX1\nINS 123 (QUAL)\n1970-01-02 F\n2026-01-01"
     assert items["right"] == "" and items["bottom-right"].startswith("W 1024  L 550")
+
+
+def test_grid_shows_2d_series_in_an_image_viewport_and_volumes_again(qtbot, grid, phantom):
+    """The viewport grid hosts an ImageSeries in an ImageViewport (1:1 pixels equal the
+    display pipeline), keeps it across a layout change, and gives the cell back to a
+    SliceViewport for a volume."""
+    from viewer.ui.image_viewport import ImageViewport
+    from viewer.ui.viewport import SliceViewport
+
+    series = ImageSeries.from_paths([shared(CR_CHEST)])
+    grid.show_volumes([(series, None)])
+    ivp = grid.cells[0].child
+    assert isinstance(ivp, ImageViewport) and ivp.series is series
+    assert grid.active is grid.viewports[0] and grid.cells[0].spare is grid.viewports[0]
+    ivp.view.set_overlay_visible(False)
+    ivp.true_pixel()
+    rgb = ivp.capture()
+    x, y = ivp.view.to_display(0, 0)
+    x0, y0 = int(x), int(y)
+    np.testing.assert_array_equal(rgb[y0:y0 + 440, x0:x0 + 440, 0], series.display(0))
+    grid.set_layout("1x2")
+    kept = grid.cells[0].child
+    assert isinstance(kept, ImageViewport) and kept.series is series
+    grid.set_active(grid.viewports[0])
+    grid.show_volumes([(phantom, None)])
+    assert isinstance(grid.cells[0].child, SliceViewport)
+    assert grid.viewports[0].model.volume is phantom
+    for cell in grid.cells:  # the hidden image viewport's OpenGL context too
+        if cell.spare is not None:
+            cell.spare.close_vtk()

@@ -9,12 +9,14 @@ plane passes through it, and each view draws the other planes' lines.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QActionGroup, QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QMenu, QVBoxLayout, QWidget
 
+from viewer.dicom.image2d import ImageSeries
 from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
 from viewer.render.mpr import MPRScene
@@ -32,6 +34,9 @@ from viewer.ui.models import (
 from viewer.ui.viewport import SliceViewport
 from viewer.ui.vtk_host import VTKHost
 
+if TYPE_CHECKING:
+    from viewer.ui.image_viewport import ImageViewport
+
 log = logging.getLogger(__name__)
 
 _ACTIVE = "#e0a030"
@@ -44,6 +49,7 @@ class Cell(QFrame):
     def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.child = child
+        self.spare: QWidget | None = None  # the other viewport while one is shown
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(child)
@@ -51,6 +57,17 @@ class Cell(QFrame):
 
     def set_active(self, on: bool, color: str | None = None) -> None:
         self.setStyleSheet(f"Cell {{ background: {color or (_ACTIVE if on else _IDLE)}; }}")
+
+    def show_child(self, child: QWidget) -> None:
+        """Show ``child`` instead of the current one, which is kept hidden as ``spare``."""
+        if child is self.child:
+            return
+        lay = self.layout()
+        lay.removeWidget(self.child)
+        self.child.hide()
+        self.spare, self.child = self.child, child
+        lay.addWidget(child)
+        child.show()
 
 
 class View3D(VTKHost):
@@ -153,6 +170,7 @@ class ViewportGrid(QWidget):
         self.viewports: list[SliceViewport] = []
         self.view3d: View3D | None = None
         self.active: SliceViewport | None = None
+        self.images: dict[int, ImageViewport] = {}  # cell index -> its 2-D image viewport
         self.mpr: MPRModel | None = None
         self.scene: MPRScene | None = None
         self._syncing = False
@@ -163,14 +181,17 @@ class ViewportGrid(QWidget):
 
     # ------------------------------------------------------------- layout
     def _clear(self) -> None:
+        for ivp in self.images.values():
+            ivp.stop()
         for cell in self.cells:
-            child = cell.child
-            if isinstance(child, VTKHost):
-                child.close_vtk()
+            for child in (cell.child, cell.spare):
+                if isinstance(child, VTKHost):
+                    child.close_vtk()
             self._layout.removeWidget(cell)
             cell.setParent(None)
             cell.deleteLater()
         self.cells, self.viewports, self.view3d, self.active = [], [], None, None
+        self.images = {}
         self.mpr, self.scene = None, None
 
     def set_layout(self, name: str) -> None:
@@ -179,9 +200,13 @@ class ViewportGrid(QWidget):
             raise ValueError(f"unknown layout {name!r}: expected one of {', '.join(LAYOUTS)}")
         if name == self.layout_name and self.cells:
             return  # no new OpenGL windows for nothing (they cost tens of ms each)
-        previous: list[tuple[Volume, Demographics | None] | None] = [
-            (vp.model.volume, vp.model.demographics) for vp in self.viewports
-            if vp.model.volume is not None]
+        previous: list[tuple[Volume | ImageSeries, Demographics | None] | None] = []
+        for n, vp in enumerate(self.viewports):
+            ivp = self.images.get(n)
+            if ivp is not None and ivp.series is not None and self.cells[n].child is ivp:
+                previous.append((ivp.series, ivp.demographics))
+            elif vp.model.volume is not None:
+                previous.append((vp.model.volume, vp.model.demographics))
         self._clear()
         self.layout_name = name
         rows, cols = LAYOUTS[name]
@@ -227,14 +252,41 @@ class ViewportGrid(QWidget):
         if not any(items):
             return
         if self.layout_name == "mpr":
-            self.show_mpr(*next(i for i in items if i is not None))
+            volumes = [i for i in items if i is not None and isinstance(i[0], Volume)]
+            if volumes:  # 2-D images (radiographs, cine) have no MPR
+                self.show_mpr(*volumes[0])
             return
         start = self.viewports.index(self.active) if self.active in self.viewports else 0
         for n, item in enumerate(items):
             if start + n >= len(self.viewports):
                 break
             if item is not None:
-                self.viewports[start + n].set_volume(item[0], demographics=item[1])
+                self._show_item(start + n, item)
+
+    def _show_item(self, index: int, item: tuple[Volume | ImageSeries, Demographics | None]
+                   ) -> None:
+        """A volume in the cell's SliceViewport; a 2-D series (radiographs, cine, colour:
+        viewer.dicom.image2d) in an ImageViewport shown in the cell instead."""
+        cell, vp = self.cells[index], self.viewports[index]
+        content, demographics = item
+        if not isinstance(content, ImageSeries):
+            if cell.child is not vp:
+                self.images[index].clear()
+                cell.show_child(vp)
+            vp.set_volume(content, demographics=demographics)
+            return
+        from viewer.ui.image_viewport import ImageViewport
+
+        ivp = self.images.get(index)
+        if ivp is None:
+            ivp = ImageViewport()
+            ivp.activated.connect(lambda _w, vp=vp: self.set_active(vp))
+            self.images[index] = ivp
+        vp.clear()
+        cell.show_child(ivp)
+        ivp.set_series(content, demographics=demographics)
+        if vp is self.active:
+            ivp.setFocus()
 
     def show_volume(self, volume: Volume, demographics: Demographics | None = None) -> None:
         self.show_volumes([(volume, demographics)])
@@ -348,7 +400,7 @@ class ViewportGrid(QWidget):
         self.active = vp
         for cell in self.cells:
             if self.layout_name != "mpr":
-                cell.set_active(cell.child is vp)
+                cell.set_active(vp in (cell.child, cell.spare))
         self.active_changed.emit(vp)
 
     def hosts(self) -> list[VTKHost]:
