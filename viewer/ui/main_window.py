@@ -475,36 +475,65 @@ class MainWindow(QMainWindow):
         return sorted(same, key=lambda r: r.study_date, reverse=True)
 
     def open_hung(self, row: StudyRow) -> Task | None:
-        """Open a study with the hanging protocol that matches it (and its priors)."""
-        from viewer.ui.hanging import hang
+        """Open a study with the hanging protocol that matches it (``viewer.hanging``).
+
+        The protocol's first stage, or with priors present the first stage showing one
+        (study and prior side by side); its cells' flips (mammography back to back) are
+        applied through the viewport models once the images are shown.
+        """
+        import copy
+
+        from viewer import hanging
 
         priors = self.priors_of(row)
+
+        def info(r: StudyRow) -> hanging.StudyInfo:
+            sets = hanging.display_sets_from_series(r.series)
+            return hanging.StudyInfo(r.study_uid, r.study_date, "", tuple(sets))
+
         try:
-            rule, hung = hang(row.series, [p.series for p in priors],
-                              study_description=row.description)
-        except ValueError as exc:
+            stages = hanging.hang(info(row), [info(p) for p in priors])
+        except (OSError, ValueError) as exc:  # HangingError names the file and protocol
             self._fail(str(exc))
             return None
-        log.debug("hanging protocol: %s", rule.name)
-        self.hanging_rule = rule
-        layout = rule.layout
-        while hung and hung[-1] is None:  # nothing for the last cells: a smaller layout
-            hung.pop()
-        if layout != "mpr" and len(hung) < len(rule.cells):
-            layout = {0: "1x1", 1: "1x1", 2: "1x2"}.get(len(hung), "2x2")
+        stage = next((h for h in stages if any(c.prior and c.display_set for c in h.cells)),
+                     stages[0]) if priors else stages[0]
+        log.debug("hanging protocol: %s, stage %s", stage.protocol, stage.stage)
+        self.hanging_rule = stage
+        cells = list(stage.cells)
+        while cells and cells[-1].display_set is None:  # nothing for the last cells
+            cells.pop()
+        layout = stage.layout
+        if layout not in LAYOUTS or (layout != "mpr" and len(cells) < len(stage.cells)):
+            layout = {0: "1x1", 1: "1x1", 2: "1x2"}.get(len(cells), "2x2")
         if self.forced_layout:
             layout = self.forced_layout
         self.set_layout(layout)
         items: list[tuple[StudyRow, Any] | None] = []
-        for series in hung:
-            if series is None:
-                items.append(None)
-                continue
-            owner = row if any(series is s for s in row.series) else next(
-                (p for p in priors if any(series is s for s in p.series)), row)
-            items.append((owner, series))
+        for cell in cells:
+            d = cell.display_set
+            owner = next((r for r in [row, *priors] if r.study_uid == d.study_uid), row) \
+                if d is not None else row
+            series = next((s for s in owner.series if d is not None
+                           and getattr(s, "series_uid", None) == d.series_uid), None)
+            if series is not None and d is not None and d.sop_instance_uid:
+                series = copy.copy(series)  # one image of a projection series: its own view
+                series.instances = [i for i in series.instances
+                                    if i.sop_instance_uid == d.sop_instance_uid]
+            items.append(None if series is None else (owner, series))
         if layout == "mpr":
             items = items[:1]
+        flips = [(c.flip_horizontal, c.flip_vertical) for c in cells]
+        if layout != "mpr" and any(h or v for h, v in flips):
+            def apply_flips() -> None:
+                self.images_shown.disconnect(apply_flips)
+                for vp, (h, v) in zip(self.grid.viewports, flips, strict=False):
+                    if vp.model.flip_h != h:
+                        vp.model.flip(horizontal=True)
+                    if vp.model.flip_v != v:
+                        vp.model.flip(horizontal=False)
+
+            self.images_shown.connect(apply_flips)
         return self.open_items(items)
 
     def open_study(self, row: StudyRow, series: list[Any]) -> Task | None:
