@@ -25,7 +25,7 @@ def vessel_volume() -> Volume:
         array[k, 32, 10 + k] = 1000  # thin bright oblique structure
     geometry = Geometry((65, 65, 40), (1.0, 1.0, 1.0), np.zeros(3), np.eye(3))
     return Volume(array, geometry, series_uid="1.2.9", modality="CT", window=(40.0, 400.0),
-                  rescale_type="HU", meta={})
+                  rescale_type="HU", meta={"frame_of_reference_uid": "1.2.9.1"})
 
 
 @pytest.fixture
@@ -145,3 +145,22 @@ def test_wheel_burst_is_cheap_then_settles_to_full_quality(qtbot, window) -> Non
     assert vp.model.slice_index() == before + 1
     assert vp.view.interacting
     qtbot.waitUntil(lambda: not vp.view.interacting, timeout=2000)
+
+
+def test_scrolling_one_viewport_re_renders_only_the_views_that_changed(qtbot, window) -> None:
+    window.set_layout("1x2")
+    vol = vessel_volume()
+    window.grid.show_volumes([(vol, None), (vol, None)])  # two axial views: no cut lines
+    left, right = window.grid.viewports
+    qtbot.waitUntil(lambda: left.frames > 0 and right.frames > 0)
+    frames = right.frames
+    for _ in range(5):
+        left.model.scroll(1)
+        qtbot.wait(5)
+    qtbot.waitUntil(lambda: not left._dirty)
+    assert right.frames == frames  # parallel planes: its reference lines did not move
+    right.model.set_plane("coronal")  # now they cut each other: both redraw lines
+    qtbot.waitUntil(lambda: not right._dirty and not left._dirty)
+    frames = right.frames
+    left.model.scroll(1)
+    qtbot.waitUntil(lambda: right.frames > frames)  # the axial line moved in the coronal

@@ -9,6 +9,7 @@ plane passes through it, and each view draws the other planes' lines.
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -100,6 +101,10 @@ class View3D(VTKHost):
         if self.scene is not None:
             self.render_window.RemoveRenderer(self.scene.renderer)
         self.scene = VolumeRenderView(data, render_window=self.render_window)
+        # first picture at reduced resolution: a full one takes ~0.5-1 s on llvmpipe on the
+        # UI thread (bench/interaction.py) and would stall the study's opening; full
+        # resolution once the user has turned the volume (release)
+        self.scene.set_interacting(True)
         self._check_preset()
         self.request_render()
 
@@ -177,6 +182,8 @@ class ViewportGrid(QWidget):
         self.sync = ScrollSync()
         self.sync_on = False
         self.reference_lines = True
+        # SliceView -> the reference lines it draws (a new view starts with none)
+        self._shown_lines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.set_layout("1x1")
 
     # ------------------------------------------------------------- layout
@@ -191,6 +198,7 @@ class ViewportGrid(QWidget):
             cell.setParent(None)
             cell.deleteLater()
         self.cells, self.viewports, self.view3d, self.active = [], [], None, None
+        self._shown_lines = weakref.WeakKeyDictionary()
         self.images = {}
         self.mpr, self.scene = None, None
 
@@ -381,8 +389,11 @@ class ViewportGrid(QWidget):
                     cut = plane_intersection(vp.model.plane(), other.model.plane())
                     if cut is not None:
                         lines.append((cut[0], cut[1], (240, 200, 60)))
-            vp.view.set_crosshair(lines)
-            vp.request_render()
+            if not _same_lines(lines, self._shown_lines.get(vp.view, [])):
+                # re-render only the viewports whose lines moved (not all on every scroll)
+                self._shown_lines[vp.view] = lines
+                vp.view.set_crosshair(lines)
+                vp.request_render()
 
     # ----------------------------------------------------------------- slab
     def set_slab(self, thickness_mm: float, mode: str = "mip") -> None:
@@ -435,6 +446,14 @@ class ViewportGrid(QWidget):
             hh, ww = min(rgb.shape[0], h - y), min(rgb.shape[1], w - x)
             out[y:y + hh, x:x + ww] = rgb[:hh, :ww]
         return out
+
+
+def _same_lines(a: list, b: list) -> bool:
+    """Whether two reference-line lists ((p, d, colour) ...) draw the same thing."""
+    if len(a) != len(b):
+        return False
+    return all(ca == cb and np.allclose(pa, pb) and np.allclose(da, db)
+               for (pa, da, ca), (pb, db, cb) in zip(a, b, strict=True))
 
 
 def _rgb(c: tuple[int, int, int]) -> str:
