@@ -201,3 +201,41 @@ def test_grid_shows_2d_series_in_an_image_viewport_and_volumes_again(qtbot, grid
     for cell in grid.cells:  # the hidden image viewport's OpenGL context too
         if cell.spare is not None:
             cell.spare.close_vtk()
+
+
+def test_main_window_opens_a_radiograph_in_an_image_viewport(qtbot, qapp, tmp_path) -> None:
+    """open_path -> access gate -> a DX (no Image Position/Orientation) is not assembled
+    into a volume but shown as a 2-D image, marker where the file puts it."""
+    from tests.dicom.projection import write_dx
+    from viewer.ui.image_viewport import ImageViewport
+    from viewer.ui.main_window import MainWindow
+
+    folder = tmp_path / "dx"
+    folder.mkdir()
+    arr = np.full((40, 60), 1000, dtype=np.uint16)
+    arr[0:8, 52:60] = 3000  # top right
+    write_dx(folder / "dx.dcm", arr, PatientOrientation=["L", "F"], WindowCenter=2000,
+             WindowWidth=2001)
+    win = MainWindow()
+    win.quiet = True
+    qtbot.addWidget(win)
+    win.resize(900, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    win.load_viewers()
+    try:
+        with qtbot.waitSignal(win.images_shown, timeout=60000):
+            win.open_path(folder)
+        ivp = win.grid.cells[0].child
+        assert isinstance(ivp, ImageViewport) and len(ivp.series) == 1
+        assert ivp.view.edge_labels()["right"] == "L"
+        ivp.view.set_overlay_visible(False)
+        rgb = ivp.capture()
+        ys, xs = np.nonzero(rgb[..., 0] > 200)
+        h, w = rgb.shape[:2]
+        assert xs.mean() > w / 2 and ys.mean() < h / 2
+    finally:
+        for cell in win.grid.cells:  # the hidden SliceViewport's OpenGL context too
+            if cell.spare is not None:
+                cell.spare.close_vtk()
+        win.close()

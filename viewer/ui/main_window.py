@@ -553,6 +553,7 @@ class MainWindow(QMainWindow):
             return None
 
         def assemble_all(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
+            from viewer.dicom.image2d import ImageSeries, volume_possible
             from viewer.ui import loader
 
             studies: dict[str, tuple[StudyRow, list[Any]]] = {}
@@ -569,6 +570,10 @@ class MainWindow(QMainWindow):
                     out.append(None)
                     continue
                 row, s = item
+                if not volume_possible(s):  # radiographs, cine, colour: 2-D frames
+                    out.append((ImageSeries.from_entry(s), demographics_of(row, s)))
+                    progress(n + 1, len(items))
+                    continue
                 volumes = loader.assemble(s, cancel=cancel)
                 if volumes:
                     # cross-reference lines and sync need the frame of reference (PS3.3 C.7.4.1)
