@@ -100,7 +100,9 @@ class View3D(VTKHost):
     def set_data(self, data: VolumeImage) -> None:
         if self.scene is not None:
             self.render_window.RemoveRenderer(self.scene.renderer)
-        self.scene = VolumeRenderView(data, render_window=self.render_window)
+        # the layout's 3-D MIP: no shading, so no gradient pass over the whole volume
+        # (a shaded preset's first frame took 3-5 s for 512x512x300 on llvmpipe)
+        self.scene = VolumeRenderView(data, render_window=self.render_window, preset="mip")
         # first picture at reduced resolution: a full one takes ~0.5-1 s on llvmpipe on the
         # UI thread (bench/interaction.py) and would stall the study's opening; full
         # resolution once the user has turned the volume (release)
