@@ -57,3 +57,16 @@ def test_left_drag_rotates_at_reduced_resolution_then_full_on_release(qtbot, vie
     after = view3d.capture()  # same camera, full resolution: finer than the drag frame
     assert diff(after, during) > 0.2
     assert diff(after, full) > 2.0
+
+
+def test_overview_of_a_big_volume_keeps_its_patient_geometry(monkeypatch, phantom) -> None:
+    from viewer.ui import grid as grid_module
+
+    assert grid_module.overview_volume(phantom) is phantom  # small: as it is
+    monkeypatch.setattr(grid_module, "OVERVIEW_VOXELS", 1000)
+    small = grid_module.overview_volume(phantom)
+    assert small.array.shape == (phantom.array.shape[0], 64, 64)
+    for i, j, k in ((0, 0, 0), (10, 20, 5), (63, 63, 39)):
+        np.testing.assert_allclose(small.geometry.affine @ [i, j, k, 1],
+                                   phantom.geometry.affine @ [2 * i, 2 * j, k, 1])
+        assert small.array[k, j, i] == phantom.array[k, 2 * j, 2 * i]

@@ -8,6 +8,7 @@ plane passes through it, and each view draws the other planes' lines.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import weakref
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QActionGroup, QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QMenu, QVBoxLayout, QWidget
 
+from viewer.dicom.geometry import Geometry
 from viewer.dicom.image2d import ImageSeries
 from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
@@ -71,6 +73,24 @@ class Cell(QFrame):
         child.show()
 
 
+OVERVIEW_VOXELS = 1 << 25  # above this, the 3-D cell renders a 2x2 in-plane subsample
+
+
+def overview_volume(volume: Volume) -> Volume:
+    """The volume the MPR layout's 3-D cell renders: every other row and column of a big
+    one (a quarter of the voxels), so that the CPU ray caster's first frame (min/max
+    tables over every voxel, on the UI thread) stays short; small volumes as they are."""
+    if volume.array.size <= OVERVIEW_VOXELS:
+        return volume
+    g = volume.geometry
+    array = np.ascontiguousarray(volume.array[:, ::2, ::2])
+    dims = (array.shape[2], array.shape[1], array.shape[0])
+    spacing = (g.spacing[0] * 2, g.spacing[1] * 2, g.spacing[2])
+    geometry = Geometry(dims, spacing, np.asarray(g.origin), np.asarray(g.direction))
+    return dataclasses.replace(volume, array=array, geometry=geometry, source_files=[],
+                               source_frames=[])
+
+
 class View3D(VTKHost):
     """The 3-D cell of the MPR layout: viewer.render's CPU volume rendering, on demand.
 
@@ -102,7 +122,8 @@ class View3D(VTKHost):
             self.render_window.RemoveRenderer(self.scene.renderer)
         # the layout's 3-D MIP: no shading, so no gradient pass over the whole volume
         # (a shaded preset's first frame took 3-5 s for 512x512x300 on llvmpipe)
-        self.scene = VolumeRenderView(data, render_window=self.render_window, preset="mip")
+        self.scene = VolumeRenderView(overview_volume(data.volume),
+                                      render_window=self.render_window, preset="mip")
         # first picture at reduced resolution: a full one takes ~0.5-1 s on llvmpipe on the
         # UI thread (bench/interaction.py) and would stall the study's opening; full
         # resolution once the user has turned the volume (release)
