@@ -88,3 +88,33 @@ def test_main_window_opens_a_ct_without_prior_in_mpr(qtbot, qapp, tmp_path: Path
     planes = {vp.model.plane_name for vp in win.grid.viewports[:3]}
     assert planes == {"axial", "coronal", "sagittal"}
     win.close()
+
+
+@pytest.mark.gui
+def test_main_window_hangs_mammograms_back_to_back(qtbot, qapp, tmp_path: Path) -> None:
+    """Four views in a 2x2, flipped from Patient Orientation (0020,0020) so the chest walls
+    face each other (PS3.3 C.8.11.7) and the MLO heads are up."""
+    views = {"rcc": ("R", "CC", ["A", "R"]), "lcc": ("L", "CC", ["A", "L"]),
+             "rmlo": ("R", "MLO", ["A", "H"]), "lmlo": ("L", "MLO", ["P", "F"])}
+    for n, (name, (lat, view, po)) in enumerate(views.items()):
+        write_phantom_series(
+            tmp_path / name, study_uid="1.2.826.0.1.3680043.10.1.9", columns=48, rows=48,
+            slices=1, series_description=name, patient_id="MG-1", modality="MG",
+            series_uid=f"1.2.826.0.1.3680043.10.1.9.{n + 1}",
+            extra={"ImageLaterality": lat, "ViewPosition": view, "PatientOrientation": po,
+                   "SeriesNumber": n + 1})
+    from viewer.ui.main_window import MainWindow
+
+    win = MainWindow()
+    win.quiet = True
+    qtbot.addWidget(win)
+    win.show()
+    win.load_viewers()
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        win.open_path(tmp_path)
+    assert (win.hanging_rule.protocol, win.grid.layout_name) == ("Mammography", "2x2")
+    models = [vp.model for vp in win.grid.viewports]
+    assert [m.demographics.series_description for m in models] == list(views)
+    assert [(m.flip_h, m.flip_v) for m in models] == [(True, False), (False, False),
+                                                     (True, True), (True, False)]
+    win.close()
