@@ -221,7 +221,6 @@ def main_window(qtbot):
     from viewer.ui.main_window import MainWindow
 
     win = MainWindow()
-    win.quiet = True
     qtbot.addWidget(win)
     ui = install(win, AccessGate(forward=False))
     win.resize(900, 600)
@@ -293,3 +292,51 @@ def test_exam_of_a_mixed_study_is_checked_for_its_most_demanding_modality() -> N
               NS(modality="CR", series_uid="c")]
     assert exam_of(row, series).modality == "CT"  # no policy: the first image series
     assert exam_of(row, series, load_policy()).modality == "CR"  # 3 MP beats CT's 2 MP
+
+
+def test_main_window_asks_before_decoding_and_declined_shows_nothing(
+        qtbot, ct_needs_3mp, tmp_path) -> None:
+    """The wired path: open a folder, the screen check runs before any pixel is decoded."""
+    from viewer.dicom.phantom import write_phantom_series
+    from viewer.ui.access_ui import AccessUI
+    from viewer.ui.main_window import MainWindow
+
+    write_phantom_series(tmp_path / "ct", columns=64, rows=64, slices=8)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(900, 700)
+    win.show()
+    qtbot.waitExposed(win)
+    win.load_viewers()
+    assert isinstance(getattr(win, "access_ui", None), AccessUI)
+    gate = win.access_ui.gate
+    seen: list[str] = []
+    answer("decline", seen)
+    win.open_path(tmp_path / "ct")
+    qtbot.waitUntil(lambda: bool(seen) and "not acknowledged" in win.statusBar().currentMessage(),
+                    timeout=20000)
+    qtbot.wait(200)
+    assert win.grid.active.model.volume is None  # nothing decoded, nothing shown
+    assert [r.outcome for r in view_records(gate)] == ["denied"]
+
+    answer("acknowledge", seen)
+    with qtbot.waitSignal(win.images_shown, timeout=30000):
+        win.open_path(tmp_path / "ct")
+    assert win.grid.active.model.volume is not None
+    assert win.grid.active.capture()[10:-10, 10:-10].std() > 10
+    assert win.access_ui.banner_bar.isVisible()
+    assert win.access_ui.banner.text() == "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"
+    last = view_records(gate)[-1]
+    assert last.outcome == "success" and json.loads(last.screen_fitness)["acknowledged"] is True
+    win.close()
+
+
+def test_scripted_runs_ask_nothing_and_record_a_consultation(
+        qtbot, ct_needs_3mp, main_window, ct_row) -> None:
+    win, ui = main_window
+    win.quiet = True  # `regard view --screenshot`
+    ui.fitness.ask = lambda w, v: pytest.fail("a scripted run must not ask")
+    assert ui.before_open([(ct_row, s) for s in ct_row.series])
+    fitness = json.loads(view_records(ui.gate)[-1].screen_fitness)
+    assert fitness["reading_mode"] == "consultation"
+    assert fitness["status"] == "non-diagnostic-screen"

@@ -122,25 +122,25 @@ class AccessController(QObject):
 
     # -- journal warm-up --------------------------------------------------------------------
     def warm_up(self) -> None:
-        """Open the journal in a thread (its first opening creates the schema and the
-        signing key, ~0.1 s) so that the first record on the GUI thread is quick."""
-        import threading
+        """Open the journal on the first event-loop turn (its first opening creates the
+        schema and the signing key, ~0.1 s), not during the first record.
 
-        def work() -> None:
-            try:
-                self.gate.journal.connect()
-                self.gate.journal.close()
-            except Exception as exc:  # said again, to the user, at the first record
-                log.debug("audit journal warm-up: %s", exc)
-
-        self._warm = threading.Thread(target=work, name="regard-journal-warm-up", daemon=True)
-        self._warm.start()
+        On the GUI thread, not in a thread of its own: the loader forks worker
+        processes at start, and a fork while another thread holds a lock (SQLite,
+        keyring, logging) leaves the child deadlocked.
+        """
+        self._warmed = False
+        QTimer.singleShot(0, self, self.ready)
 
     def ready(self) -> None:
-        """Wait for the warm-up (the journal's first opening is not shared between threads)."""
-        warm = getattr(self, "_warm", None)
-        if warm is not None and warm.is_alive():
-            warm.join(15)
+        """Make sure the journal is open on this (GUI) thread; errors wait for the record."""
+        if getattr(self, "_warmed", True):
+            return
+        self._warmed = True
+        try:
+            self.gate.journal.connect()
+        except Exception as exc:  # said again, to the user, at the first record
+            log.debug("audit journal warm-up: %s", exc)
 
     # -- who ---------------------------------------------------------------------------
     def user(self) -> User | None:
@@ -754,8 +754,11 @@ class AccessUI(QObject):
         for uid, (row, series) in studies.items():
             self.last_row = row
             exam = exam_of(row, series, self.fitness.policy)
+            # a scripted run (`regard view --screenshot`: window.quiet) asks nothing: it is
+            # not a diagnostic reading; the screen is recorded as in a consultation
+            scripted = "consultation" if getattr(self.window, "quiet", False) else None
             try:
-                clearance = self.fitness.clear(exam)
+                clearance = self.fitness.clear(exam, scripted)
                 if clearance is None:
                     self.window.statusBar().showMessage(tr(T_NOT_OPENED), 10000)
                     return False

@@ -215,13 +215,14 @@ class FitnessGuard(QObject):
         return check(info, modality, self.policy, sop_class_uid)
 
     # -- before opening ---------------------------------------------------------------------
-    def clear(self, exam: Exam) -> Clearance | None:
+    def clear(self, exam: Exam, mode: ReadingMode | str | None = None) -> Clearance | None:
         """Check the screen for ``exam``; ask in diagnostic mode; None when it must not open.
 
         A declined acknowledgement is recorded (``view``, outcome ``denied``) with
         the screen and reading mode; raises AuditUnavailable if it cannot be.
+        ``mode`` overrides the guard's reading mode for this check.
         """
-        mode = self.mode
+        mode = ReadingMode(mode) if mode else self.mode
         verdict = self.verdict(exam.modality, exam.sop_class_uid)
         if verdict is None:
             return Clearance(None, ReadingDecision(True, False, False, None), mode,
