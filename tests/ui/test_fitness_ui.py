@@ -340,3 +340,26 @@ def test_scripted_runs_ask_nothing_and_record_a_consultation(
     fitness = json.loads(view_records(ui.gate)[-1].screen_fitness)
     assert fitness["reading_mode"] == "consultation"
     assert fitness["status"] == "non-diagnostic-screen"
+
+
+def test_a_second_window_gets_its_own_screen_check(
+        qtbot, ct_needs_3mp, main_window, ct_row) -> None:
+    _win, ui = main_window
+    seen: list[str] = []
+    answer("acknowledge", seen)
+    assert ui.before_open([(ct_row, s) for s in ct_row.series])
+    ui._images_shown()  # what the window's images_shown signal does
+    second = QLabel("second window")
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    answer("decline", seen)
+    assert ui.guard_window(second, second.hide, second.show) is None
+    assert not second.isVisible()
+    assert [r.outcome for r in view_records(ui.gate)] == ["success", "denied"]
+    second.show()
+    answer("acknowledge", seen)
+    guard = ui.guard_window(second, second.hide, second.show)
+    assert guard is not None and list(guard.shown_exams()) == [ct_row.study_uid]
+    assert len(seen) == 3 and second.isVisible()
+    assert [r.outcome for r in view_records(ui.gate)] == ["success", "denied", "success"]

@@ -821,6 +821,34 @@ class AccessUI(QObject):
                                hide=grid.hide if grid is not None else None,
                                show=grid.show if grid is not None else None)
 
+    def guard_window(self, window: QWidget, hide: Callable[[], None],
+                     show: Callable[[], None] | None = None) -> Any:
+        """Screen fitness for another window showing the opened studies (another screen).
+
+        Checks that window's screen for each study on display (asking in
+        diagnostic mode), records the VIEW with that screen, and keeps checking
+        when it moves; ``hide`` is called when a study may not be shown there.
+        Returns the window's FitnessGuard, or None when nothing may be shown.
+        """
+        from viewer.ui.fitness import FitnessGuard
+
+        self.controller.ready()
+        guard = FitnessGuard(window, self.gate, mode=self.fitness.mode,
+                             policy=self.fitness.policy)
+        self.fitness.modeChanged.connect(guard.set_mode)
+        for uid, (exam, _clearance) in self.opened.items():
+            try:
+                clearance = guard.clear(exam)
+                ok = clearance is not None and self._record(exam, clearance, None)
+            except (AuditUnavailable, IdentityError) as exc:
+                self._explain(exc)
+                ok = False
+            if not ok:
+                hide()
+                return None
+            guard.shown(uid, exam, clearance, hide=hide, show=show)
+        return guard
+
     def _hide_images(self) -> None:
         grid = getattr(self.window, "grid", None)
         if grid is not None:
