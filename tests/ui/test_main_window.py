@@ -101,16 +101,23 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _max_gap_ms(qtbot, during) -> tuple[float, int]:
-    """Largest gap (ms) between 5 ms timer ticks while ``during()`` runs, and the tick count."""
+def _max_gap_ms(qtbot, during, clock: QElapsedTimer | None = None,
+                record: list[tuple[float, float]] | None = None) -> tuple[float, int]:
+    """Largest gap (ms) between 5 ms timer ticks while ``during()`` runs, and the tick count.
+
+    ``record`` receives (time the gap started, gap) for every tick, on ``clock``.
+    """
     gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
+    if clock is None:
+        clock = QElapsedTimer()
+        clock.start()
     last = [clock.elapsed()]
 
     def tick() -> None:
         now = clock.elapsed()
         gaps.append(now - last[0])
+        if record is not None:
+            record.append((last[0], now - last[0]))
         last[0] = now
 
     timer = QTimer()
@@ -127,17 +134,37 @@ def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
     # the same timer with nothing to do: what the (shared, loaded) machine alone costs
     idle, _ = _max_gap_ms(qtbot, lambda: qtbot.wait(600))
     t0 = time.perf_counter()
+    clock = QElapsedTimer()
+    clock.start()
+    shown_at: list[float] = []
+    window.images_shown.connect(lambda: shown_at.append(clock.elapsed()))
+    ticks_at: list[tuple[float, float]] = []
 
     def load() -> None:
         with qtbot.waitSignal(window.images_shown, timeout=60000):
             window.open_path(big_folder)
+        qtbot.waitUntil(lambda: all(v.frames > 0 for v in _hosts(window)), timeout=10000)
         qtbot.wait(50)
 
-    busy, ticks = _max_gap_ms(qtbot, load)
+    _, ticks = _max_gap_ms(qtbot, load, clock=clock, record=ticks_at)
     assert time.perf_counter() - t0 > 0.2  # long enough a load for the check to mean something
     assert ticks > 20
-    # 100 ms is the goal; scheduler delays the idle loop also suffers are not the UI's doing
-    assert busy < 100 + max(0.0, idle - 10), f"event loop blocked {busy} ms (idle {idle} ms)"
+    assert shown_at
+    # Scanning, assembling and laying out the study: 100 ms is the goal; scheduler delays
+    # the idle loop also suffers are not the UI's doing.
+    loading = max(g for t, g in ticks_at if t <= shown_at[0])
+    assert loading < 100 + max(0.0, idle - 10), f"loading blocked {loading} ms (idle {idle} ms)"
+    # Then each new viewport's first frame (OpenGL context + shaders, software GL here)
+    # is drawn in a turn of its own: no freeze of several frames at once.
+    first_frames = max(g for t, g in ticks_at if t > shown_at[0])
+    assert first_frames < 250 + max(0.0, idle - 10), (
+        f"first frames blocked {first_frames} ms (idle {idle} ms)")
+
+
+def _hosts(window) -> list:
+    from viewer.ui.vtk_host import VTKHost
+
+    return [w for w in window.findChildren(VTKHost) if w.isVisible()]
 
 
 def test_dropping_a_folder_imports_it(qtbot, window, phantom_folder: Path) -> None:

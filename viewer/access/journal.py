@@ -287,6 +287,13 @@ class AuditJournal:
             "nothing is opened until the access can be recorded"
         )
 
+    def prepare(self) -> None:
+        """Open the journal and load its signing key now (keyring's backend detection
+        costs ~0.1 s), so that the first record made before pixels are shown is fast."""
+        self.connect()
+        if self._signer is not None:
+            self._signer.key(False)
+
     def connect(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is not None:

@@ -138,7 +138,7 @@ class AccessController(QObject):
             return
         self._warmed = True
         try:
-            self.gate.journal.connect()
+            self.gate.journal.prepare()
         except Exception as exc:  # said again, to the user, at the first record
             log.debug("audit journal warm-up: %s", exc)
 

@@ -262,6 +262,10 @@ class MainWindow(QMainWindow):
         from viewer.ui import loader
 
         loader.warm_up()
+        # Modules the first opening needs, imported now rather than while the user waits.
+        import numpy.ma  # noqa: F401  (VTK's numpy support on first volume)
+
+        import viewer.hanging  # noqa: F401
 
     def _show_user(self) -> None:
         """The logged-in user's name in the status bar (viewer.access identity)."""

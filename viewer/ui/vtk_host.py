@@ -15,6 +15,7 @@ Imported only once the main window is visible (it pulls in VTK, ~1-3 s cold).
 from __future__ import annotations
 
 import logging
+from collections import deque
 
 import numpy as np
 import shiboken6
@@ -80,19 +81,15 @@ class VTKHost(QVTKRenderWindowInteractor):
     # VTK's interactor must not handle events (our subclasses do): keep the base's
     # paint/resize plumbing but route painting through render_now().
     def paintEvent(self, event: object) -> None:
-        self.render_now()
+        if self.frames == 0:
+            _queue_frame(self)
+        else:
+            self.render_now()
 
     def request_render(self) -> None:
         if not self._dirty:
             self._dirty = True
-            from PySide6.QtCore import QTimer
-
-            QTimer.singleShot(0, self._render_if_dirty)
-
-    def _render_if_dirty(self) -> None:
-        # the widget may have been deleted (layout change) before the queued frame
-        if self._dirty and shiboken6.isValid(self):
-            self.render_now()
+            _queue_frame(self)
 
     def prepare_frame(self) -> None:
         """Bring the scene up to date before a frame (subclasses)."""
@@ -132,3 +129,36 @@ class VTKHost(QVTKRenderWindowInteractor):
             self.render_window.Finalize()
         except Exception:  # pragma: no cover - best effort at teardown
             log.debug("render window finalize failed", exc_info=True)
+
+
+# Frames requested by model changes are rendered one window per event-loop
+# turn. A new window's first frame also creates its OpenGL context and compiles
+# its shaders (50-70 ms each on llvmpipe), and opening an MPR layout asks for
+# four at once: one per turn keeps every pause of the UI thread short (input and
+# timers run between them) instead of one long freeze.
+_frame_queue: deque[VTKHost] = deque()
+_frame_pending = [False]
+
+
+def _queue_frame(host: VTKHost) -> None:
+    if host not in _frame_queue:
+        _frame_queue.append(host)
+    if not _frame_pending[0]:
+        _frame_pending[0] = True
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, _render_next_frame)
+
+
+def _render_next_frame() -> None:
+    _frame_pending[0] = False
+    while _frame_queue:
+        host = _frame_queue.popleft()
+        # the widget may have been deleted (layout change) before its queued frame
+        if shiboken6.isValid(host) and (host._dirty or host.frames == 0):
+            if host.isVisible():
+                host.render_now()
+                break
+            host._dirty = False
+    if _frame_queue:
+        _queue_frame(_frame_queue[0])
