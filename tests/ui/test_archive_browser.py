@@ -271,10 +271,10 @@ def test_event_loop_stays_responsive_during_a_retrieval(qtbot, window, archive: 
     # also suffers are not the UI's doing.
     other = max((b - a for a, b in gaps if not has_first_frame(a, b)), default=0.0)
     assert other < 100 + max(0.0, idle - 10), f"event loop blocked {other} ms (idle {idle} ms)"
-    # A new viewport's first frame (OpenGL context + shaders, software GL here) is drawn
-    # in a turn of its own, never several at once.
+    # A new viewport's first frame (OpenGL context + shaders, software GL here: 50-120 ms
+    # each, more on a loaded machine) is drawn in a turn of its own, never several at once.
     drawing = max((b - a for a, b in gaps if has_first_frame(a, b)), default=0.0)
-    assert drawing < 250 + max(0.0, idle - 10), f"first frames blocked {drawing} ms"
+    assert drawing < 400 + max(0.0, idle - 10), f"first frames blocked {drawing} ms"
 
 
 def test_run_lists_extra_archives(qtbot, qapp, archive: Archive) -> None:

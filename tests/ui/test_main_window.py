@@ -154,10 +154,11 @@ def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
     # the idle loop also suffers are not the UI's doing.
     loading = max(g for t, g in ticks_at if t <= shown_at[0])
     assert loading < 100 + max(0.0, idle - 10), f"loading blocked {loading} ms (idle {idle} ms)"
-    # Then each new viewport's first frame (OpenGL context + shaders, software GL here)
-    # is drawn in a turn of its own: no freeze of several frames at once.
+    # Then each new viewport's first frame (OpenGL context + shaders, software GL here:
+    # 50-120 ms each, more on a loaded machine) is drawn in a turn of its own: no freeze
+    # of several frames at once (before: one 576 ms freeze).
     first_frames = max(g for t, g in ticks_at if t > shown_at[0])
-    assert first_frames < 250 + max(0.0, idle - 10), (
+    assert first_frames < 400 + max(0.0, idle - 10), (
         f"first frames blocked {first_frames} ms (idle {idle} ms)")
 
 

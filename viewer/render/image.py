@@ -11,6 +11,8 @@ whatever VTK does with non-orthogonal direction matrices.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
@@ -91,3 +93,35 @@ def image_to_numpy(image: vtkImageData) -> np.ndarray:
     scalars = vtk_to_numpy(image.GetPointData().GetScalars())
     comps = image.GetNumberOfScalarComponents()
     return scalars.reshape((ny, nx, comps) if comps > 1 else (ny, nx))
+
+
+def window_rgb(
+    window: Any, viewport: tuple[float, float, float, float] | None = None
+) -> np.ndarray:
+    """The window's back buffer as RGB uint8 (rows, cols, 3), row 0 at the top.
+
+    ``viewport`` (left, bottom, width, height in window pixels) crops to one view.
+    The window must have been rendered.
+    """
+    from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+    grab = vtkWindowToImageFilter()
+    grab.SetInput(window)
+    grab.SetInputBufferTypeToRGB()
+    grab.ReadFrontBufferOff()
+    grab.ShouldRerenderOff()
+    grab.Update()
+    rgb = image_to_numpy(grab.GetOutput())
+    if viewport is not None:
+        left, bottom, width, height = viewport
+        x0, y0 = round(left), round(bottom)
+        rgb = rgb[y0:y0 + round(height), x0:x0 + round(width)]
+    return rgb[::-1].copy()
+
+
+def save_rgb_png(rgb: np.ndarray, path: str | Path) -> Path:
+    from PIL import Image
+
+    path = Path(path)
+    Image.fromarray(rgb).save(path)
+    return path

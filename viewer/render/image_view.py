@@ -33,18 +33,17 @@ from pathlib import Path
 
 import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
-from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
+from vtkmodules.util.numpy_support import numpy_to_vtk
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingCore import (
     vtkImageActor,
     vtkRenderer,
     vtkRenderWindow,
-    vtkWindowToImageFilter,
 )
 
 from viewer.dicom.image2d import FrameInfo, ImageSeries, opposite_letters
 from viewer.render.backend import new_render_window
-from viewer.render.image import matrix4
+from viewer.render.image import matrix4, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.windowing import vtk_window_level
 
@@ -618,26 +617,10 @@ class ImageView:
     def to_array(self) -> np.ndarray:
         """Render and read back this view's viewport as RGB uint8 (rows, cols, 3), row 0 on top."""
         self.render()
-        grab = vtkWindowToImageFilter()
-        grab.SetInput(self.window)
-        grab.SetInputBufferTypeToRGB()
-        grab.ReadFrontBufferOff()
-        grab.ShouldRerenderOff()
-        grab.Update()
-        out = grab.GetOutput()
-        w, h, _ = out.GetDimensions()
-        rgb = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, 3)
-        left, bottom, vw, vh = self._viewport_pixels()
-        x0, y0 = round(left), round(bottom)
-        rgb = rgb[y0:y0 + round(vh), x0:x0 + round(vw)]
-        return rgb[::-1].copy()
+        return window_rgb(self.window, self._viewport_pixels())
 
     def save_png(self, path: str | Path) -> Path:
-        from PIL import Image
-
-        path = Path(path)
-        Image.fromarray(self.to_array()).save(path)
-        return path
+        return save_rgb_png(self.to_array(), path)
 
     def close(self) -> None:
         """Detach from the render window."""

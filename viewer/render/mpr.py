@@ -162,15 +162,6 @@ class MPRScene:
         if self.window is None:
             raise RuntimeError("to_array() needs the scene's own window; use each view's")
         self.render()
-        from vtkmodules.util.numpy_support import vtk_to_numpy
-        from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+        from viewer.render.image import window_rgb
 
-        grab = vtkWindowToImageFilter()
-        grab.SetInput(self.window)
-        grab.SetInputBufferTypeToRGB()
-        grab.ReadFrontBufferOff()
-        grab.ShouldRerenderOff()
-        grab.Update()
-        out = grab.GetOutput()
-        w, h, _ = out.GetDimensions()
-        return vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, 3)[::-1].copy()
+        return window_rgb(self.window)

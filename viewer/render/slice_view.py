@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
-from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints, vtkUnsignedCharArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkImagingCore import vtkImageReslice
@@ -35,12 +34,11 @@ from vtkmodules.vtkRenderingCore import (
     vtkPolyDataMapper,
     vtkRenderer,
     vtkRenderWindow,
-    vtkWindowToImageFilter,
 )
 
 from viewer.dicom.volume import Volume
 from viewer.render.backend import new_render_window
-from viewer.render.image import VolumeImage, image_to_numpy, matrix4
+from viewer.render.image import VolumeImage, image_to_numpy, matrix4, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.planes import Plane, make_plane, volume_corners
 from viewer.render.windowing import default_window, vtk_window_level
@@ -498,26 +496,10 @@ class SliceView:
     def to_array(self) -> np.ndarray:
         """Render and read back this view's viewport as RGB uint8 (rows, cols, 3), row 0 on top."""
         self.render()
-        grab = vtkWindowToImageFilter()
-        grab.SetInput(self.window)
-        grab.SetInputBufferTypeToRGB()
-        grab.ReadFrontBufferOff()
-        grab.ShouldRerenderOff()
-        grab.Update()
-        out = grab.GetOutput()
-        w, h, _ = out.GetDimensions()
-        rgb = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, 3)
-        left, bottom, vw, vh = self._viewport_pixels()
-        x0, y0 = round(left), round(bottom)
-        rgb = rgb[y0:y0 + round(vh), x0:x0 + round(vw)]
-        return rgb[::-1].copy()
+        return window_rgb(self.window, self._viewport_pixels())
 
     def save_png(self, path: str | Path) -> Path:
-        from PIL import Image
-
-        path = Path(path)
-        Image.fromarray(self.to_array()).save(path)
-        return path
+        return save_rgb_png(self.to_array(), path)
 
     def close(self) -> None:
         """Detach from the render window (and free an offscreen one)."""

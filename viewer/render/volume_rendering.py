@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401  (volume rendering factories)
-from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonDataModel import vtkPiecewiseFunction
 from vtkmodules.vtkRenderingCore import (
     vtkColorTransferFunction,
@@ -25,12 +24,11 @@ from vtkmodules.vtkRenderingCore import (
     vtkRenderWindow,
     vtkVolume,
     vtkVolumeProperty,
-    vtkWindowToImageFilter,
 )
 from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
 
 from viewer.dicom.volume import Volume
-from viewer.render.image import VolumeImage, matrix4
+from viewer.render.image import VolumeImage, matrix4, save_rgb_png, window_rgb
 from viewer.render.planes import volume_corners
 from viewer.render.slice_view import _new_offscreen_window
 
@@ -203,19 +201,7 @@ class VolumeRenderView:
 
     def to_array(self) -> np.ndarray:
         self.render()
-        grab = vtkWindowToImageFilter()
-        grab.SetInput(self.window)
-        grab.SetInputBufferTypeToRGB()
-        grab.ReadFrontBufferOff()
-        grab.ShouldRerenderOff()
-        grab.Update()
-        out = grab.GetOutput()
-        w, h, _ = out.GetDimensions()
-        return vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, 3)[::-1].copy()
+        return window_rgb(self.window)
 
     def save_png(self, path: str | Path) -> Path:
-        from PIL import Image
-
-        path = Path(path)
-        Image.fromarray(self.to_array()).save(path)
-        return path
+        return save_rgb_png(self.to_array(), path)

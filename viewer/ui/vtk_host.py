@@ -24,11 +24,12 @@ import vtkmodules.vtkInteractionStyle
 import vtkmodules.vtkRenderingOpenGL2
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
-from vtkmodules.util.numpy_support import vtk_to_numpy
-from vtkmodules.vtkRenderingCore import vtkRenderWindow, vtkWindowToImageFilter
+from vtkmodules.vtkRenderingCore import vtkRenderWindow
 
 vtkmodules.qt.PyQtImpl = "PySide6"
 from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor  # noqa: E402
+
+from viewer.render.image import window_rgb  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +113,7 @@ class VTKHost(QVTKRenderWindowInteractor):
     def capture(self) -> np.ndarray:
         """The render window's pixels as RGB uint8 (rows, cols, 3), row 0 at the top."""
         self.render_now()
-        grab = vtkWindowToImageFilter()
-        grab.SetInput(self.render_window)
-        grab.SetInputBufferTypeToRGB()
-        grab.ReadFrontBufferOff()
-        grab.ShouldRerenderOff()
-        grab.Update()
-        out = grab.GetOutput()
-        w, h, _ = out.GetDimensions()
-        rgb = vtk_to_numpy(out.GetPointData().GetScalars()).reshape(h, w, 3)
-        return rgb[::-1].copy()
+        return window_rgb(self.render_window)
 
     def close_vtk(self) -> None:
         """Release the OpenGL context before the widget goes (avoids X errors at exit)."""
