@@ -220,6 +220,10 @@ def _classic_records(ds: Dataset, path: Path) -> list[FrameRecord]:
     """One record for a single-frame image (PS3.3 C.7.6.2 Image Plane module)."""
     if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
         raise AssembleError(f"{path}: no Image Position/Orientation (Patient); not a volume slice")
+    if "ModalityLUTSequence" in ds and "RescaleSlope" not in ds:
+        # PS3.3 C.11.1: a non-linear Modality LUT; volumes are built from slope/intercept,
+        # so such images are shown as 2-D images (viewer.dicom.image2d applies the LUT).
+        raise AssembleError(f"{path}: values defined by a Modality LUT Sequence; not a volume")
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing") or [1.0, 1.0]
     common = _common(ds, path)
     slope = _float(ds.get("RescaleSlope"), 1.0) or 1.0
