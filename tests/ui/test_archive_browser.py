@@ -259,7 +259,7 @@ def test_event_loop_stays_responsive_during_a_retrieval(qtbot, window, archive: 
 
     gaps: list[tuple[float, float]] = []
     _, ticks = _max_gap_ms(retrieve, clock=clock, record=gaps)
-    assert time.perf_counter() - t0 > 0.2
+    assert time.perf_counter() - t0 > 0.1  # a real retrieval was measured, not a no-op
     assert ticks > 10
     assert _cached(STUDY_UID) == archive.total
     assert first_frames, "no viewport was drawn"

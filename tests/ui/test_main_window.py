@@ -147,7 +147,7 @@ def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
         qtbot.wait(50)
 
     _, ticks = _max_gap_ms(qtbot, load, clock=clock, record=ticks_at)
-    assert time.perf_counter() - t0 > 0.2  # long enough a load for the check to mean something
+    assert time.perf_counter() - t0 > 0.1  # long enough a load for the check to mean something
     assert ticks > 20
     assert shown_at
     # Scanning, assembling and laying out the study: 100 ms is the goal; scheduler delays

@@ -314,6 +314,9 @@ class MainWindow(QMainWindow):
         self.grid.cursor_moved.connect(self._cursor_moved)
         self.grid.active_changed.connect(self._active_changed)
         self.setCentralWidget(self.grid)
+        # The heaviest layout's OpenGL windows (tens of ms each) are made now, while the
+        # user looks at the browser, not in the turn that opens a CT in MPR.
+        self.grid.set_layout("mpr")
         from viewer.ui.extra_tools import install as install_extra_tools
 
         install_extra_tools(self)  # angle, elliptical ROI, curved MPR (Tools menu)
