@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import keyring
-import keyring.backend
 import pytest
 from pydicom import dcmread
 
+from tests.keyrings import MemoryKeyring, memory_keyring  # noqa: F401  (fixture)
 from tests.shared_data import shared
 from viewer.archive.nodes import LocalAE, parse_address
 from viewer.archive.orthanc import OrthancServer, free_port, start_orthanc
@@ -36,36 +35,6 @@ SYNTAX_FILES = {
     "7.dcm": ["-xt"],
     "9.dcm": ["-xv"],
 }
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A keyring held in memory, for tests (no desktop keychain needed)."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    ring = MemoryKeyring()
-    keyring.set_keyring(ring)
-    try:
-        yield ring
-    finally:
-        keyring.set_keyring(previous)
 
 
 @dataclass

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydicom import dcmread
 
-from tests.archive.conftest import MemoryKeyring
 from tests.archive.tlsutil import Pki, make_pki
+from tests.keyrings import MemoryKeyring
 from tests.shared_data import shared
 from viewer.archive.cache import Cache
 from viewer.archive.dimse import DimseClient
