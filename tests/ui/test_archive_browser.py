@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, Qt
 
+from tests.ui.responsiveness import max_gap_ms
 from viewer.archive.nodes import parse_address
 from viewer.archive.orthanc import OrthancServer, free_port, start_orthanc
 from viewer.dicom.phantom import write_phantom_series
@@ -204,30 +205,6 @@ def test_an_archive_that_is_down_is_named_and_the_others_answer(qtbot, window,
     assert window.isVisible()
 
 
-def _max_gap_ms(during, clock: QElapsedTimer | None = None,
-                record: list[tuple[float, float]] | None = None) -> tuple[float, int]:
-    gaps: list[float] = []
-    if clock is None:
-        clock = QElapsedTimer()
-        clock.start()
-    last = [clock.elapsed()]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        if record is not None:
-            record.append((last[0], now))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    timer.start()
-    during()
-    timer.stop()
-    return (max(gaps) if gaps else 1e9), len(gaps)
-
-
 def test_event_loop_stays_responsive_during_a_retrieval(qtbot, window, archive: Archive,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     from viewer.ui.vtk_host import VTKHost
@@ -248,7 +225,7 @@ def test_event_loop_stays_responsive_during_a_retrieval(qtbot, window, archive: 
     browser = window.browser
     _search(qtbot, browser)
     _select(qtbot, browser, STUDY_UID)
-    idle, _ = _max_gap_ms(lambda: qtbot.wait(600))
+    idle, _ = max_gap_ms(lambda: qtbot.wait(600), interval_ms=10)
     t0 = time.perf_counter()
 
     def retrieve() -> None:
@@ -258,7 +235,7 @@ def test_event_loop_stays_responsive_during_a_retrieval(qtbot, window, archive: 
                         timeout=60000)
 
     gaps: list[tuple[float, float]] = []
-    _, ticks = _max_gap_ms(retrieve, clock=clock, record=gaps)
+    _, ticks = max_gap_ms(retrieve, interval_ms=10, clock=clock, record=gaps)
     assert time.perf_counter() - t0 > 0.1  # a real retrieval was measured, not a no-op
     assert ticks > 10
     assert _cached(STUDY_UID) == archive.total

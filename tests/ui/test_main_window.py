@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QElapsedTimer, QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
+from tests.ui.responsiveness import max_gap_ms
 from viewer.dicom.phantom import write_phantom_series
 
 pytestmark = pytest.mark.gui
@@ -101,38 +102,10 @@ def big_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _max_gap_ms(qtbot, during, clock: QElapsedTimer | None = None,
-                record: list[tuple[float, float]] | None = None) -> tuple[float, int]:
-    """Largest gap (ms) between 5 ms timer ticks while ``during()`` runs, and the tick count.
-
-    ``record`` receives (time the gap started, gap) for every tick, on ``clock``.
-    """
-    gaps: list[float] = []
-    if clock is None:
-        clock = QElapsedTimer()
-        clock.start()
-    last = [clock.elapsed()]
-
-    def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        if record is not None:
-            record.append((last[0], now - last[0]))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    during()
-    timer.stop()
-    return (max(gaps) if gaps else 1e9), len(gaps)
-
-
 def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
                                                          big_folder: Path) -> None:
     # the same timer with nothing to do: what the (shared, loaded) machine alone costs
-    idle, _ = _max_gap_ms(qtbot, lambda: qtbot.wait(600))
+    idle, _ = max_gap_ms(lambda: qtbot.wait(600))
     t0 = time.perf_counter()
     clock = QElapsedTimer()
     clock.start()
@@ -146,18 +119,18 @@ def test_event_loop_stays_responsive_while_a_study_loads(qtbot, window,
         qtbot.waitUntil(lambda: all(v.frames > 0 for v in _hosts(window)), timeout=10000)
         qtbot.wait(50)
 
-    _, ticks = _max_gap_ms(qtbot, load, clock=clock, record=ticks_at)
+    _, ticks = max_gap_ms(load, clock=clock, record=ticks_at)
     assert time.perf_counter() - t0 > 0.1  # long enough a load for the check to mean something
     assert ticks > 20
     assert shown_at
     # Scanning, assembling and laying out the study: 100 ms is the goal; scheduler delays
     # the idle loop also suffers are not the UI's doing.
-    loading = max(g for t, g in ticks_at if t <= shown_at[0])
+    loading = max(b - a for a, b in ticks_at if a <= shown_at[0])
     assert loading < 100 + max(0.0, idle - 10), f"loading blocked {loading} ms (idle {idle} ms)"
     # Then each new viewport's first frame (OpenGL context + shaders, software GL here:
     # 50-120 ms each, more on a loaded machine) is drawn in a turn of its own: no freeze
     # of several frames at once (before: one 576 ms freeze).
-    first_frames = max(g for t, g in ticks_at if t > shown_at[0])
+    first_frames = max(b - a for a, b in ticks_at if a > shown_at[0])
     assert first_frames < 400 + max(0.0, idle - 10), (
         f"first frames blocked {first_frames} ms (idle {idle} ms)")
 
