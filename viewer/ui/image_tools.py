@@ -18,11 +18,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QMouseEvent
 
 from viewer.render.measure import ROIStats, image_angle_deg, image_ellipse_stats
-from viewer.ui.roi_tools import Shape, ShapeLayer, ViewportTool
+from viewer.ui.roi_tools import AngleTool, Shape, ShapeLayer, ViewportTool
 
 log = logging.getLogger(__name__)
 
@@ -75,40 +75,14 @@ class ImageAngle:
         return f"{self.degrees:.1f}°"
 
 
-class ImageAngleTool(ImageViewportTool):
-    """Three clicks: arm end, vertex, arm end (e.g. a Cobb angle's lines' normals)."""
+class ImageAngleTool(ImageViewportTool, AngleTool):
+    """Three clicks: arm end, vertex, arm end, measured in the image's pixel spacing."""
 
-    def __init__(self, viewport: object) -> None:
-        super().__init__(viewport)
-        self.angles: list[ImageAngle] = []
-        self.pending: list[np.ndarray] = []
-
-    def mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
-        if kind == QEvent.Type.MouseButtonPress:
-            p = self.pick(event)
-            if p is not None:
-                self.pending.append(p)
-                if len(self.pending) == 3:
-                    a, v, b = self.pending
-                    self.pending = []
-                    if np.linalg.norm(a - v) > 1e-6 and np.linalg.norm(b - v) > 1e-6:
-                        spacing, aspect, _ = self.spacing()
-                        deg = image_angle_deg((a[0], a[1]), (v[0], v[1]), (b[0], b[1]),
-                                              spacing, aspect)
-                        self.angles.append(ImageAngle(a, v, b, self.frame(), deg))
-                self.redraw()
-        return True
-
-    def key(self, event: QKeyEvent) -> bool:
-        if event.key() == Qt.Key.Key_Escape and self.pending:
-            self.pending = []
-            self.redraw()
-            return True
-        return False
-
-    def clear(self) -> None:
-        self.angles, self.pending = [], []
-        self.redraw()
+    def make_angle(self, a: np.ndarray, vertex: np.ndarray, b: np.ndarray) -> ImageAngle:
+        spacing, aspect, _ = self.spacing()
+        deg = image_angle_deg((a[0], a[1]), (vertex[0], vertex[1]), (b[0], b[1]),
+                              spacing, aspect)
+        return ImageAngle(a, vertex, b, self.frame(), deg)
 
     def shapes(self) -> list[Shape]:
         out = [Shape(np.array([m.a, m.vertex, m.b]), label=m.label(), frame=m.frame)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -259,7 +260,7 @@ class AngleTool(ViewportTool):
 
     def __init__(self, viewport: object) -> None:
         super().__init__(viewport)
-        self.angles: list[Angle] = []
+        self.angles: list[Any] = []  # Angle here, ImageAngle for 2-D images
         self.pending: list[np.ndarray] = []
 
     def mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
@@ -271,9 +272,13 @@ class AngleTool(ViewportTool):
                     a, v, b = self.pending
                     self.pending = []
                     if np.linalg.norm(a - v) > 1e-6 and np.linalg.norm(b - v) > 1e-6:
-                        self.angles.append(Angle(a, v, b, self.plane_normal()))
+                        self.angles.append(self.make_angle(a, v, b))
                 self.redraw()
         return True
+
+    def make_angle(self, a: np.ndarray, vertex: np.ndarray, b: np.ndarray) -> Any:
+        """The measurement of three distinct clicks (an LPS angle on this plane)."""
+        return Angle(a, vertex, b, self.plane_normal())
 
     def key(self, event: QKeyEvent) -> bool:
         if event.key() == Qt.Key.Key_Escape and self.pending:
