@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from viewer.access.trail import record_row, trail
+
 
 def register(sub: Any) -> None:
     """Add ``regard audit ...`` to the parser."""
@@ -89,48 +91,11 @@ def _record_log_use(gate: Any, **detail: Any) -> None:
         raise CommandError(f"{exc}; the trail is not shown") from exc
 
 
-def _row(rec: Any) -> dict[str, Any]:
-    return {
-        "seq": rec.seq,
-        "time": rec.time,
-        "user": rec.user_name,
-        "user_id": rec.user_id,
-        "professional_id": rec.professional_id,
-        "role": rec.role,
-        "workstation": rec.workstation,
-        "action": rec.action,
-        "outcome": rec.outcome,
-        "mode": rec.mode,
-        "reason": rec.reason,
-        "patient_id": rec.patient_id,
-        "patient_issuer": rec.patient_issuer,
-        "ins": rec.ins,
-        "study_uids": list(rec.study_uids),
-        "series_uids": list(rec.series_uids),
-        "archive": rec.archive,
-        "screen_fitness": rec.screen_fitness,
-    }
-
-
-def _trail(journal: Any, patient: str | None, user: str | None) -> list[Any]:
-    """A user's records, or a patient's: by patient ID or INS, plus any record of one of
-    their studies made before the patient was known (e.g. a retrieve by Study UID)."""
-    if not patient:
-        return [r for r in journal.records(user=user) if r.action != "audit_log_used"]
-    records = list(journal.records())
-    mine = {r.seq for r in records if patient in (r.patient_id, r.ins)}
-    studies = {u for r in records if r.seq in mine for u in r.study_uids}
-    return [
-        r for r in records
-        if r.action != "audit_log_used" and (r.seq in mine or studies & set(r.study_uids))
-    ]
-
-
 def cmd_show(args: argparse.Namespace) -> int:
     gate = _gate()
     _record_log_use(gate, patient=args.patient, query={"patient": bool(args.patient),
                                                        "user": args.user or ""})
-    rows = [_row(r) for r in _trail(gate.journal, args.patient, args.user)]
+    rows = [record_row(r) for r in trail(gate.journal, args.patient, args.user)]
     if args.json:
         json.dump({"patient": args.patient, "user": args.user, "accesses": rows}, sys.stdout,
                   indent=1, ensure_ascii=False)

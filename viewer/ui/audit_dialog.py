@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from viewer.access.gate import AccessGate, Action, AuditUnavailable, PatientRef
+from viewer.access.trail import record_row, trail
 from viewer.ui.i18n import N_, tr
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,7 @@ BREAK_GLASS_COLOUR = QColor("#ffd0d0")
 
 def trail_rows(gate: AccessGate, patient: str) -> list[dict[str, Any]]:
     """The patient's trail as ``regard audit show --patient --json`` lists it."""
-    from viewer.cli.audit_cmds import _row, _trail
-
-    return [_row(r) for r in _trail(gate.journal, patient, None)]
+    return [record_row(r) for r in trail(gate.journal, patient, None)]
 
 
 def local_time(iso: str) -> str:
