@@ -222,3 +222,53 @@ def test_padding_pixels_do_not_widen_the_default_window(tmp_path: Path) -> None:
     assert plain.default_window(0) == (100 + 3996 / 2, 3996.0)  # dcmj2pnm +Wm
     padded = ImageSeries.from_paths([write_dx(tmp_path / "b.dcm", arr, PixelPaddingValue=4095)])
     assert padded.default_window(0) == (100 + 201 / 2, 201.0)
+
+
+def _add_overlay(path: Path, group: int, planes: np.ndarray, **extra: int) -> None:
+    """Add a (60xx,3000) overlay of ``planes`` ((frames,) rows, cols bool) to a file."""
+    import pydicom
+    from pydicom.pixels import pack_bits
+
+    ds = pydicom.dcmread(path)
+    rows, cols = planes.shape[-2:]
+    ds.add_new((group, 0x0010), "US", rows)
+    ds.add_new((group, 0x0011), "US", cols)
+    ds.add_new((group, 0x0040), "CS", "G")
+    ds.add_new((group, 0x0050), "SS", [1, 1])
+    ds.add_new((group, 0x0100), "US", 1)
+    ds.add_new((group, 0x0102), "US", 0)
+    if "frames" in extra:
+        ds.add_new((group, 0x0015), "IS", extra["frames"])
+    if "origin" in extra:
+        ds.add_new((group, 0x0051), "US", extra["origin"])
+    ds.add_new((group, 0x3000), "OW", pack_bits(planes.astype(np.uint8).ravel()))
+    ds.save_as(path)
+
+
+def test_multiframe_overlay_frames_go_on_their_own_image_frames(tmp_path: Path) -> None:
+    """PS3.3 C.9.3.1.1: overlay frame k lies on image frame Image Frame Origin + k."""
+    arr = np.full((4, 16, 16), 500, dtype=np.uint16)
+    path = write_dx(tmp_path / "mf.dcm", arr, NumberOfFrames=4, FrameTime=40)
+    planes = np.zeros((2, 16, 16), dtype=bool)
+    planes[0, 3, :] = True  # overlay frame 1: a row, on image frame 2
+    planes[1, :, 5] = True  # overlay frame 2: a column, on image frame 3
+    _add_overlay(path, 0x6000, planes, frames=2, origin=2)
+    series = ImageSeries.from_paths([path])
+    assert series.overlay_mask(0) is None and series.overlay_mask(3) is None
+    np.testing.assert_array_equal(series.overlay_mask(1), planes[0])
+    np.testing.assert_array_equal(series.overlay_mask(2), planes[1])
+
+
+def test_multiframe_overlay_without_origin_starts_at_frame_one(tmp_path: Path) -> None:
+    arr = np.full((3, 8, 8), 7, dtype=np.uint16)
+    path = write_dx(tmp_path / "mf.dcm", arr, NumberOfFrames=3)
+    planes = np.zeros((3, 8, 8), dtype=bool)
+    for k in range(3):
+        planes[k, k, k] = True  # a different single bit on each frame
+    _add_overlay(path, 0x6002, planes, frames=3)
+    one = np.zeros((8, 8), dtype=bool)
+    one[1:3, 1:3] = True
+    _add_overlay(path, 0x6004, one)  # single-frame overlay: on every frame
+    series = ImageSeries.from_paths([path])
+    for k in range(3):
+        np.testing.assert_array_equal(series.overlay_mask(k), planes[k] | one)

@@ -530,8 +530,10 @@ class ImageSeries:
         PS3.3 C.9.2: Overlay Data (60xx,3000) placed at Overlay Origin (60xx,0050,
         1-based row\\column, clipped to the image), and the retired overlays kept in
         an unused high bit of native Pixel Data (Overlay Bit Position (60xx,0102),
-        C.9.2.1.3). Overlays of multi-frame overlays other than the first frame and
-        ROI ("R") overlays are not drawn.
+        C.9.2.1.3). A multi-frame overlay (Number of Frames in Overlay (60xx,0015))
+        draws its frame ``f - (Image Frame Origin (60xx,0051) - 1)`` on image frame ``f``
+        (C.9.3.1.1) and nothing on frames it does not cover; a single-frame overlay is
+        drawn on every frame. ROI ("R") overlays are not drawn.
         """
         f = self.frames[n]
         ds = self._header(f.path)
@@ -609,13 +611,18 @@ def _overlay_plane(ds: Dataset, group: int, f: FrameInfo) -> np.ndarray | None:
     except (TypeError, ValueError):
         origin = [1, 1]
     if value(0x3000) is not None:
+        index = _overlay_frame(value(0x0015), value(0x0051), f.frame)
+        if index is None:
+            return None
         try:
             plane = np.asarray(ds.overlay_array(group), dtype=bool)
         except Exception as exc:  # a broken overlay must not hide the image
             logger.debug("overlay %04x not drawn: %s", group, exc)
             return None
         if plane.ndim == 3:
-            plane = plane[0]
+            if index >= plane.shape[0]:
+                return None
+            plane = plane[index]
     else:
         plane = _embedded_overlay(ds, group, value(0x0102), f)
         if plane is None:
@@ -628,6 +635,27 @@ def _overlay_plane(ds: Dataset, group: int, f: FrameInfo) -> np.ndarray | None:
     if re > rs and ce > cs:
         out[rs:re, cs:ce] = plane[rs - r0:re - r0, cs - c0:ce - c0]
     return out
+
+
+def _overlay_frame(n_frames: Any, origin: Any, frame: int) -> int | None:
+    """Frame of a (60xx,3000) overlay drawn on image frame ``frame`` (0-based), None if none.
+
+    PS3.3 C.9.3.1.1: overlay frame k applies to image frame Image Frame Origin + k
+    (both 1-based). Without Number of Frames in Overlay the single plane applies to
+    every frame.
+    """
+    try:
+        count = int(n_frames) if n_frames not in (None, "") else 0
+    except (TypeError, ValueError):
+        count = 0
+    if count <= 0:
+        return 0
+    try:
+        first = int(origin) if origin not in (None, "") else 1
+    except (TypeError, ValueError):
+        first = 1
+    index = frame - (first - 1)
+    return index if 0 <= index < count else None
 
 
 def _embedded_overlay(ds: Dataset, group: int, bit: Any, f: FrameInfo) -> np.ndarray | None:
