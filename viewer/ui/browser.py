@@ -457,8 +457,11 @@ class StudyBrowser(QWidget):
             grey = by_uid.get(getattr(s, "series_uid", ""))
             if grey is None:
                 continue
-            h, w = grey.shape
-            image = QImage(grey.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+            h, w = grey.shape[:2]
+            if grey.ndim == 3:  # colour (ultrasound, photographs): 8-bit RGB
+                image = QImage(grey.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+            else:
+                image = QImage(grey.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
             item.setIcon(QIcon(QPixmap.fromImage(image)))
         self.thumbnails_ready.emit()
 

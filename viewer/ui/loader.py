@@ -149,24 +149,52 @@ def assemble(series: Any, cancel: threading.Event | None = None) -> list[Any]:
 
 
 def _child_thumbnail(path: str, size: int) -> np.ndarray | None:
-    """A grey uint8 (size x size at most) thumbnail of one image, windowed as displayed."""
+    """A uint8 thumbnail of one file (size x size at most), windowed as displayed: grey
+    (rows, cols), or RGB (rows, cols, 3) for colour images. A file that cannot be a volume
+    (radiograph, ultrasound, colour, cine, Modality LUT Sequence: PS3.3 C.11.1) goes
+    through the 2-D pixel chain of :mod:`viewer.dicom.image2d` instead."""
+    try:
+        return _volume_thumbnail(path, size)
+    except Exception as exc:  # not a volume: the 2-D path says whether it is an image at all
+        log.debug("thumbnail: not a volume (%s); trying the 2-D path", type(exc).__name__)
+    try:
+        return _image2d_thumbnail(path, size)
+    except Exception as exc:  # an unreadable file gets no thumbnail, the list still shows it
+        log.debug("thumbnail: no image (%s)", type(exc).__name__)
+        return None
+
+
+def _shrink(image: np.ndarray, size: int) -> np.ndarray:
+    step = max(1, int(np.ceil(max(image.shape[:2]) / size)))
+    return np.ascontiguousarray(image[::step, ::step])
+
+
+def _volume_thumbnail(path: str, size: int) -> np.ndarray:
     from viewer.dicom.assemble import assemble
     from viewer.render.windowing import default_window
 
-    try:
-        volume = assemble([path], workers=1)[0]
-    except Exception:  # an unreadable file gets no thumbnail, the list still shows it
-        return None
+    volume = assemble([path], workers=1)[0]
     image = np.asarray(volume.array[volume.array.shape[0] // 2], dtype=np.float32)
     if image.ndim != 2 or image.size == 0:
-        return None
-    step = max(1, int(np.ceil(max(image.shape) / size)))
-    image = image[::step, ::step]
+        raise ValueError("not a grey slice")
+    image = _shrink(image, size)
     centre, width = default_window(volume)
     grey = np.clip((image - (centre - width / 2)) / max(width, 1.0), 0.0, 1.0) * 255
     if volume.photometric.upper() == "MONOCHROME1":
         grey = 255 - grey
     return np.ascontiguousarray(grey.astype(np.uint8))
+
+
+def _image2d_thumbnail(path: str, size: int) -> np.ndarray:
+    """Middle frame of a 2-D file through image2d's display chain (VOI, MONOCHROME1,
+    palette, YBR -> 8-bit), as the 2-D viewport first shows it."""
+    from viewer.dicom.image2d import ImageSeries
+
+    series = ImageSeries.from_paths([path])
+    image = np.asarray(series.display(len(series) // 2))
+    if image.ndim not in (2, 3) or image.size == 0:
+        raise ValueError("not an image")
+    return _shrink(image.astype(np.uint8, copy=False), size)
 
 
 def _child_thumbnails(paths: list[str], size: int) -> list[np.ndarray | None]:
@@ -175,7 +203,8 @@ def _child_thumbnails(paths: list[str], size: int) -> list[np.ndarray | None]:
 
 def thumbnails(paths: list[str], size: int = 64,
                cancel: threading.Event | None = None) -> list[np.ndarray | None]:
-    """Thumbnails (middle image of each series, its display window) made in the worker."""
+    """Thumbnails (middle image of each series, its display window; grey or RGB arrays)
+    made in the worker."""
     try:
         return _wait(_pool().submit(_child_thumbnails, [str(p) for p in paths], size), cancel)
     except BrokenProcessPool:
