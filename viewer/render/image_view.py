@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
 from vtkmodules.util.numpy_support import numpy_to_vtk
+from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingCore import (
     vtkImageActor,
@@ -43,6 +44,7 @@ from vtkmodules.vtkRenderingCore import (
 
 from viewer.dicom.image2d import FrameInfo, ImageSeries, opposite_letters
 from viewer.render.backend import new_render_window
+from viewer.render.display_lut import GreyLUT, grey_table
 from viewer.render.image import matrix4, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.windowing import vtk_window_level
@@ -146,6 +148,8 @@ class ImageView:
         self.interpolation = "linear"
         self.user_invert = False
         self._negated = False
+        self._presentation: GreyLUT | None = None
+        self._grey_table: vtkLookupTable | None = None
         self.index = -1
         self.shape = (0, 0)  # (rows, cols) of the frame shown
         self.aspect = 1.0
@@ -288,10 +292,22 @@ class ImageView:
         shape = str(header.get("PresentationLUTShape", "") or "").strip().upper()
         return self.info.monochrome1 or shape == "INVERSE"
 
+    def set_presentation_lut(self, lut: GreyLUT | None) -> None:
+        """The screen's GSDF presentation LUT (P-values -> driving levels) for grey frames,
+        None: off. Colour frames are never mapped (PS3.14 is a greyscale function)."""
+        self._presentation = lut
+        self._grey_table = grey_table(False, lut)  # inversion is done on the values
+        self._apply_window()
+
     def _apply_window(self) -> None:
         prop = self.actor.GetProperty()
+        table = None if self.colour else self._grey_table
+        prop.SetLookupTable(table)
+        if table is not None:
+            prop.UseLookupTableScalarRangeOff()
         if self.colour or self.header_voi:
-            prop.SetColorWindow(255.0)  # 8-bit values as they are
+            # 8-bit values as they are; through a table, value v is entry v
+            prop.SetColorWindow(255.0 if table is None else 256.0)
             prop.SetColorLevel(127.5)
             return
         vw, vl = vtk_window_level(self.center, self.width)
@@ -301,8 +317,18 @@ class ImageView:
         # fraction is never within 1/(w-1) of the next integer (measured equal to
         # pixels.to_display on real CR/NM frames for widths 1 to 60000).
         margin = min(1.0 / 2048.0, 0.25 / max(self.width - 1.0, 1.0))
-        prop.SetColorWindow(vw)
-        prop.SetColorLevel((-vl if self._negated else vl) + (0.5 - margin) * vw / 255.0)
+        level = -vl if self._negated else vl
+        if table is None:
+            prop.SetColorWindow(vw)
+            prop.SetColorLevel(level + (0.5 - margin) * vw / 255.0)
+            return
+        # a table's entry is floor(N (x - low) / window): stretch the window by N/(N-1)
+        # so that entry p is the P-value floor(y), y the 0..N-1 output of the VOI
+        steps = table.GetNumberOfTableValues() - 1.0
+        low = level - vw / 2.0 - margin * vw / steps
+        window = vw * (steps + 1.0) / steps
+        prop.SetColorWindow(window)
+        prop.SetColorLevel(low + window / 2.0)
 
     # ------------------------------------------------------------ orientation
     def rotate(self, quarter_turns: int = 1) -> None:

@@ -38,6 +38,7 @@ from vtkmodules.vtkRenderingCore import (
 
 from viewer.dicom.volume import Volume
 from viewer.render.backend import new_render_window
+from viewer.render.display_lut import GreyLUT, grey_table
 from viewer.render.image import VolumeImage, image_to_numpy, matrix4, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.planes import Plane, make_plane, volume_corners
@@ -121,15 +122,9 @@ class SliceView:
         self.actor.GetProperty().SetInterpolationTypeToLinear()
         self.renderer.AddActor(self.actor)
         self._lut: vtkLookupTable | None = None
-        if self.volume.photometric.upper() == "MONOCHROME1":
-            self._lut = vtkLookupTable()
-            self._lut.SetNumberOfTableValues(256)
-            for n in range(256):
-                g = 1.0 - n / 255.0
-                self._lut.SetTableValue(n, g, g, g, 1.0)
-            self._lut.Build()
-            self.actor.GetProperty().SetLookupTable(self._lut)
-            self.actor.GetProperty().UseLookupTableScalarRangeOff()
+        self._inverted = self.volume.photometric.upper() == "MONOCHROME1"
+        self._presentation: GreyLUT | None = None
+        self._apply_grey_table()
 
         self._crosshair_points = vtkPoints()
         self._crosshair_poly = vtkPolyData()
@@ -216,6 +211,24 @@ class SliceView:
         prop.SetColorWindow(vw)
         prop.SetColorLevel(vl)
         self._update_text()
+
+    def set_inverted(self, inverted: bool) -> None:
+        """Low values white (MONOCHROME1, or the user's invert), after the VOI."""
+        self._inverted = bool(inverted)
+        self._apply_grey_table()
+
+    def set_presentation_lut(self, lut: GreyLUT | None) -> None:
+        """The screen's GSDF presentation LUT (P-values -> driving levels), None: off."""
+        self._presentation = lut
+        self._apply_grey_table()
+
+    def _apply_grey_table(self) -> None:
+        """One table after window/level: inversion, then the presentation LUT."""
+        self._lut = grey_table(self._inverted, self._presentation)
+        prop = self.actor.GetProperty()
+        prop.SetLookupTable(self._lut)
+        if self._lut is not None:
+            prop.UseLookupTableScalarRangeOff()
 
     def set_slab(self, thickness_mm: float, mode: str = "mip") -> None:
         """Thick slab centred on the plane: ``mip``, ``minip`` or ``mean``; 0 = thin slice.

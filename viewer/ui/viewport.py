@@ -119,14 +119,8 @@ class SliceViewport(VTKHost):
         """Invert after the VOI (as MONOCHROME1, PS3.3 C.7.6.3.1.2): a reversed grey ramp."""
         assert self.view is not None
         mono1 = self.view.volume.photometric.upper() == "MONOCHROME1"
-        prop = self.view.actor.GetProperty()
-        if self.model.invert != mono1:
-            if self._invert_lut is None:
-                self._invert_lut = _inverted_lut()
-            prop.SetLookupTable(self._invert_lut)
-            prop.UseLookupTableScalarRangeOff()
-        else:
-            prop.SetLookupTable(None)
+        # through the view: its one grey table also holds the screen's GSDF LUT
+        self.view.set_inverted(self.model.invert != mono1)
 
     def _apply_camera(self) -> None:
         assert self.view is not None
