@@ -169,3 +169,39 @@ def test_brackets_spin_the_cpr_and_escape_drops_pending_clicks(qtbot, tube_grid)
     qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, pts[0]))
     qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, pts[3]))
     assert len(source.model.measurements) == 1 and tool.points == []
+
+
+def edge_texts(vp) -> dict[str, str]:
+    """The orientation letters the viewport's overlay shows at its four edges."""
+    items = {item.anchor: item.text for item in vp.view.overlay.items()}
+    return {edge: items.get(edge, "") for edge in ("left", "right", "top", "bottom")}
+
+
+def test_curved_reformats_are_labelled_with_the_patient_directions(qtbot, tube_grid) -> None:
+    """The S-curve is clicked from the patient's right (-x) to the left (+x), in an axial
+    plane: the CPR runs top (R) to bottom (L); spun 90 degrees its lateral direction is the
+    plane's normal (head/foot) all along; the panoramic runs R to L with the head up."""
+    source, target = tube_grid
+    tool = CurvedMPRTool(source, target, width_mm=12.0)
+    tool.set_active(True)
+    for p in clicks():
+        qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, p))
+    qtbot.keyClick(source, Qt.Key.Key_Return)
+    target.render_now()
+    # the lateral direction turns with the S (radial on each arc): no side letter
+    assert edge_texts(target) == {"left": "", "right": "", "top": "R", "bottom": "L"}
+    for _ in range(9):
+        qtbot.keyClick(target, Qt.Key.Key_BracketRight)
+    target.render_now()
+    labels = edge_texts(target)
+    assert (labels["top"], labels["bottom"]) == ("R", "L")
+    assert {labels["left"], labels["right"]} == {"H", "F"}
+    # the letters agree with where the CPR's pixels are in the patient
+    rows = tool.image.shape[0]
+    towards_right = tool.image.points[rows // 2, -1] - tool.image.points[rows // 2, 0]
+    assert labels["right"] == ("H" if towards_right[2] > 0 else "F")
+    qtbot.keyClick(target, Qt.Key.Key_P)
+    target.render_now()
+    assert edge_texts(target) == {"left": "R", "right": "L", "top": "H", "bottom": "F"}
+    # the source view keeps its own plane's letters
+    assert edge_texts(source) == source.view.plane.edge_labels()

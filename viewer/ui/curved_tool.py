@@ -15,6 +15,13 @@ target, ``[`` and ``]`` spin the CPR about the centre line by
 (arch clicked on an axial view: head up, ``width_mm`` tall); its cursor
 read-out is mapped back to the patient point
 (:attr:`CurvedMPRTool.cursor_lps`), which is marked on the source view.
+
+Orientation labels (:func:`curve_edge_labels`) replace the target's own
+(its one-slice volume has no patient frame): the two edges the curve runs
+between get the patient direction of its first and last points (top/bottom
+of a straightened CPR, left/right of a panoramic), the two others the
+direction across the curve (head/foot for a panoramic, the lateral direction
+of a CPR) when it stays within 45 degrees along the whole curve, else nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent
 
-from viewer.dicom.geometry import Geometry
+from viewer.dicom.geometry import Geometry, orientation_label
 from viewer.dicom.volume import Volume
 from viewer.render.curved import CurvedImage, CurveError, panoramic, straightened_cpr
 from viewer.ui.roi_tools import Shape, ViewportTool
@@ -34,6 +41,60 @@ from viewer.ui.roi_tools import Shape, ViewportTool
 log = logging.getLogger(__name__)
 
 ROTATE_STEP = 10.0
+# a component under this fraction of a direction gets no letter: hand-clicked ends are
+# never exactly along an axis, and "RPH" for a curve running right to left helps no one
+MIN_COMPONENT = 0.3
+SAME_DIRECTION = np.cos(np.radians(45.0))
+
+
+def direction_letters(vector: np.ndarray) -> str:
+    """Patient direction letters (L/R, A/P, H/F, strongest first) of an LPS vector, without
+    the components under :data:`MIN_COMPONENT` of its length; "" for a zero vector."""
+    v = np.asarray(vector, dtype=float)
+    norm = float(np.linalg.norm(v))
+    if norm < 1e-9:
+        return ""
+    v = v / norm
+    return orientation_label(np.where(np.abs(v) >= MIN_COMPONENT, v, 0.0))
+
+
+def _curve_ends(image: CurvedImage) -> tuple[np.ndarray, np.ndarray]:
+    """Directions of the curve's first and last points: along the chord between them, or
+    from the curve's centroid when the curve nearly closes on itself."""
+    pts = image.centreline.points
+    chord = pts[-1] - pts[0]
+    if np.linalg.norm(chord) >= 0.25 * max(image.centreline.length, 1e-9):
+        return -chord, chord
+    centre = pts.mean(axis=0)
+    return pts[0] - centre, pts[-1] - centre
+
+
+def _steady_direction(vectors: np.ndarray) -> np.ndarray | None:
+    """Mean of unit ``vectors`` when every one is within 45 degrees of it, else None."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    units = vectors[norms[:, 0] > 1e-9] / norms[norms[:, 0] > 1e-9]
+    if not len(units):
+        return None
+    mean = units.mean(axis=0)
+    length = float(np.linalg.norm(mean))
+    if length < 1e-9 or np.min(units @ (mean / length)) < SAME_DIRECTION:
+        return None
+    return mean / length
+
+
+def curve_edge_labels(image: CurvedImage) -> dict[str, str]:
+    """Orientation letters for the four edges of a curved reformat (module docstring)."""
+    first, last = (direction_letters(v) for v in _curve_ends(image))
+    p = image.points
+    if image.kind == "panoramic":  # columns follow the curve, rows go down
+        across = _steady_direction(p[0, :] - p[-1, :])  # towards the top edge
+        up = direction_letters(across) if across is not None else ""
+        down = direction_letters(-across) if across is not None else ""
+        return {"left": first, "right": last, "top": up, "bottom": down}
+    across = _steady_direction(p[:, -1] - p[:, 0])  # towards the right edge
+    right = direction_letters(across) if across is not None else ""
+    left = direction_letters(-across) if across is not None else ""
+    return {"left": left, "right": right, "top": first, "bottom": last}
 
 
 def cpr_volume(image: CurvedImage, like: Volume) -> Volume:
@@ -136,6 +197,10 @@ class CurvedMPRTool(ViewportTool):
                                      reference=normal)
         self.image, self.angle, self.normal = image, float(angle), normal
         self.target.set_volume(cpr_volume(image, volume))  # type: ignore[attr-defined]
+        view = getattr(self.target, "view", None)
+        if view is not None:  # the one-slice volume's own labels would be meaningless
+            for edge, text in curve_edge_labels(image).items():
+                view.set_corner_text(edge, text)
         self.finished.emit(image)
 
     def rotate(self, degrees: float) -> None:
