@@ -21,8 +21,8 @@ functional groups):
   and "missing slice" when a gap is a multiple of the usual one); every slice
   stays where it is in ``Volume.slice_positions``;
 * voxels are in modality units (PS3.3 C.11.1: stored x slope + intercept per
-  frame), int16 when every rescale is integral and the values fit, float32
-  otherwise.
+  frame, or the frame's Modality LUT Sequence when it has one), int16 when
+  every rescale is integral and the values fit, float32 otherwise.
 """
 
 from __future__ import annotations
@@ -124,6 +124,9 @@ class FrameRecord:
     rescale_type: str
     slice_thickness: float | None
     meta: dict[str, str] = field(default_factory=dict)
+    # (first stored value mapped, table) of a Modality LUT Sequence (PS3.3 C.11.1.1);
+    # when set it replaces slope/intercept
+    modality_lut: tuple[int, np.ndarray] | None = None
 
     @property
     def normal(self) -> np.ndarray:
@@ -220,14 +223,15 @@ def _classic_records(ds: Dataset, path: Path) -> list[FrameRecord]:
     """One record for a single-frame image (PS3.3 C.7.6.2 Image Plane module)."""
     if "ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds:
         raise AssembleError(f"{path}: no Image Position/Orientation (Patient); not a volume slice")
-    if "ModalityLUTSequence" in ds and "RescaleSlope" not in ds:
-        # PS3.3 C.11.1: a non-linear Modality LUT; volumes are built from slope/intercept,
-        # so such images are shown as 2-D images (viewer.dicom.image2d applies the LUT).
-        raise AssembleError(f"{path}: values defined by a Modality LUT Sequence; not a volume")
     spacing = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing") or [1.0, 1.0]
     common = _common(ds, path)
     slope = _float(ds.get("RescaleSlope"), 1.0) or 1.0
     intercept = _float(ds.get("RescaleIntercept"), 0.0) or 0.0
+    lut = _modality_lut(ds, path)
+    rescale_type = str(ds.get("RescaleType", "HU" if common["modality"] == "CT" else ""))
+    if lut is not None:
+        slope, intercept = 1.0, 0.0
+        rescale_type = str(ds.ModalityLUTSequence[0].get("ModalityLUTType", "") or "")
     order = (
         _float(ds.get("TemporalPositionIdentifier"), 0.0),
         _float(ds.get("TriggerTime"), 0.0),
@@ -255,11 +259,36 @@ def _classic_records(ds: Dataset, path: Path) -> list[FrameRecord]:
             stack_id="",
             order_key=order,
             window=_window(ds),
-            rescale_type=str(ds.get("RescaleType", "HU" if common["modality"] == "CT" else "")),
+            rescale_type=rescale_type,
             slice_thickness=_float(ds.get("SliceThickness")),
+            modality_lut=lut,
             **common,
         )
     ]
+
+
+def _modality_lut(ds: Dataset, path: Path) -> tuple[int, np.ndarray] | None:
+    """(first stored value mapped, table) of the Modality LUT Sequence, PS3.3 C.11.1.1.
+
+    The LUT wins over Rescale Slope/Intercept when both are present (as
+    :func:`viewer.dicom.pixels.modality_lut` and DCMTK do). The table is read
+    with pydicom's :func:`~pydicom.pixels.apply_modality_lut` over every input
+    it maps; the first value mapped is signed for signed pixels.
+    """
+    seq = ds.get("ModalityLUTSequence")
+    if not seq:
+        return None
+    from pydicom.pixels import apply_modality_lut
+
+    try:
+        desc = [int(v) for v in seq[0].LUTDescriptor]
+        entries, first = desc[0] or 65536, desc[1]
+        if int(ds.get("PixelRepresentation", 0) or 0) and first >= 32768:
+            first -= 65536
+        table = np.asarray(apply_modality_lut(np.arange(first, first + entries), ds))
+    except Exception as exc:  # a broken LUT names its file
+        raise AssembleError(f"{path}: unusable Modality LUT Sequence ({exc})") from exc
+    return first, table
 
 
 def _enhanced_records(ds: Dataset, path: Path) -> list[FrameRecord]:
@@ -642,7 +671,7 @@ class _Sink:
         shape = (len(slots), r0.rows, r0.columns)
         integral = all(
             float(r.slope).is_integer() and float(r.intercept).is_integer() for r in slots
-        )
+        ) and all(_lut_fits_int16(r.modality_lut[1]) for r in slots if r.modality_lut)
         self.array = np.empty(shape, dtype=np.int16 if integral else np.float32)
 
     def _upgrade(self) -> None:
@@ -653,6 +682,11 @@ class _Sink:
         """Slice k = stored x slope + intercept of its own frame (PS3.3 C.11.1.1)."""
         r = self.slots[k]
         stored = _fix_unused_bits(stored, r)
+        if r.modality_lut is not None:
+            first, table = r.modality_lut
+            index = np.clip(stored.astype(np.int64) - first, 0, len(table) - 1)
+            np.copyto(self.array[k], table[index], casting="unsafe")
+            return
         slope, intercept = r.slope, r.intercept
         dest = self.array
         if dest.dtype == np.int16:
@@ -689,6 +723,13 @@ class _Sink:
             dest = self.array
         values = stored.astype(np.float64) * slope + intercept
         np.copyto(dest[k], values, casting="unsafe")
+
+
+def _lut_fits_int16(table: np.ndarray) -> bool:
+    """True when every entry of a Modality LUT is an integer that int16 holds."""
+    if table.size == 0 or not np.issubdtype(table.dtype, np.integer):
+        return False
+    return bool(table.min() >= -32768 and table.max() <= 32767)
 
 
 def _cancelled(cancel: CancelToken) -> bool:
