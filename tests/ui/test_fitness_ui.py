@@ -253,7 +253,6 @@ def test_before_open_records_the_view_with_the_screen(qtbot, main_window, ct_row
     rec = view_records(ui.gate)
     assert [r.outcome for r in rec] == ["success"] and rec[0].study_uids == (ct_row.study_uid,)
     assert json.loads(rec[0].screen_fitness)["status"] == "fit"
-    assert not ui.banner_bar.isVisible()
 
 
 @pytest.fixture
@@ -274,8 +273,6 @@ def test_before_open_declined_on_a_stricter_site_policy_opens_nothing(
 
     answer("acknowledge", seen)
     assert ui.before_open([(ct_row, s) for s in ct_row.series])
-    qtbot.waitUntil(ui.banner_bar.isVisible)
-    assert ui.banner.text() == "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"
     fitness = json.loads(view_records(ui.gate)[-1].screen_fitness)
     assert fitness["acknowledged"] is True
 
@@ -324,8 +321,10 @@ def test_main_window_asks_before_decoding_and_declined_shows_nothing(
         win.open_path(tmp_path / "ct")
     assert win.grid.active.model.volume is not None
     assert win.grid.active.capture()[10:-10, 10:-10].std() > 10
-    assert win.access_ui.banner_bar.isVisible()
-    assert win.access_ui.banner.text() == "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"
+    banner = win.grid.cells[0].display.banner  # over the viewport showing the CT
+    qtbot.waitUntil(banner.isVisible)
+    assert banner.text() == "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"
+    assert win.findChild(QWidget, "displayBannerBar") is None  # not one per window
     last = view_records(gate)[-1]
     assert last.outcome == "success" and json.loads(last.screen_fitness)["acknowledged"] is True
     win.close()

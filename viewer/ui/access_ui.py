@@ -591,17 +591,17 @@ class AccessUI(QObject):
 
     Created by :func:`install`: the user badge in the status bar, the Access menu
     (log in, lock, break the glass, reading mode, audit trail, screen QA), the
-    lock overlay, the display banner above the viewports, and the check made
+    lock overlay, and the check made
     on the GUI thread before a study is decoded (:meth:`before_open`: screen
     fitness, acknowledgement, the VIEW record with ``screen_fitness``, refusals
     explained with an offer to break the glass). The window's worker-thread
     authorizer becomes :meth:`authorize`, which only lets through studies
-    :meth:`before_open` has recorded.
+    :meth:`before_open` has recorded. The "not for diagnosis" banners are the
+    viewports' own (:mod:`viewer.ui.viewport_display`, one per grid cell).
     """
 
     def __init__(self, window: Any, gate: AccessGate | None = None) -> None:
         super().__init__(window)
-        from viewer.ui.display_banner import DisplayBanner
         from viewer.ui.fitness import FitnessGuard
 
         self.window = window
@@ -624,8 +624,6 @@ class AccessUI(QObject):
             old.hide()
             old.setMaximumWidth(0)
         self.overlay = LockOverlay(self.controller, window)
-        self.banner = DisplayBanner(policy=self.fitness.policy)
-        self.banner_bar = self._banner_bar(self.banner)
         self.fitness.hidden.connect(lambda _exam: self._hide_images())
         self.controller.userChanged.connect(self._user_changed)
         self._build_menu()
@@ -640,19 +638,6 @@ class AccessUI(QObject):
             QTimer.singleShot(0, self.show_login)
 
     # -- widgets ---------------------------------------------------------------------------
-    def _banner_bar(self, banner: QWidget) -> Any:
-        from PySide6.QtWidgets import QToolBar
-
-        self.window.addToolBarBreak()
-        bar = QToolBar(self.window)
-        bar.setObjectName("displayBannerBar")
-        bar.setMovable(False)
-        bar.addWidget(banner)
-        self.window.addToolBar(bar)
-        bar.hide()
-        banner.verdictChanged.connect(lambda v: bar.setVisible(v is not None and not v.fit))
-        return bar
-
     def _build_menu(self) -> None:
         from PySide6.QtGui import QAction, QActionGroup
 
@@ -769,7 +754,6 @@ class AccessUI(QObject):
                 return False
             granted[uid] = (exam, clearance)
         self.granted.update(granted)
-        self._set_banner(granted)
         return True
 
     def _record(self, exam: Any, clearance: Any, row: Any) -> bool:
@@ -795,13 +779,6 @@ class AccessUI(QObject):
         self.window.statusBar().showMessage(describe_access_error(exc), 10000)
         if not getattr(self.window, "quiet", False):
             access_error_box(self.window, exc).exec()
-
-    def _set_banner(self, granted: dict[str, Any]) -> None:
-        from viewer.ui.fitness import strictest
-
-        exam = strictest(self.fitness.policy, (e for e, _c in granted.values()))
-        if exam is not None:
-            self.banner.set_exam(exam.modality, exam.sop_class_uid)
 
     def authorize(self, row: Any, series: list[Any]) -> None:
         """The window's authorizer (worker thread): only studies recorded by before_open."""
@@ -833,9 +810,12 @@ class AccessUI(QObject):
         from viewer.ui.fitness import FitnessGuard
 
         self.controller.ready()
-        guard = FitnessGuard(window, self.gate, mode=self.fitness.mode,
-                             policy=self.fitness.policy)
-        self.fitness.modeChanged.connect(guard.set_mode)
+        # a scripted run asks nothing: recorded as a consultation (as before_open does)
+        scripted = getattr(self.window, "quiet", False)
+        guard = FitnessGuard(window, self.gate, policy=self.fitness.policy,
+                             mode="consultation" if scripted else self.fitness.mode)
+        if not scripted:
+            self.fitness.modeChanged.connect(guard.set_mode)
         for uid, (exam, _clearance) in self.opened.items():
             try:
                 clearance = guard.clear(exam)

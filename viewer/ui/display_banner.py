@@ -34,6 +34,8 @@ class DisplayBanner(QLabel):
     """Persistent red banner shown while the viewport's screen is unfit for its exam."""
 
     verdictChanged = Signal(object)  # Verdict | None
+    # the screen the window is on, at each check (also with no exam: calibration follows it)
+    screenChecked = Signal(object)  # QScreen | None
 
     def __init__(
         self,
@@ -95,6 +97,7 @@ class DisplayBanner(QLabel):
             self.hide()
         if changed:
             self.verdictChanged.emit(verdict)
+        self.screenChecked.emit(screen)
         return verdict
 
     # -- tracking the window and its screen ---------------------------------------------

@@ -35,6 +35,7 @@ from viewer.ui.models import (
     plane_intersection,
 )
 from viewer.ui.viewport import SliceViewport
+from viewer.ui.viewport_display import CellDisplay
 from viewer.ui.vtk_host import VTKHost
 
 if TYPE_CHECKING:
@@ -55,8 +56,12 @@ class Cell(QFrame):
         self.spare: QWidget | None = None  # the other viewport while one is shown
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
+        lay.setSpacing(0)
         lay.addWidget(child)
         self.set_active(False)
+        # the red "not for diagnosis" banner of this viewport's exam, and its screen's LUT
+        self.display = CellDisplay(self)
+        self.display.follow(child)
 
     def set_active(self, on: bool, color: str | None = None) -> None:
         self.setStyleSheet(f"Cell {{ background: {color or (_ACTIVE if on else _IDLE)}; }}")
@@ -71,6 +76,7 @@ class Cell(QFrame):
         self.spare, self.child = self.child, child
         lay.addWidget(child)
         child.show()
+        self.display.follow(child)
 
 
 OVERVIEW_VOXELS = 1 << 25  # above this, the 3-D cell renders a 2x2 in-plane subsample

@@ -107,6 +107,7 @@ class ViewerWindow(QMainWindow):
         self.place_on(screen_index)
         self.grid = ViewportGrid()
         self.setCentralWidget(self.grid)
+        self.fitness: Any = None  # its FitnessGuard (viewer.ui.fitness) when screen-checked
 
     def settings_key(self) -> str:
         return f"windows/viewer{self.index}/geometry"
@@ -134,16 +135,38 @@ class ViewerWindow(QMainWindow):
 
 
 def open_viewer_window(screen_index: int, windows: list[ViewerWindow],
-                       items: list[Any] | None = None) -> ViewerWindow:
+                       items: list[Any] | None = None, layout: str = "",
+                       guard: Callable[[ViewerWindow], bool] | None = None) -> ViewerWindow:
     """Open a new viewer window on screen ``screen_index``, show it, show ``items``
-    (``(Volume, Demographics)`` pairs as ``ViewportGrid.show_volumes`` takes)."""
+    (``(Volume or ImageSeries, Demographics)`` pairs as ``ViewportGrid.show_volumes``
+    takes) in ``layout`` (default 1x1).
+
+    ``guard`` checks the window's screen before anything is shown there (screen
+    fitness, acknowledgement, access record); False: the window shows nothing.
+    """
     windows[:] = [w for w in windows if w.isVisible()]
     win = ViewerWindow(len(windows), screen_index)
+    if layout:
+        win.grid.set_layout(layout)
     win.show()
     windows.append(win)
+    if guard is not None and not guard(win):
+        return win
     if items:
         win.grid.show_volumes(items)
     return win
+
+
+def grid_items(grid: Any) -> list[Any]:
+    """What a grid shows, cell by cell: ``(Volume or ImageSeries, Demographics)`` pairs."""
+    items = []
+    for n, vp in enumerate(grid.viewports):
+        ivp = grid.images.get(n)
+        if ivp is not None and ivp.series is not None and grid.cells[n].child is ivp:
+            items.append((ivp.series, ivp.demographics))
+        elif vp.model.volume is not None:
+            items.append((vp.model.volume, vp.model.demographics))
+    return items
 
 
 class WindowMenu:
@@ -175,10 +198,24 @@ class WindowMenu:
             act.triggered.connect(lambda _c=False, i=n: self.open(i))
 
     def open(self, screen_index: int) -> ViewerWindow:
+        """A new window on that screen with the main grid's layout and images.
+
+        With the reading station's access interface, the new window's screen is
+        checked for the opened studies as the main window's is (diagnostic
+        reading on an unfit screen needs the acknowledgement, the access trail
+        records the screen) and again whenever the window moves.
+        """
         grid = self._grid()
-        items = [(vp.model.volume, vp.model.demographics) for vp in grid.viewports
-                 if vp.model.volume is not None] if grid is not None else []
-        return open_viewer_window(screen_index, self.windows, items)
+        items = grid_items(grid) if grid is not None else []
+        layout = grid.layout_name if grid is not None else ""
+        return open_viewer_window(screen_index, self.windows, items, layout, self._guard)
+
+    def _guard(self, win: ViewerWindow) -> bool:
+        access = getattr(self._main, "access_ui", None)
+        if access is None:
+            return True
+        win.fitness = access.guard_window(win, win.grid.hide, win.grid.show)
+        return win.fitness is not None
 
     def close_all(self) -> None:
         for win in self.windows:
