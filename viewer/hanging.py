@@ -400,27 +400,89 @@ def save_user_protocol(raw: dict[str, Any], path: Path | None = None) -> Path:
     """Add or replace (by name) one protocol in the user's file, validated first; atomic write.
 
     ``raw`` is the TOML table of one protocol (as in ``protocols.toml``); ``{"name": X,
-    "enabled": False}`` switches the default X off for this user.
+    "enabled": False}`` switches the default X off for this user; a whole table with
+    ``enabled = false`` keeps the user's version, switched off.
     """
+    path = path or user_protocols_path()
+    if not isinstance(raw.get("name"), str) or not raw["name"].strip():
+        raise HangingError(f"{path}: every protocol needs a name")
+    body = {k: v for k, v in raw.items() if k != "enabled"}
+    if raw.get("enabled", True) is not False or set(body) != {"name"}:
+        parse_protocol(body, str(path))
+    existing = _raw_tables(path) if path.is_file() else []  # a broken file is not rewritten
+    existing = [p for p in existing if p.get("name") != raw.get("name")] + [raw]
+    _write_tables(existing, path)
+    return path
+
+
+@dataclass
+class EditableProtocol:
+    """One protocol as the editor shows it: its TOML table (``raw``, without ``enabled``),
+    where it comes from (``default``, ``user`` or ``user over default``) and whether it is
+    switched on for this user."""
+
+    raw: dict[str, Any]
+    origin: str
+    enabled: bool = True
+
+    @property
+    def name(self) -> str:
+        return str(self.raw.get("name", ""))
+
+
+def _raw_tables(path: Path) -> list[dict[str, Any]]:
+    read_protocols(path)  # validated first: errors name the file and the protocol
+    with path.open("rb") as fh:
+        return [dict(t) for t in tomllib.load(fh).get("protocol", [])]
+
+
+def editable_protocols(default: Path | None = None,
+                       user: Path | None = None) -> list[EditableProtocol]:
+    """Every protocol a user can edit, in trial order then the switched-off ones: the user's
+    own, the defaults they override (``user over default``) and the other defaults."""
+    default = default or resource_path(DEFAULT_FILE)
+    user = user or user_protocols_path()
+    base = {t["name"]: t for t in _raw_tables(default)}
+    own = _raw_tables(user) if user.is_file() else []
+    out: dict[str, EditableProtocol] = {}
+    for t in own:
+        name = t["name"]
+        enabled = t.get("enabled", True) is not False
+        body = {k: v for k, v in t.items() if k != "enabled"}
+        if set(body) == {"name"} and name in base:  # only switches a default off
+            body = dict(base[name])
+        origin = "user over default" if name in base else "user"
+        out[name] = EditableProtocol(body, origin, enabled)
+    for name, t in base.items():
+        out.setdefault(name, EditableProtocol(dict(t), "default", True))
+    order = {p.name: n for n, p in enumerate(load_protocols(default, user))}
+    return sorted(out.values(), key=lambda p: (not p.enabled, order.get(p.name, len(order))))
+
+
+def remove_user_protocol(name: str, path: Path | None = None) -> bool:
+    """Drop ``name`` from the user's file (a default of that name applies again); atomic.
+    Returns False when the user's file has no such protocol."""
+    path = path or user_protocols_path()
+    if not path.is_file():
+        return False
+    tables = _raw_tables(path)
+    kept = [t for t in tables if t.get("name") != name]
+    if len(kept) == len(tables):
+        return False
+    _write_tables(kept, path)
+    return True
+
+
+def _write_tables(tables: list[dict[str, Any]], path: Path) -> None:
     import tomli_w
 
-    path = path or user_protocols_path()
-    if raw.get("enabled", True) is not False:
-        parse_protocol({k: v for k, v in raw.items() if k != "enabled"}, str(path))
-    existing: list[dict[str, Any]] = []
-    if path.is_file():
-        read_protocols(path)  # refuse to rewrite a broken file silently
-        with path.open("rb") as fh:
-            existing = list(tomllib.load(fh).get("protocol", []))
-    existing = [p for p in existing if p.get("name") != raw.get("name")] + [raw]
-    text = tomli_w.dumps({"protocol": existing})
+    text = tomli_w.dumps({"protocol": tables})
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".hanging-", suffix=".toml", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.replace(tmp, path)
     read_protocols(path)
-    return path
 
 
 # ---------------------------------------------------------------- matching

@@ -931,5 +931,241 @@
         <source>{n} studies found</source>
         <translation>{n} examens trouvés</translation>
     </message>
+    <message>
+        <source>Add stage</source>
+        <translation>Ajouter une étape</translation>
+    </message>
+    <message>
+        <source>Add viewport</source>
+        <translation>Ajouter une fenêtre</translation>
+    </message>
+    <message>
+        <source>Another protocol is already called {name}</source>
+        <translation>Un autre protocole s'appelle déjà {name}</translation>
+    </message>
+    <message>
+        <source>Applies to studies with</source>
+        <translation>S'applique aux examens avec</translation>
+    </message>
+    <message>
+        <source>Body part</source>
+        <translation>Région anatomique</translation>
+    </message>
+    <message>
+        <source>Cannot write {path}: {error}</source>
+        <translation>Impossible d'écrire {path} : {error}</translation>
+    </message>
+    <message>
+        <source>Chest wall</source>
+        <translation>Paroi thoracique</translation>
+    </message>
+    <message>
+        <source>Choose</source>
+        <translation>Choix</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Fermer</translation>
+    </message>
+    <message>
+        <source>Default restored: {name}</source>
+        <translation>Protocole par défaut rétabli : {name}</translation>
+    </message>
+    <message>
+        <source>Duplicate</source>
+        <translation>Dupliquer</translation>
+    </message>
+    <message>
+        <source>Edit hanging protocols...</source>
+        <translation>Modifier les protocoles d'affichage...</translation>
+    </message>
+    <message>
+        <source>Fill empty cells with the remaining series</source>
+        <translation>Remplir les fenêtres vides avec les séries restantes</translation>
+    </message>
+    <message>
+        <source>Hanging protocol</source>
+        <translation>Protocole d'affichage</translation>
+    </message>
+    <message>
+        <source>Hanging protocol {protocol}, stage {n}/{total}: {stage}</source>
+        <translation>Protocole d'affichage {protocol}, étape {n}/{total} : {stage}</translation>
+    </message>
+    <message>
+        <source>Hanging protocols</source>
+        <translation>Protocoles d'affichage</translation>
+    </message>
+    <message>
+        <source>Head up</source>
+        <translation>Tête en haut</translation>
+    </message>
+    <message>
+        <source>Index</source>
+        <translation>Rang</translation>
+    </message>
+    <message>
+        <source>Laterality</source>
+        <translation>Latéralité</translation>
+    </message>
+    <message>
+        <source>Layout</source>
+        <translation>Disposition</translation>
+    </message>
+    <message>
+        <source>Mirror</source>
+        <translation>Miroir</translation>
+    </message>
+    <message>
+        <source>Move down</source>
+        <translation>Descendre</translation>
+    </message>
+    <message>
+        <source>Move up</source>
+        <translation>Monter</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>Nom</translation>
+    </message>
+    <message>
+        <source>New</source>
+        <translation>Nouveau</translation>
+    </message>
+    <message>
+        <source>New protocol</source>
+        <translation>Nouveau protocole</translation>
+    </message>
+    <message>
+        <source>Next stage</source>
+        <translation>Étape suivante</translation>
+    </message>
+    <message>
+        <source>No study hung by a hanging protocol</source>
+        <translation>Aucun examen affiché par un protocole d'affichage</translation>
+    </message>
+    <message>
+        <source>Orientation</source>
+        <translation>Orientation</translation>
+    </message>
+    <message>
+        <source>Previous stage</source>
+        <translation>Étape précédente</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>Priorité</translation>
+    </message>
+    <message>
+        <source>Priors at least</source>
+        <translation>Antériorités au moins</translation>
+    </message>
+    <message>
+        <source>Priors at most</source>
+        <translation>Antériorités au plus</translation>
+    </message>
+    <message>
+        <source>Remove stage</source>
+        <translation>Supprimer l'étape</translation>
+    </message>
+    <message>
+        <source>Remove viewport</source>
+        <translation>Supprimer la fenêtre</translation>
+    </message>
+    <message>
+        <source>Restore default</source>
+        <translation>Rétablir le défaut</translation>
+    </message>
+    <message>
+        <source>Same description as cell</source>
+        <translation>Même description que la fenêtre</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Enregistrer</translation>
+    </message>
+    <message>
+        <source>Saved to {path}</source>
+        <translation>Enregistré dans {path}</translation>
+    </message>
+    <message>
+        <source>Series description</source>
+        <translation>Description de la série</translation>
+    </message>
+    <message>
+        <source>Shown with at least this many priors</source>
+        <translation>Affichée à partir de ce nombre d'antériorités</translation>
+    </message>
+    <message>
+        <source>Stage</source>
+        <translation>Étape</translation>
+    </message>
+    <message>
+        <source>Stage name</source>
+        <translation>Nom de l'étape</translation>
+    </message>
+    <message>
+        <source>Stages</source>
+        <translation>Étapes</translation>
+    </message>
+    <message>
+        <source>Switched on</source>
+        <translation>Activé</translation>
+    </message>
+    <message>
+        <source>The protocol needs a name</source>
+        <translation>Le protocole doit avoir un nom</translation>
+    </message>
+    <message>
+        <source>The protocol needs at least one stage</source>
+        <translation>Le protocole doit avoir au moins une étape</translation>
+    </message>
+    <message>
+        <source>This hanging protocol has a single stage</source>
+        <translation>Ce protocole d'affichage n'a qu'une étape</translation>
+    </message>
+    <message>
+        <source>View</source>
+        <translation>Incidence</translation>
+    </message>
+    <message>
+        <source>Viewports, left to right then top to bottom:</source>
+        <translation>Fenêtres, de gauche à droite puis de haut en bas :</translation>
+    </message>
+    <message>
+        <source>any</source>
+        <translation>indifférent</translation>
+    </message>
+    <message>
+        <source>default</source>
+        <translation>par défaut</translation>
+    </message>
+    <message>
+        <source>e.g. CT, MR (empty: any)</source>
+        <translation>p. ex. CT, MR (vide : toutes)</translation>
+    </message>
+    <message>
+        <source>off</source>
+        <translation>désactivé</translation>
+    </message>
+    <message>
+        <source>regular expression, e.g. HEAD|BRAIN</source>
+        <translation>expression régulière, p. ex. HEAD|BRAIN</translation>
+    </message>
+    <message>
+        <source>regular expression, e.g. angio</source>
+        <translation>expression régulière, p. ex. angio</translation>
+    </message>
+    <message>
+        <source>yours</source>
+        <translation>le vôtre</translation>
+    </message>
+    <message>
+        <source>yours, replaces the default</source>
+        <translation>le vôtre, remplace celui par défaut</translation>
+    </message>
+    <message>
+        <source>Stage {stage}, viewport {cell}: {column} must be a whole number ({value})</source>
+        <translation>Étape {stage}, fenêtre {cell} : {column} doit être un nombre entier ({value})</translation>
+    </message>
 </context>
 </TS>

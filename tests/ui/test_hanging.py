@@ -118,3 +118,94 @@ def test_main_window_hangs_mammograms_back_to_back(qtbot, qapp, tmp_path: Path) 
     assert [(m.flip_h, m.flip_v) for m in models] == [(True, False), (False, False),
                                                      (True, True), (True, False)]
     win.close()
+
+
+def _window(qtbot):
+    from viewer.ui.main_window import MainWindow
+
+    win = MainWindow()
+    win.quiet = True
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.load_viewers()
+    return win
+
+
+def _shortcuts(win) -> dict[str, list]:
+    keys: dict[str, list] = {}
+    for act in win.actions():
+        if not act.shortcut().isEmpty():
+            keys.setdefault(act.shortcut().toString(), []).append(act)
+    return keys
+
+
+def _shows_phantom(vp) -> bool:
+    vp.render_now()
+    rgb = vp.capture()
+    return rgb.std() > 20 and (rgb > 200).any()  # the body and its bright bones, not black
+
+
+@pytest.mark.gui
+def test_next_and_previous_stage_rehang_the_study(qtbot, qapp, tmp_path: Path) -> None:
+    """CT with a prior opens side by side (stage 2/2 of the CT protocol); N hangs the MPR
+    stage (three planes of the current CT), N again wraps round, Shift+N steps back."""
+    common = dict(columns=96, rows=96, slices=30, slice_mm=5.0, patient_id="STG-1",
+                  patient_name="STAGE^PATIENT")
+    write_phantom_series(tmp_path / "new", study_uid="1.2.826.0.1.3680043.10.1.21",
+                         series_description="New CT", extra={"StudyDate": "20250101"},
+                         **common)
+    write_phantom_series(tmp_path / "old", study_uid="1.2.826.0.1.3680043.10.1.22",
+                         series_description="Old CT", extra={"StudyDate": "20200101"},
+                         **common)
+    win = _window(qtbot)
+    keys = _shortcuts(win)
+    # single-key shortcuts are ambiguous (and then do nothing) when two actions share one
+    assert [k for k, acts in keys.items() if len(acts) > 1] == []
+    assert keys["N"] == [win.stage_actions["next"]]
+    assert keys["Shift+N"] == [win.stage_actions["previous"]]
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        win.open_path(tmp_path)
+    assert (win.hanging_rule.stage, win.grid.layout_name) == ("Comparison with prior", "1x2")
+
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        keys["N"][0].trigger()
+    assert (win.hanging_rule.stage, win.grid.layout_name) == ("MPR", "mpr")
+    assert win.layout_actions["mpr"].isChecked()
+    views = win.grid.viewports[:3]
+    assert {vp.model.plane_name for vp in views} == {"axial", "coronal", "sagittal"}
+    assert {vp.model.demographics.series_description for vp in views} == {"New CT"}
+    assert all(_shows_phantom(vp) for vp in views)
+    assert "MPR" in win.statusBar().currentMessage()
+
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        keys["N"][0].trigger()  # wraps round to the first stage shown
+    assert (win.hanging_rule.stage, win.grid.layout_name) == ("Comparison with prior", "1x2")
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        keys["Shift+N"][0].trigger()
+    assert win.grid.layout_name == "mpr"
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        keys["Shift+N"][0].trigger()
+    assert win.grid.layout_name == "1x2"
+    left, right = win.grid.viewports[:2]
+    assert (left.model.demographics.series_description,
+            right.model.demographics.series_description) == ("New CT", "Old CT")
+    assert _shows_phantom(left) and _shows_phantom(right)
+    win.close()
+
+
+@pytest.mark.gui
+def test_a_single_stage_protocol_says_so_and_keeps_the_hanging(qtbot, qapp,
+                                                              tmp_path: Path) -> None:
+    write_phantom_series(tmp_path / "ct", study_uid="1.2.826.0.1.3680043.10.1.23",
+                         columns=48, rows=48, slices=10, slice_mm=3.0, patient_id="STG-2")
+    win = _window(qtbot)
+    assert win.show_stage(1) is None  # nothing hung yet
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        win.open_path(tmp_path)
+    assert win.grid.layout_name == "mpr"
+    assert win.show_stage(1) is None
+    assert "single stage" in win.statusBar().currentMessage()
+    assert win.grid.layout_name == "mpr"
+    win.close()

@@ -51,6 +51,8 @@ TOOL_NAMES = {"scroll": N_("Scroll"), "window": N_("Window/level"), "zoom": N_("
 TOOL_KEYS = {"scroll": "S", "window": "W", "zoom": "Z", "pan": "P", "distance": "M",
              "crosshair": "C"}
 LAYOUT_KEYS = {"1x1": "Ctrl+1", "1x2": "Ctrl+2", "2x2": "Ctrl+4", "mpr": "Ctrl+M"}
+# hanging-protocol stages: N steps on, Shift+N back (PageUp/Down scroll the stack)
+STAGE_KEYS = {"next": "N", "previous": "Shift+N"}
 
 Authorizer = Callable[[StudyRow, list[Any]], None]
 
@@ -188,6 +190,7 @@ class MainWindow(QMainWindow):
             bar.addAction(act)
             self.layout_actions[name] = act
         self.layout_actions["1x1"].setChecked(True)
+        self._build_stage_actions(view_menu)
         bar.addSeparator()
 
         tools_menu = self.menuBar().addMenu(tr("&Tools"))
@@ -503,8 +506,7 @@ class MainWindow(QMainWindow):
         except (OSError, ValueError) as exc:  # HangingError names the file and protocol
             self._fail(str(exc))
             return None
-        stage = next((h for h in stages if any(c.prior and c.display_set for c in h.cells)),
-                     stages[0]) if priors else stages[0]
+        stage = self._pick_stage(row, stages, bool(priors))
         log.debug("hanging protocol: %s, stage %s", stage.protocol, stage.stage)
         self.hanging_rule = stage
         cells = list(stage.cells)
@@ -542,6 +544,74 @@ class MainWindow(QMainWindow):
 
             self.images_shown.connect(apply_flips)
         return self.open_items(items)
+
+    # ------------------------------------------------------- hanging stages
+    hanging_stages: Any = None  # (StudyRow, [hanging.Hanging], index shown) of the last hung
+    _stage_request: tuple[str, str] | None = None  # (protocol, stage) asked for by N/Shift+N
+    hanging_editor: Any = None
+
+    def _build_stage_actions(self, menu: QMenu) -> None:
+        sub = menu.addMenu(tr("Hanging protocol"))
+        self.stage_actions = {
+            "next": self._action(N_("Next stage"), lambda: self.show_stage(1),
+                                 STAGE_KEYS["next"]),
+            "previous": self._action(N_("Previous stage"), lambda: self.show_stage(-1),
+                                     STAGE_KEYS["previous"]),
+            "edit": self._action(N_("Edit hanging protocols..."), self.edit_hanging_protocols),
+        }
+        for act in self.stage_actions.values():
+            sub.addAction(act)
+
+    def _pick_stage(self, row: StudyRow, stages: list[Any], with_priors: bool) -> Any:
+        """The stage a study opens in: the one asked for by :meth:`show_stage`, else the
+        first, or with priors the first showing one (study and prior side by side)."""
+        wanted, self._stage_request = self._stage_request, None
+        keys = [(h.protocol, h.stage) for h in stages]
+        if wanted in keys:
+            index = keys.index(wanted)
+        elif with_priors:
+            index = next((n for n, h in enumerate(stages)
+                          if any(c.prior and c.display_set for c in h.cells)), 0)
+        else:
+            index = 0
+        self.hanging_stages = (row, stages, index)
+        stage = stages[index]
+        text = tr("Hanging protocol {protocol}, stage {n}/{total}: {stage}")
+        self.statusBar().showMessage(text.format(protocol=stage.protocol, n=index + 1,
+                                                 total=len(stages), stage=stage.stage), 5000)
+        return stage
+
+    def show_stage(self, step: int) -> Task | None:
+        """Hang the current study again with the next (``step`` 1) or previous (-1) stage of
+        its protocol (wrapping round); the layout and the cells follow the stage."""
+        if self.hanging_stages is None:
+            self.statusBar().showMessage(tr("No study hung by a hanging protocol"), 5000)
+            return None
+        row, stages, index = self.hanging_stages
+        if len(stages) < 2:
+            self.statusBar().showMessage(tr("This hanging protocol has a single stage"), 5000)
+            return None
+        target = stages[(index + step) % len(stages)]
+        self._stage_request = (target.protocol, target.stage)
+        self.forced_layout = ""  # the stage's layout, not `regard view --layout`'s
+        return self.open_hung(row)
+
+    def edit_hanging_protocols(self) -> Any:
+        """The hanging-protocol editor (viewer.ui.hanging_editor); a save hangs the current
+        study again with the saved protocols."""
+        from viewer.ui.hanging_editor import HangingEditor
+
+        if self.hanging_editor is None:
+            self.hanging_editor = HangingEditor(self)
+            self.hanging_editor.saved.connect(lambda _name: self._rehang())
+        self.hanging_editor.show()
+        self.hanging_editor.raise_()
+        return self.hanging_editor
+
+    def _rehang(self) -> None:
+        if self.hanging_stages is not None:
+            self._stage_request = None
+            self.open_hung(self.hanging_stages[0])
 
     def open_study(self, row: StudyRow, series: list[Any]) -> Task | None:
         """Open ``series`` of ``row`` from the active viewport on (browser double-click)."""
