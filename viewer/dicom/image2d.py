@@ -8,7 +8,8 @@ XA, RF, US cine, NM frames, VL photographs, secondary captures) is an
 when asked for, with what the display needs from each header:
 
 * the pixel chain of :mod:`viewer.dicom.pixels` (PS3.3 C.11: Modality LUT,
-  VOI window or VOI LUT Sequence, MONOCHROME1, palette, RGB/YBR);
+  VOI window or VOI LUT Sequence, MONOCHROME1, palette, RGB/YBR, and the
+  Supplemental Palette Color LUT of grey images, C.8.16.2.1.1.1);
 * the pixel spacing *and what it means* (PS3.3 10.7.1.3, see :func:`spacing_of`);
 * Patient Orientation (0020,0020) letters for the image edges (PS3.3 C.7.6.1.1.1);
 * Image Laterality / Laterality and View Position for hanging mammograms;
@@ -324,6 +325,9 @@ class FrameInfo:
     bits_stored: int
     modality: str
     acquisition: str  # acquisition / content date-time, for ordering
+    # grey frame shown with its Supplemental Palette Color LUT (PS3.3 C.8.16.2.1.1.1):
+    # its values stay grey (modality units), its display is RGB
+    supplemental_palette: bool = False
 
     @property
     def colour(self) -> bool:
@@ -476,11 +480,23 @@ class ImageSeries:
                 self._cached -= old.nbytes
         return out
 
-    def display(self, n: int, window: tuple[float, float] | str | None = None) -> np.ndarray:
+    def display(
+        self, n: int, window: tuple[float, float] | str | None = None, invert: bool = False
+    ) -> np.ndarray:
         """8-bit image of frame ``n`` by :func:`viewer.dicom.pixels.to_display` (the
-        header's VOI: first window, VOI LUT Sequence, function; MONOCHROME1 inverted)."""
+        header's VOI: first window, VOI LUT Sequence, function; MONOCHROME1 inverted).
+
+        A frame with a Supplemental Palette Color LUT comes out RGB: grey below the
+        palette's first mapped value (inverted by ``invert``), the palette above.
+        """
         f = self.frames[n]
-        return pixels.to_display(self._header(f.path), f.frame, window, stored=self.stored(n))
+        ds, stored = self._header(f.path), self.stored(n)
+        if not f.supplemental_palette:
+            return pixels.to_display(ds, f.frame, window, stored=stored)
+        grey = pixels.to_display(ds, f.frame, window, stored=stored, supplemental=False)
+        if invert:
+            grey = 255 - grey
+        return pixels.apply_supplemental_palette(ds, stored, grey)
 
     def header_voi(self, n: int) -> tuple[float, float, str] | None:
         """First window of the header (centre, width, VOI LUT Function), PS3.3 C.11.2."""
@@ -712,7 +728,8 @@ def _frames_of(ds: Dataset, path: Path) -> list[FrameInfo]:
         modality=_text(ds, "Modality"), acquisition=acquisition,
     )
     return [
-        FrameInfo(frame=k, interval_ms=times[k] if times else None, **common)  # type: ignore[arg-type]
+        FrameInfo(frame=k, interval_ms=times[k] if times else None,  # type: ignore[arg-type]
+                  supplemental_palette=pixels.has_supplemental_palette(ds, k), **common)
         for k in range(n)
     ]
 

@@ -5,7 +5,10 @@ Sequence) -> VOI LUT (C.11.2: window LINEAR, LINEAR_EXACT, SIGMOID, or VOI LUT
 Sequence) -> Presentation (MONOCHROME1 displays its minimum white, C.7.6.3.1.2)
 -> 8-bit driving values, floored as DCMTK's ``dcmj2pnm`` does. Colour images:
 PALETTE COLOR through the palette (C.7.6.3.1.5/6), YBR converted to RGB
-(C.7.6.3.1.2) by pydicom, samples above 8 bits scaled to 8.
+(C.7.6.3.1.2) by pydicom, samples above 8 bits scaled to 8. Grey images with a
+Supplemental Palette Color LUT (C.7.6.19, C.8.16.2.1.1.1) show the stored
+values from the palette's first mapped value up in its colours, the others
+through the grey pipeline.
 
 Frames are decoded only when asked for (``read_frame``), headers are checked
 first so that a corrupt header never allocates gigabytes.
@@ -377,6 +380,7 @@ def to_display(
     function: str | None = None,
     voi_lut_index: int | None = None,
     stored: np.ndarray | None = None,
+    supplemental: bool = True,
 ) -> np.ndarray:
     """8-bit image for the screen: (rows, cols) grey or (rows, cols, 3) RGB.
 
@@ -386,6 +390,9 @@ def to_display(
     header (or frame functional group), else the VOI LUT Sequence, else the
     frame's min..max; MONOCHROME1 inverted after VOI; floored to integers
     (matches ``dcmj2pnm``). ``stored`` skips decoding when the frame is known.
+    A grey frame with a Supplemental Palette Color LUT comes out RGB (see
+    :func:`apply_supplemental_palette`) unless ``supplemental`` is False (the
+    grey pipeline alone, as ``dcmj2pnm`` shows it).
     """
     dataset, _ = open_dataset(ds)
     if stored is None:
@@ -395,7 +402,10 @@ def to_display(
         return palette_to_rgb8(dataset, stored)
     if stored.ndim == 3:
         return rgb_to_8bit(dataset, stored)
-    return grey_to_8bit(dataset, stored, frame_index, window, function, voi_lut_index)
+    grey = grey_to_8bit(dataset, stored, frame_index, window, function, voi_lut_index)
+    if supplemental and has_supplemental_palette(dataset, frame_index):
+        return apply_supplemental_palette(dataset, stored, grey)
+    return grey
 
 
 def grey_to_8bit(
@@ -497,6 +507,71 @@ def rgb_to_8bit(ds: Dataset, rgb: np.ndarray) -> np.ndarray:
         return np.floor((rgb - lo) / max(hi - lo, 1e-12) * 255).astype(np.uint8)
     shift = max(bits - 8, 0)
     return (rgb.astype(np.uint64) >> shift).clip(0, 255).astype(np.uint8)
+
+
+def has_supplemental_palette(ds: Dataset, frame_index: int = 0) -> bool:
+    """True when a grey frame is to be shown with its Supplemental Palette Color LUT.
+
+    PS3.3 C.7.6.19 / C.8.16.2.1.1.1: MONOCHROME1/2 with Red, Green and Blue
+    Palette Color Lookup Table Descriptor and Data (or Segmented Data), unless
+    Pixel Presentation (0008,9205) says MONOCHROME; MIXED defers to the frame's
+    own Pixel Presentation in its MR/CT Image Frame Type functional group.
+    """
+    if not str(ds.get("PhotometricInterpretation", "")).strip().startswith("MONOCHROME"):
+        return False
+    if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+        return False
+    for colour in ("Red", "Green", "Blue"):
+        if f"{colour}PaletteColorLookupTableDescriptor" not in ds:
+            return False
+        if (f"{colour}PaletteColorLookupTableData" not in ds
+                and f"Segmented{colour}PaletteColorLookupTableData" not in ds):
+            return False
+    presentation = str(ds.get("PixelPresentation", "") or "").strip().upper()
+    if presentation == "MIXED":
+        for sequence in ("MRImageFrameTypeSequence", "CTImageFrameTypeSequence"):
+            item = _functional_item(ds, frame_index, sequence)
+            if item is not None and "PixelPresentation" in item:
+                presentation = str(item.PixelPresentation).strip().upper()
+                break
+    return presentation not in ("MONOCHROME", "MIXED")
+
+
+def apply_supplemental_palette(ds: Dataset, stored: np.ndarray, grey: np.ndarray) -> np.ndarray:
+    """RGB of a grey frame with a Supplemental Palette Color LUT (PS3.3 C.8.16.2.1.1.1).
+
+    Stored values below the palette's first mapped value (second value of the
+    Palette Color Lookup Table Descriptor) keep ``grey``, the 8-bit output of
+    the grey pipeline; the others are mapped by the palette (the last entry
+    beyond its end) to 8-bit colour as :func:`palette_to_rgb8` does.
+    """
+    first = int(ds.RedPaletteColorLookupTableDescriptor[1])
+    if int(ds.get("PixelRepresentation", 0) or 0) and first >= 32768:
+        first -= 65536  # a signed first value mapped (C.7.6.3.1.5)
+    rgb = np.repeat(np.asarray(grey, dtype=np.uint8)[..., None], 3, axis=-1)
+    coloured = stored >= first
+    if coloured.any():
+        rgb[coloured] = palette_to_rgb8(_palette_only(ds), stored[coloured])[..., :3]
+    return rgb
+
+
+_PALETTE_KEYWORDS = tuple(
+    f"{kind}{colour}PaletteColorLookupTable{part}"
+    for colour in ("Red", "Green", "Blue", "Alpha")
+    for kind, part in (("", "Descriptor"), ("", "Data"), ("Segmented", "Data"))
+)
+
+
+def _palette_only(ds: Dataset) -> Dataset:
+    """The palette elements alone: pydicom's ``apply_color_lut`` refuses a dataset whose
+    Pixel Presentation is COLOR or MIXED (it would not split grey from colour)."""
+    out = Dataset()
+    for keyword in _PALETTE_KEYWORDS:
+        if keyword in ds:
+            out[keyword] = ds[keyword]
+    if hasattr(ds, "file_meta"):
+        out.file_meta = ds.file_meta  # segmented data: the byte order
+    return out
 
 
 def palette_to_rgb8(ds: Dataset, indices: np.ndarray) -> np.ndarray:

@@ -22,6 +22,9 @@ quantisation of a look-up table). When the header's VOI is
 a VOI LUT Sequence or the SIGMOID function (C.11.2.1.3) the frame is shown as
 :func:`viewer.dicom.pixels.to_display` computes it until the user changes the
 window. Colour frames (8-bit RGB after palette / YBR conversion) pass through.
+Grey frames with a Supplemental Palette Color LUT (PS3.3 C.8.16.2.1.1.1) are
+windowed on the CPU (:meth:`ImageSeries.display`): grey below the palette's
+first mapped value, its colours above, shown as RGB.
 """
 
 from __future__ import annotations
@@ -166,6 +169,11 @@ class ImageView:
     def colour(self) -> bool:
         return self.info.colour
 
+    @property
+    def _rgb_display(self) -> bool:
+        """A grey frame shown in colour through its Supplemental Palette Color LUT."""
+        return self.info.supplemental_palette and not self.info.colour
+
     def _header_voi_needed(self, n: int) -> bool:
         """True when the header's VOI cannot be a linear GPU window (PS3.3 C.11.2.1):
         a SIGMOID function, or a VOI LUT Sequence without a window."""
@@ -183,7 +191,10 @@ class ImageView:
             raise IndexError(f"frame {n} requested but the series has {total}")
         info = self.series.frames[n]
         self.index = n
-        if self.header_voi and not info.colour:
+        if self._rgb_display:
+            window = None if self.header_voi else (self.center, self.width)
+            data = self.series.display(n, window, invert=self.user_invert)
+        elif self.header_voi and not info.colour:
             data = self.series.display(n)
             if self.user_invert:
                 data = 255 - data
@@ -247,7 +258,7 @@ class ImageView:
                                deep=False)
         image.GetPointData().SetScalars(scalars)
         self._pixels, self._image = flipped, image
-        self._negated = self.inverted and not self.header_voi
+        self._negated = self.inverted and not self.header_voi and not self._rgb_display
         self.actor.GetMapper().SetInputData(image)
         self.actor.SetDisplayExtent(0, cols - 1, 0, rows - 1, 0, 0)
         reframe = (rows, cols) != self.shape or aspect != self.aspect
@@ -262,6 +273,9 @@ class ImageView:
         if width < 1:
             raise ValueError(f"window width must be >= 1, got {width}")
         self.width, self.center = float(width), float(level)
+        if self._rgb_display and not self.header_voi:  # windowed on the CPU
+            self.set_frame(self.index)
+            return
         if self.header_voi:
             self.header_voi = False
             self.set_frame(self.index)
@@ -301,11 +315,12 @@ class ImageView:
 
     def _apply_window(self) -> None:
         prop = self.actor.GetProperty()
-        table = None if self.colour else self._grey_table
+        rgb = self.colour or self._rgb_display
+        table = None if rgb else self._grey_table
         prop.SetLookupTable(table)
         if table is not None:
             prop.UseLookupTableScalarRangeOff()
-        if self.colour or self.header_voi:
+        if rgb or self.header_voi:
             # 8-bit values as they are; through a table, value v is entry v
             prop.SetColorWindow(255.0 if table is None else 256.0)
             prop.SetColorLevel(127.5)
