@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _MAX_UIDS_PER_REQUEST = 400
 _PIPELINE_BATCH = 40  # instances per C-GET of the parallel DIMSE retrieve
+_DIMSE_SERIES_LEVEL = True  # a series with nothing cached: one SERIES-level C-GET
+_WRITER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class _Run:
     skip: set[str] = field(default_factory=set)  # already cached before this retrieve
     writer: _Writer | None = None
     first_uid: str | None = None  # the instance fetched alone first
+    gate: threading.Event | None = None  # set once the first image is stored (streams wait)
 
     def store(
         self,
@@ -249,6 +252,15 @@ def _int(value: Any) -> int | None:
         return int(str(value).strip()) if value not in (None, "") else None
     except ValueError:
         return None
+
+
+def _wait_gate(gate: threading.Event | None, cancel: _Either, name: str) -> None:
+    """Wait until ``gate`` is set (the first image stored), or raise on cancellation."""
+    if gate is None:
+        return
+    while not gate.wait(0.02):
+        if cancel.is_set():
+            raise RetrieveCancelled(f"retrieve from '{name}' cancelled")
 
 
 def _header_row(data: bytes, sop_uid: str) -> dict[str, Any]:
@@ -419,7 +431,7 @@ class Retriever:
         stop = threading.Event()
         either = _Either(cancel, stop)
         first = first_series or series_uid or series_rows[0]["SeriesInstanceUID"]
-        run.writer = _Writer(run)
+        run.writer = _Writer(run, threads=_WRITER_THREADS)
         try:
             plan = self._fetch_with_scp(
                 run, series_rows, wanted, cached, first, either, stop, cancel
@@ -513,6 +525,9 @@ class Retriever:
                 None if len(series_rows) > 1 else series_rows[0]["SeriesInstanceUID"],
                 first,
             )
+            if probe is not None and self._web is not None and plan.streams and not plan.missing:
+                self._streams_with_probe(run, plan, probe, either, stop, cancel)
+                return plan
             if probe is not None:
                 try:
                     probe.result()
@@ -525,6 +540,42 @@ class Retriever:
         elif run.progress is not None:
             run.progress(run.snapshot())
         return plan
+
+    def _streams_with_probe(
+        self,
+        run: _Run,
+        plan: _Plan,
+        probe: Any,
+        either: _Either,
+        stop: threading.Event,
+        cancel: threading.Event | None,
+    ) -> None:
+        """WADO-RS series streams asked for while the first image is still coming.
+
+        Orthanc takes ~0.1 s (more when busy) to send the first part of a series
+        retrieve; asked for only after the first image, that wait added to the
+        retrieve. The streams' parts are held until the first image is stored
+        (``run.gate``), so it is still reported before any other.
+        """
+        gate = threading.Event()
+
+        def probe_done(future: Any) -> None:
+            if future.exception() is not None:
+                stop.set()
+            gate.set()
+
+        run.gate = gate
+        probe.add_done_callback(probe_done)
+        pool_error: BaseException | None = None
+        try:
+            self._pool(run, plan.tasks(set(), self.workers), set(), either, stop, cancel)
+        except BaseException as exc:
+            pool_error = exc
+        probe_error = probe.exception()
+        if probe_error is not None:
+            raise probe_error
+        if pool_error is not None:
+            raise pool_error
 
     def _pipelined(self, wanted: set[str] | None) -> bool:
         return self._dimse is not None and wanted is None
@@ -552,26 +603,39 @@ class Retriever:
         stop: threading.Event,
         probe: Any,
     ) -> _Plan:
-        """DIMSE: list the instances, then fetch them over ``workers`` associations.
+        """DIMSE: fetch over ``workers`` associations.
 
-        The matches of the image-level C-FIND are cut into batches of
-        ``_PIPELINE_BATCH`` handed to the associations, each running one C-GET (or
-        C-MOVE) per batch on the same association, so the work stays balanced.
+        A series with nothing cached is fetched whole by one SERIES-level C-GET (or
+        C-MOVE), like getscu, without listing it: on Orthanc that costs ~0.6 s of its
+        CPU for 600 CT images against ~0.9 s for the same images asked by SOP Instance
+        UID lists, plus ~0.1 s (and ~0.2 s of ours) for the listing, and on a busy
+        2-core machine CPU is what the wall time follows. Several such series go to
+        several associations at once. Other series (resume) are listed by an
+        image-level C-FIND whose matches are cut into batches of ``_PIPELINE_BATCH``
+        handed to the associations, each running one C-GET per batch on the same
+        association, so the work stays balanced.
         """
         assert self._dimse is not None
         dimse = self._dimse
         plan = _Plan(first_series=first, web=False, sop_classes=sop_classes)
         run.total = sum(_int(s.get("NumberOfSeriesRelatedInstances")) or 0 for s in series_rows)
-        batches: queue.Queue[list[dict[str, Any]] | None] = queue.Queue()
+        batches: queue.Queue[list[dict[str, Any]] | str | None] = queue.Queue()
         errors: list[BaseException] = []
-        sink = self._dimse_sink(run) if self.node.retrieve == "get" else None
 
         def worker() -> None:
+            current: dict[str, str] = {}
+            sink = self._dimse_sink(run, current) if self.node.retrieve == "get" else None
             try:
                 with dimse.session(self.node.retrieve, sop_classes, sink, either) as session:  # type: ignore[arg-type]
                     while (batch := batches.get()) is not None:
                         if either.is_set():
                             continue
+                        if isinstance(batch, str):  # a whole series
+                            current["series"] = batch
+                            keys = {"StudyInstanceUID": run.study_uid, "SeriesInstanceUID": batch}
+                            session.fetch("series", keys)
+                            continue
+                        current["series"] = batch[0]["SeriesInstanceUID"]
                         keys = {
                             "StudyInstanceUID": run.study_uid,
                             "SeriesInstanceUID": batch[0]["SeriesInstanceUID"],
@@ -591,7 +655,17 @@ class Retriever:
             # the transfers for the GIL it took over a second), then the batches go out.
             ordered = sorted(series_rows, key=lambda s: s["SeriesInstanceUID"] != first)
             for series in ordered:
-                self._list_and_dispatch(run, plan, series, cached, batches, either)
+                uid = series["SeriesInstanceUID"]
+                count = _int(series.get("NumberOfSeriesRelatedInstances"))
+                if (
+                    _DIMSE_SERIES_LEVEL
+                    and count
+                    and not (cached and self.cache.instances(run.study_uid, uid))
+                ):
+                    plan.streams.append((uid, count))
+                    batches.put(uid)
+                    continue
+                self._list_and_dispatch(run, plan, series, cached, batches, either)  # type: ignore[arg-type]
         except BaseException as exc:
             errors.append(exc)
             stop.set()
@@ -616,7 +690,7 @@ class Retriever:
                 probe.result()
             except BaseException as exc:
                 errors.append(exc)
-        plan.total = len(plan.rows)
+        plan.total = len(plan.rows) + sum(count for _, count in plan.streams)
         plan.cached = len(plan.cached_rows)
         run.total, run.cached = plan.total, plan.cached
         if either.is_set() and not errors:
@@ -866,6 +940,7 @@ class Retriever:
         assert self._web is not None
 
         def on_part(data: bytes, meta: dict[str, str]) -> None:
+            _wait_gate(run.gate, cancel, self.node.name)
             run.submit(
                 [data],
                 meta["MediaStorageSOPInstanceUID"],
@@ -902,13 +977,17 @@ class Retriever:
             )
 
     @staticmethod
-    def _dimse_sink(run: _Run) -> Callable[[Any], None]:
+    def _dimse_sink(run: _Run, current: Mapping[str, str] | None = None) -> Callable[[Any], None]:
+        """Received instances to the writer; ``current["series"]`` is the series being
+        fetched (its instances may not have been listed)."""
+
         def sink(received: Any) -> None:
             run.submit(
                 received.parts(),
                 received.sop_instance_uid,
                 received.sop_class_uid,
                 received.transfer_syntax_uid,
+                series_uid=current.get("series") if current else None,
             )
 
         return sink
