@@ -65,7 +65,19 @@ def shown_ct(qtbot):
     exam = Exam(PatientRef(id="PAT-MOVE"), ("1.2.3",), ("1.2.3.4",), "CT", archive="local")
     opened = guard.open(exam)
     assert opened is not None and opened[0].verdict.fit
-    guard.shown("A", exam, opened[0], hide=image.hide, show=image.show)
+    # what the guard did, in order: an acknowledgement answered at once shows the image
+    # again before a visibility poll could see it hidden
+    image.events = []
+
+    def hide() -> None:
+        image.events.append("hide")
+        image.hide()
+
+    def show() -> None:
+        image.events.append("show")
+        image.show()
+
+    guard.shown("A", exam, opened[0], hide=hide, show=show)
     return window, image, guard, gate
 
 
@@ -80,9 +92,9 @@ def test_declined_on_the_small_screen_hides_the_images(qtbot, shown_ct) -> None:
     seen: list[str] = []
     timer = answer_when_asked("decline", seen)
     move_to_small_screen(qtbot, window)
-    qtbot.waitUntil(lambda: not image.isVisible())  # hidden while the question is asked
     qtbot.waitUntil(lambda: bool(seen) and guard.pending_question is None)
     timer.stop()
+    assert image.events == ["hide", "hide"]  # while asked, then for good
     assert not image.isVisible()
     assert seen == ["Not for diagnosis: this screen is 1.3 MP, CT needs 2 MP"]
     recs = list(gate.journal.records(actions=("view",)))
@@ -97,9 +109,9 @@ def test_acknowledged_on_the_small_screen_is_recorded_with_that_screen(
     seen: list[str] = []
     timer = answer_when_asked("acknowledge", seen)
     move_to_small_screen(qtbot, window)
-    qtbot.waitUntil(lambda: not image.isVisible())  # hidden while the question is asked
     qtbot.waitUntil(lambda: len(list(gate.journal.records(actions=("view",)))) == 2)
     timer.stop()
+    assert image.events == ["hide", "show"]  # hidden while the question was asked
     assert image.isVisible() and len(seen) == 1
     fitness = json.loads(list(gate.journal.records(actions=("view",)))[1].screen_fitness)
     assert fitness["acknowledged"] is True and fitness["screen_megapixels"] == 1.31
