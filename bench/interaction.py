@@ -394,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--open-slices", type=int, default=300)
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", default="", help="comma-separated subset of: "
+                        "cold,scroll,mpr,volume,open (default: all)")
     args = parser.parse_args(argv)
 
     xvfb = None
@@ -404,16 +406,24 @@ def main(argv: list[str] | None = None) -> int:
         "display": os.environ["DISPLAY"],
         "volume": f"512x512x{args.slices} int16",
     }
+    parts = set(args.only.split(",")) if args.only else {"cold", "scroll", "mpr", "volume",
+                                                          "open"}
     try:
-        results["cold_start"] = bench_cold_start(args.starts)
+        if "cold" in parts:
+            results["cold_start"] = bench_cold_start(args.starts)
         from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication([])
         volume = make_volume(args.slices)
-        results["scroll_1x1"] = bench_scroll(app, volume, args.frames, args.rounds)
-        results["crosshair_mpr"] = bench_mpr(app, volume, max(args.frames // 2, 10), args.rounds)
-        results["volume_rendering"] = bench_volume_rendering(app, volume)
-        results["open"] = bench_open(app, args.open_slices)
+        if "scroll" in parts:
+            results["scroll_1x1"] = bench_scroll(app, volume, args.frames, args.rounds)
+        if "mpr" in parts:
+            results["crosshair_mpr"] = bench_mpr(app, volume, max(args.frames // 2, 10),
+                                                 args.rounds)
+        if "volume" in parts:
+            results["volume_rendering"] = bench_volume_rendering(app, volume)
+        if "open" in parts:
+            results["open"] = bench_open(app, args.open_slices)
     finally:
         # our Xvfb (if any) gets SIGTERM when this process ends (PR_SET_PDEATHSIG): stopping
         # it while Qt still holds its connection would make Qt exit with status 1

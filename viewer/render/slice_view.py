@@ -107,6 +107,11 @@ class SliceView:
         self.renderer = vtkRenderer()
         self.renderer.SetViewport(*viewport)
         self.renderer.SetBackground(0.0, 0.0, 0.0)
+        # No lights: nothing here is shaded (the image slice is ambient-only, the lines and
+        # overlays unlit) but with VTK's automatic light the image's fragment shader still
+        # computes lighting per pixel: ~11 ms a 1024x1024 frame on llvmpipe, same pixels.
+        self.renderer.AutomaticLightCreationOff()
+        self.renderer.RemoveAllLights()
         self.window.AddRenderer(self.renderer)
 
         self.reslice = vtkImageReslice()

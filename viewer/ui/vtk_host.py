@@ -8,6 +8,7 @@ Imported only once the main window is visible (it pulls in VTK, ~1-3 s cold).
 * Multisampling is switched off: 2-D image views gain nothing from it, and on
   llvmpipe an 8x multisampled 1024x1024 window costs ~30 ms a frame by itself
   (measured: 34 -> ~100 frames/s for an empty window).
+* Frames are blitted to the window colour only (no depth copy): see ``VTKHost``.
 * The widget's own VTK interactor style never sees an event: the viewport
   subclasses override Qt's event handlers and drive the models instead.
 """
@@ -75,6 +76,12 @@ class VTKHost(QVTKRenderWindowInteractor):
         super().__init__(parent, **kwargs)
         self.render_window: vtkRenderWindow = self.GetRenderWindow()
         self.render_window.SetMultiSamples(0)
+        # VTK renders into its own framebuffer and, in the default BlitToHardware mode,
+        # copies colour *and depth* to the window (depth through a full-window shader pass,
+        # ~7 ms at 1024x1024 on llvmpipe). Nothing reads the window's depth: blit colour only
+        # to the bound (window's) framebuffer (tests/ui/test_frame_speed.py checks the X
+        # server shows the rendered pixels).
+        self.render_window.SetFrameBlitModeToBlitToCurrent()
         self.frames = 0
         self._dirty = False
         self.setMinimumSize(64, 64)
@@ -99,6 +106,9 @@ class VTKHost(QVTKRenderWindowInteractor):
         self._dirty = False
         if not self.isVisible():
             return
+        overlay = getattr(getattr(self, "view", None), "overlay", None)
+        if overlay is not None:  # HiDPI: text and margins keep their size on screen
+            overlay.set_scale(self.device_ratio())
         self.prepare_frame()
         self.render_window.Render()
         self.frames += 1
