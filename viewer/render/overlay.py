@@ -138,6 +138,8 @@ class OverlayLayer:
     def __init__(self, renderer: vtkRenderer, font_size: int = 14) -> None:
         self.renderer = renderer
         self.font_size = font_size
+        self.base_font_size = font_size
+        self.scale = 1.0  # device pixels per logical pixel (HiDPI), see set_scale
         self.cache = _SHARED_CACHE
         self._actors: dict[str, vtkActor2D] = {}
         self._items: dict[str, OverlayItem] = {}
@@ -191,6 +193,25 @@ class OverlayLayer:
             self._actors[key] = actor
         return actor
 
+    def set_scale(self, scale: float) -> None:
+        """Device pixels per logical pixel (Qt's devicePixelRatio, 1.5 or 2 on HiDPI):
+        text, margins and the scale bar are drawn that much larger in the device pixels
+        the render window counts, so they keep their size on screen. Cheap when unchanged."""
+        scale = max(float(scale), 0.5)
+        if abs(scale - self.scale) < 1e-6:
+            return
+        self.scale = scale
+        self.font_size = max(1, round(self.base_font_size * scale))
+        self.margin = round(OverlayLayer.margin * scale)
+        self._bar.GetProperty().SetLineWidth(2 * scale)
+        self._bar_key = None  # the bar and its label are laid out again on the next frame
+        items, self._items = self._items, {}
+        for anchor, item in items.items():
+            if anchor in ANCHORS:  # re-rasterised at the new size and placed again
+                self.set_text(anchor, item.text, item.color)
+            else:
+                self._items[anchor] = item
+
     def set_visible(self, visible: bool) -> None:
         self.visible = visible
         for anchor, actor in self._actors.items():
@@ -208,7 +229,7 @@ class OverlayLayer:
             next((s for s in ("top", "bottom") if s in anchor), ""), (vh - h) // 2
         )
         if anchor == "banner":
-            y = vh - h - m - self.font_size - 8
+            y = vh - h - m - self.font_size - round(8 * self.scale)
         actor.SetPosition(float(x), float(y))
 
     def layout(self, viewport_px: tuple[int, int]) -> None:
@@ -240,8 +261,10 @@ class OverlayLayer:
         length_mm = nice_length(vw / 5 * mm_per_pixel)
         px = length_mm / mm_per_pixel
         x0, x1 = vw / 2 - px / 2, vw / 2 + px / 2
-        y = self.margin + 2 * self.font_size + 12
-        pts = [(x0, y), (x1, y), (x0, y - 4), (x0, y + 4), (x1, y - 4), (x1, y + 4)]
+        k = self.scale
+        y = self.margin + 2 * self.font_size + round(12 * k)
+        tick = 4 * k
+        pts = [(x0, y), (x1, y), (x0, y - tick), (x0, y + tick), (x1, y - tick), (x1, y + tick)]
         self._bar_points.Reset()
         lines = vtkCellArray()
         for n, (px_, py_) in enumerate(pts):
@@ -256,7 +279,7 @@ class OverlayLayer:
         self.scale_bar_mm = length_mm
         text = f"{length_mm:g} mm" + (f" {note}" if note else "")
         label = self.cache.get(text, self.font_size, WHITE, "left")
-        self._free_text("scale", text, int(vw / 2 - label.width / 2), int(y + 5))
+        self._free_text("scale", text, int(vw / 2 - label.width / 2), int(y + 5 * k))
 
     def _free_text(self, key: str, text: str, x: int, y: int) -> None:
         """A text block at a fixed pixel position (bottom-left corner at x, y)."""

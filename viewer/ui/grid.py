@@ -274,6 +274,12 @@ class ViewportGrid(QWidget):
             self._layout.setRowStretch(r, 1)
         for c in range(cols):
             self._layout.setColumnStretch(c, 1)
+        # rows/columns of a bigger layout before (the MPR made at start-up) keep their
+        # stretch in a QGridLayout: without this a 1x1 got only a quarter of the grid
+        for r in range(rows, self._layout.rowCount()):
+            self._layout.setRowStretch(r, 0)
+        for c in range(cols, self._layout.columnCount()):
+            self._layout.setColumnStretch(c, 0)
         if self.isVisible():  # show and size the new cells now, not on the next event turn
             for cell in self.cells:
                 cell.show()

@@ -73,6 +73,11 @@ class MeasurementLayer:
             return x - left, (h - y) - bottom
 
         normal, point = view.plane.normal, view.plane.point
+        # HiDPI: labels as large as the overlay's text (OverlayLayer.set_scale)
+        overlay = getattr(view, "overlay", None)
+        k = getattr(overlay, "scale", 1.0)
+        size = getattr(overlay, "font_size", 14)
+        self.actor.GetProperty().SetLineWidth(2 * k)
         self._points.Reset()
         lines = vtkCellArray()
         self.label_texts = []
@@ -89,10 +94,10 @@ class MeasurementLayer:
             lines.InsertCellPoint(base)
             lines.InsertCellPoint(base + 1)
             text = d.label()
-            tex = _CACHE.get(text, 14, YELLOW, "left")
+            tex = _CACHE.get(text, size, YELLOW, "left")
             actor = self._label_actor(shown)
             actor.GetMapper().SetInputData(tex.image)
-            actor.SetPosition(max(a[0], b[0]) + 6, (a[1] + b[1]) / 2)
+            actor.SetPosition(max(a[0], b[0]) + 6 * k, (a[1] + b[1]) / 2)
             actor.VisibilityOn()
             self.label_texts.append(text)
             shown += 1
@@ -101,7 +106,7 @@ class MeasurementLayer:
             a = px(pending)
             base = self._points.GetNumberOfPoints()
             for dx, dy in ((-4, 0), (4, 0), (0, -4), (0, 4)):
-                self._points.InsertNextPoint(a[0] + dx, a[1] + dy, 0.0)
+                self._points.InsertNextPoint(a[0] + dx * k, a[1] + dy * k, 0.0)
             for n in (0, 2):
                 lines.InsertNextCell(2)
                 lines.InsertCellPoint(base + n)
