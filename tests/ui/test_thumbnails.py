@@ -22,7 +22,7 @@ from viewer.dicom.image2d import ImageSeries
 from viewer.ui import loader
 
 CR_CHEST = "pixel_pipeline/monochrome1/CR-MONO1-10-chest_nometa.dcm"  # MONOCHROME1, 440x440
-CR_MLUT = "pixel_pipeline/monochrome1/CR-ModalitySequenceLUT.dcm"  # refused as a volume
+CR_MLUT = "pixel_pipeline/monochrome1/CR-ModalitySequenceLUT.dcm"  # Modality LUT Sequence
 FACE = "pixel_pipeline/palette/OT-PAL-8-face_nometaTS.dcm"  # PALETTE COLOR
 COLOUR = "pixel_pipeline/color/color-pl.dcm"  # RGB, planar configuration 1
 US_CINE = "pixel_pipeline/palette/US-PAL-8-10x-echo_rle.dcm"  # 10-frame palette cine
