@@ -5,8 +5,11 @@ import) or from archives: with an archive (or "All archives", federated) selecte
 the search runs in a worker (recorded as QUERY, :mod:`viewer.ui.retrieval`) and
 its studies are listed with their archive; selecting one lists its series
 (series-level query) and the patient's other studies on all archives (priors);
-"Retrieve/Open" fetches it with a per-study progress bar and Cancel, and emits
-``retrieved`` with the chosen series' cache folder as soon as it is complete.
+"Retrieve/Open" fetches it with a per-study progress bar and Cancel, emits ``arriving``
+with the chosen series' instances as they are stored (the viewer shows the first at once)
+and ``retrieved`` with its cache folder as soon as it is complete.
+A study is listed once, whatever lists it: a retrieved or imported study that an archive
+also lists is one row, its archive's, marked as cached (:func:`merge_rows`).
 The search filters on patient name (substring, ``^`` or space as separator),
 patient ID or INS, birth date, study date range, modality and accession.
 No VTK here, and nothing slow: indexes are built by workers.
@@ -41,6 +44,8 @@ from viewer.ui.browser_query import (
     Query,
     StudyRow,
     archive_keys,
+    archive_match,
+    merge_rows,
     row_from_archive,
     rows_from_index,
     series_label,
@@ -66,6 +71,8 @@ class StudyBrowser(QWidget):
     import_requested = Signal()
     thumbnails_ready = Signal()
     retrieved = Signal(str, bool)  # cache folder of a retrieved series or study, open it
+    # StudyRow, archive series match, paths of newly stored instances, series instance count
+    arriving = Signal(object, object, object, int)
     archive_error = Signal(str)  # one line naming the archive
     search_done = Signal()
     series_listed = Signal()
@@ -242,9 +249,10 @@ class StudyBrowser(QWidget):
         return self._keep(task)
 
     def _archive_results(self, result: Any) -> None:
+        # one row per study: a study already here (imported, retrieved) keeps its row
         self.rows = [r for r in self.rows if not isinstance(r.study, dict)]
-        self.rows.extend(row_from_archive(d) for d in result.results)
-        self._fill([n for n, r in enumerate(self.rows) if isinstance(r.study, dict)])
+        listed = merge_rows(self.rows, [row_from_archive(d) for d in result.results])
+        self._fill([n for n, r in enumerate(self.rows) if any(r is x for x in listed)])
         if result.errors:
             self._say_error(_errors_text(result.errors))
         else:
@@ -262,6 +270,12 @@ class StudyBrowser(QWidget):
         task = search_task([source], "series", keys)
         task.signals.finished.connect(lambda res, r=row: self._archive_series(r, res))
         self._keep(task)
+        self._list_priors(row)
+
+    def _list_priors(self, row: StudyRow) -> None:
+        """The patient's other studies on all archives (a search in a worker)."""
+        from viewer.ui.retrieval import search_task
+
         if row.patient_id and self.nodes:
             sources = [self.source(n) for n in self.nodes]
             task = search_task(sources, "study", {"PatientID": row.patient_id})
@@ -329,13 +343,18 @@ class StudyBrowser(QWidget):
         if row.source not in self.nodes:
             self._say_error(tr("Archive {name} is not configured").format(name=row.source))
             return None
-        job = RetrieveJob(self.source(row.source), row.study, first_series)
+        job = RetrieveJob(self.source(row.source), archive_match(row), first_series)
         label = f"{row.values()[4]} {row.description} [{row.source}]".strip()
         widget = RetrievalWidget(label, job)
         self.retrievals.insertWidget(self.retrievals.count() - 1, widget)  # above the stretch
         self.jobs[row.study_uid] = job
         sig = job.signals
         sig.first_ready.connect(lambda folder: self.retrieved.emit(folder, True))
+        if first_series is not None:
+            info = next((s for s in row.series if isinstance(s, dict)
+                         and s.get("SeriesInstanceUID") == first_series),
+                        {"SeriesInstanceUID": first_series})
+            sig.arrived.connect(lambda paths, total: self.arriving.emit(row, info, paths, total))
         opened = first_series is not None
         sig.finished.connect(lambda res: self._retrieve_done(row, res, opened))
         sig.failed.connect(lambda message: self._retrieve_ended(row, message))
@@ -348,8 +367,9 @@ class StudyBrowser(QWidget):
         folder = str(result.folder)
         self._say(tr("{n} images retrieved from {name}").format(n=result.instances,
                                                                  name=row.source))
-        if not opened:  # no chosen series (a prior): open the study now it is all here
-            self.retrieved.emit(folder, True)
+        # no chosen series (a prior): open the study now it is all here; else list the
+        # whole study (the row so far knows the chosen series only)
+        self.retrieved.emit(folder, not opened)
 
     def _retrieve_ended(self, row: StudyRow, message: str) -> None:
         self.jobs.pop(row.study_uid, None)
@@ -360,10 +380,31 @@ class StudyBrowser(QWidget):
 
     # ---------------------------------------------------------------- data
     def add_rows(self, rows: list[StudyRow]) -> None:
-        known = {(r.study_uid, r.source) for r in self.rows}
-        self.rows.extend(r for r in rows if (r.study_uid, r.source) not in known)
+        """Rows of a local import or a retrieval; a study already listed is merged into its
+        row (one row per Study Instance UID), which is redrawn where it is shown."""
+        before = len(self.rows)
+        merged = merge_rows(self.rows, rows)
         if self.archive.currentData() == "local":
             self.search()
+            return
+        for row in merged:
+            if any(row is r for r in self.rows[:before]):
+                self._redraw(row)
+
+    def _redraw(self, row: StudyRow) -> None:
+        """Update the cells of ``row`` where the table shows it (selection kept)."""
+        n = next(k for k, r in enumerate(self.rows) if r is row)
+        for r in range(self.model.rowCount()):
+            if self.model.item(r, 0).data(Qt.ItemDataRole.UserRole) == n:
+                for c, value in enumerate(self._texts(row)):
+                    self.model.item(r, c).setText(value)
+
+    @staticmethod
+    def _texts(row: StudyRow) -> tuple[str, ...]:
+        values = row.values()
+        if row.cached and row.archive is not None:
+            values = (*values[:-1], tr("{archive} (cached)").format(archive=row.source))
+        return values
 
     def query(self) -> Query:
         def da(d: QDateEdit) -> str:
@@ -393,7 +434,7 @@ class StudyBrowser(QWidget):
         for n in numbers:
             row = self.rows[n]
             items = []
-            for value in row.values():
+            for value in self._texts(row):
                 item = QStandardItem(value)
                 item.setData(n, Qt.ItemDataRole.UserRole)
                 items.append(item)
@@ -422,6 +463,8 @@ class StudyBrowser(QWidget):
         if isinstance(row.study, dict):
             self._list_archive_series(row)
             return
+        if row.archive is not None and row.source in self.nodes:
+            self._list_priors(row)  # cached, and on an archive: its priors there too
         for s in row.series:
             number = f"#{s.number} " if getattr(s, "number", None) is not None else ""
             n = len(getattr(s, "instances", []))

@@ -24,7 +24,13 @@ class StudyRow:
     source: str
     series: list[Any] = field(default_factory=list)  # SeriesEntry-like: description, number...
     patient: Any = None
-    study: Any = None
+    study: Any = None  # the local StudyEntry, or the archive's match (a dict) until cached
+    archive: dict[str, Any] | None = None  # the archive's match of a study also local
+
+    @property
+    def cached(self) -> bool:
+        """Its instances are on this machine (imported or retrieved): opened from disk."""
+        return self.study is not None and not isinstance(self.study, dict)
 
     def values(self) -> tuple[str, ...]:
         return (format_pn(self.patient_name), self.patient_id, self.ins,
@@ -136,6 +142,59 @@ def row_from_archive(d: dict[str, Any]) -> StudyRow:
         series=[],
         study=d,
     )
+
+
+def archive_match(row: StudyRow) -> dict[str, Any]:
+    """The archive's study match of a row (what a retrieval of it needs)."""
+    if isinstance(row.study, dict):
+        return row.study
+    return row.archive or {"StudyInstanceUID": row.study_uid, "PatientID": row.patient_id}
+
+
+def _series_key(s: Any) -> tuple[Any, ...]:
+    return (s.number is None, s.number or 0, s.description)
+
+
+def _merge(old: StudyRow, new: StudyRow) -> None:
+    """Fold ``new`` (same Study Instance UID) into ``old``, which keeps its identity."""
+    if not new.cached:  # an archive lists it: remember where, keep what is on disk
+        if old.cached:
+            old.archive, old.source = new.study, new.source
+        else:
+            old.study, old.source = new.study, new.source
+        return
+    if not old.cached:  # its instances arrived: opened from disk from now on
+        old.archive, old.series = old.study, []
+    by_uid = {getattr(s, "series_uid", id(s)): s for s in old.series}
+    by_uid.update({s.series_uid: s for s in new.series})  # the newer scan knows more
+    old.series = sorted(by_uid.values(), key=_series_key)
+    old.study, old.patient = new.study, new.patient or old.patient
+    old.ins = new.ins or old.ins
+    if old.archive is None:
+        old.modalities = "/".join(sorted({s.modality for s in old.series if s.modality}))
+    for name in ("patient_name", "patient_id", "birth_date", "study_date", "description",
+                 "accession"):
+        if not getattr(old, name):
+            setattr(old, name, getattr(new, name))
+
+
+def merge_rows(rows: list[StudyRow], incoming: list[StudyRow]) -> list[StudyRow]:
+    """Add ``incoming`` to ``rows`` keeping one row per Study Instance UID (a study already
+    there is merged into its row: local series added, archive remembered); returns the row
+    each incoming one became, in order."""
+    by_uid = {r.study_uid: r for r in rows}
+    out = []
+    for new in incoming:
+        old = by_uid.get(new.study_uid)
+        if old is None or old is new:
+            if old is None:
+                rows.append(new)
+                by_uid[new.study_uid] = new
+            out.append(new)
+            continue
+        _merge(old, new)
+        out.append(old)
+    return out
 
 
 def series_label(s: dict[str, Any]) -> str:

@@ -143,6 +143,9 @@ class MainWindow(QMainWindow):
         self.browser.open_series.connect(self.open_study)
         self.browser.import_requested.connect(self.import_folder)
         self.browser.retrieved.connect(self.open_retrieved)
+        from viewer.ui.streaming import StreamingPreview
+
+        self.streaming = StreamingPreview(self)  # a retrieval's first image at once
         dock = QDockWidget(tr("Studies"), self)
         dock.setObjectName("studies")
         dock.setWidget(self.browser)
@@ -624,9 +627,14 @@ class MainWindow(QMainWindow):
         """
         if not any(items):
             return None
+        # a retrieval's preview already checked and recorded its study: not twice
+        checked = self.streaming.claim(items)
+        if checked is None:  # declined when its first image came
+            return None
+        unchecked = [i for i in items if i is not None and i[0].study_uid not in checked]
         # GUI thread, before any pixel is decoded: screen fitness, acknowledgement and the
         # VIEW record (viewer.ui.access_ui); it explains a refusal itself
-        if self.access_ui is not None and not self.access_ui.before_open(items):
+        if self.access_ui is not None and unchecked and not self.access_ui.before_open(unchecked):
             return None
 
         def assemble_all(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
@@ -638,7 +646,8 @@ class MainWindow(QMainWindow):
                 if item is not None:
                     studies.setdefault(item[0].study_uid, (item[0], []))[1].append(item[1])
             for row, series in studies.values():
-                self.authorizer(row, series)  # raises when refused: nothing is decoded
+                if row.study_uid not in checked:
+                    self.authorizer(row, series)  # raises when refused: nothing is decoded
             out: list[Any] = []
             for n, item in enumerate(items):
                 if cancel.is_set():
@@ -674,6 +683,7 @@ class MainWindow(QMainWindow):
 
     def _show(self, items: list[Any]) -> None:
         try:
+            self.streaming.finish()  # the preview's cell back to its viewport
             self.grid.show_volumes(items)
         except Exception as exc:  # a rendering failure is reported, never a silent hang
             log.exception("showing the images failed")

@@ -5,9 +5,11 @@
   Instance UID, :mod:`viewer.archive.federated`) and returns a
   :class:`~viewer.archive.federated.FederatedResult`.
 * :class:`RetrieveJob` — a :class:`QRunnable` that records RETRIEVE, fetches the chosen
-  series first (``first_ready`` is emitted with its cache folder as soon as it is complete,
-  so the viewer opens it while the rest streams in), then the rest of the study, and records
-  TRANSFERRED. Progress is throttled (``PROGRESS_INTERVAL``, PLATFORM.md: keep emits modest).
+  series first (``arrived`` carries the paths of its instances as they are stored, so the
+  viewer shows the first image at once, :mod:`viewer.ui.streaming`; ``first_ready`` is
+  emitted with its cache folder as soon as it is complete, so the viewer opens it while the
+  rest streams in), then the rest of the study, and records TRANSFERRED. Progress is
+  throttled (``PROGRESS_INTERVAL``, PLATFORM.md: keep emits modest).
   Cancelling keeps what arrived: the next job on the same study fetches only what is
   missing (the cache's resume, :mod:`viewer.archive.retrieve`).
 * :class:`RetrievalWidget` — one row per study: label, progress bar (instances, MB, rate)
@@ -29,6 +31,8 @@ from viewer.ui.i18n import tr
 from viewer.ui.workers import PROGRESS_INTERVAL, Task
 
 log = logging.getLogger(__name__)
+
+ARRIVAL_INTERVAL = 0.5
 
 
 def _patient_ref(info: Mapping[str, Any]) -> Any:
@@ -58,6 +62,10 @@ def search_task(sources: Sequence[Any], level: str, keys: Mapping[str, Any]) -> 
 
 class RetrieveSignals(QObject):
     progress = Signal(int, int, float, float)  # instances done, total, MB done, MB/s
+    # paths (str) of the chosen series' instances stored since the last report, and the
+    # series' instance count when known (0 before the archive said): the first path alone
+    # at once, then batches at most every ARRIVAL_INTERVAL, all before first_ready
+    arrived = Signal(object, int)
     first_ready = Signal(str)  # cache folder of the chosen series, complete
     finished = Signal(object)  # RetrieveResult of the whole study
     failed = Signal(str)  # one line naming the archive
@@ -76,6 +84,10 @@ class RetrieveJob(QRunnable):
         self.signals = RetrieveSignals()
         self.cancel_event = threading.Event()
         self._last = 0.0
+        self._arrival_lock = threading.Lock()
+        self._arrivals: list[str] = []
+        self._arrivals_sent = 0.0  # monotonic time of the last report, 0: none yet
+        self._series_total = 0
         self.setAutoDelete(False)
 
     def cancel(self) -> None:
@@ -88,6 +100,27 @@ class RetrieveJob(QRunnable):
             self._last = now
             self.signals.progress.emit(int(p.instances_done), int(p.instances_total),
                                        p.bytes_done / 1e6, float(p.mb_per_s))
+
+    def _first_progress(self, p: Any) -> None:
+        self._series_total = int(p.instances_total)
+        self._progress(p)
+
+    def _arrived(self, path: Any) -> None:
+        """One stored instance of the chosen series (a worker thread of the archive layer)."""
+        with self._arrival_lock:
+            self._arrivals.append(str(path))
+            now = time.monotonic()
+            if self._arrivals_sent and now - self._arrivals_sent < ARRIVAL_INTERVAL:
+                return
+            self._arrivals_sent = now
+            batch, self._arrivals = self._arrivals, []
+        self.signals.arrived.emit(batch, self._series_total)
+
+    def _flush_arrivals(self) -> None:
+        with self._arrival_lock:
+            batch, self._arrivals = self._arrivals, []
+        if batch:
+            self.signals.arrived.emit(batch, self._series_total)
 
     def _final(self, result: Any) -> None:
         """The last snapshot of a fetch, whatever the throttling dropped."""
@@ -108,8 +141,11 @@ class RetrieveJob(QRunnable):
                                       study_uids=[self.study_uid], archive=name)
             if self.first_series:
                 first = self.source.fetch(self.study_uid, self.first_series,
-                                          progress=self._progress, cancel=self.cancel_event)
+                                          progress=self._first_progress,
+                                          on_instance=self._arrived, cancel=self.cancel_event)
                 fetched += first.fetched
+                self._series_total = first.instances
+                self._flush_arrivals()
                 self._final(first)
                 self.signals.first_ready.emit(str(first.folder))
             result = self.source.fetch(self.study_uid, progress=self._progress,
