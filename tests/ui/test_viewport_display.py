@@ -66,6 +66,12 @@ def test_the_banner_is_over_the_cr_viewport_only(qtbot, ct_and_cr) -> None:
     cell = grid.cells[1]
     assert cr_banner.geometry().bottom() < cell.child.geometry().top()
     assert cr_banner.width() >= cell.child.width()
+    # and in the grid's screenshot (VTK pixels pasted, the banner drawn as shown)
+    rgb = grid.capture().astype(int)
+    red = (np.abs(rgb[..., 0] - 0xC0) < 8) & (rgb[..., 1] < 8) & (rgb[..., 2] < 8)
+    half = rgb.shape[1] // 2
+    assert red[:, half:].sum() > 0.5 * cr_banner.width() * cr_banner.height()
+    assert red[:, :half].sum() == 0
 
     grid.set_layout("1x1")  # the CT alone: no banner anywhere
     qtbot.wait(50)

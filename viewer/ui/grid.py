@@ -35,7 +35,7 @@ from viewer.ui.models import (
     plane_intersection,
 )
 from viewer.ui.viewport import SliceViewport
-from viewer.ui.viewport_display import CellDisplay
+from viewer.ui.viewport_display import CellDisplay, paste_banner
 from viewer.ui.vtk_host import VTKHost
 
 if TYPE_CHECKING:
@@ -472,6 +472,7 @@ class ViewportGrid(QWidget):
             x0, y0 = round(pos.x() * ratio), round(pos.y() * ratio)
             cw, ch = round(cell.width() * ratio), round(cell.height() * ratio)
             out[y0:y0 + ch, x0:x0 + cw] = _frame_rgb(cell)
+            paste_banner(out, cell, self, ratio)  # "not for diagnosis", as displayed
             host = cell.child
             if not isinstance(host, VTKHost):
                 continue

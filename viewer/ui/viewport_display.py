@@ -22,8 +22,9 @@ import logging
 import weakref
 from typing import Any
 
-from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, QTimer, Signal
-from PySide6.QtGui import QScreen
+import numpy as np
+from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, QPoint, QTimer, Signal
+from PySide6.QtGui import QImage, QScreen
 from PySide6.QtWidgets import QBoxLayout, QWidget
 
 from viewer.display.policy import DisplayPolicy, load_policy
@@ -188,3 +189,23 @@ class CellDisplay(QObject):
             # the window exists now (or moved): check its screen
             QTimer.singleShot(0, self.banner, self.banner.recheck)
         return False
+
+
+def paste_banner(out: np.ndarray, cell: QWidget, top: QWidget, ratio: float) -> None:
+    """Draw the cell's banner, when shown, into ``out`` (RGB of ``top``, device pixels).
+
+    For :meth:`ViewportGrid.capture`, which pastes the VTK pixels itself: the
+    banner is a plain Qt widget, so ``grab()`` has its pixels.
+    """
+    display = getattr(cell, "display", None)
+    banner = getattr(display, "banner", None)
+    if banner is None or not banner.isVisible():
+        return
+    img = banner.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    rgb = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h)
+    rgb = rgb.reshape(h, img.bytesPerLine())[:, : w * 3].reshape(h, w, 3)
+    pos = banner.mapTo(top, QPoint(0, 0))
+    x, y = round(pos.x() * ratio), round(pos.y() * ratio)
+    hh, ww = max(0, min(h, out.shape[0] - y)), max(0, min(w, out.shape[1] - x))
+    out[y:y + hh, x:x + ww] = rgb[:hh, :ww]
