@@ -204,9 +204,10 @@ def test_first_image_shown_before_the_series_is_complete_then_the_volume(
     assert len(_views(STUDY_UID)) == 1  # once per study open, not once per step
 
 
-def test_one_row_per_study_after_retrieval_and_a_cached_open(qtbot, window,
-                                                             archive: Archive) -> None:
+def test_one_row_per_study_after_retrieval_and_a_cached_open(
+        qtbot, window, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
     from viewer.archive.cache import Cache
+    from viewer.ui import loader, streaming
 
     browser = window.browser
     _search_and_select(qtbot, browser)
@@ -235,7 +236,26 @@ def test_one_row_per_study_after_retrieval_and_a_cached_open(qtbot, window,
     assert [r.study_uid for r in browser.shown_rows()] == [STUDY_UID]
     # priors: the patient's older study, once
     assert [p.study_uid for p in window.priors_of(row)] == [PRIOR_UID]
-    # a cached study opens from disk (a double-click: no retrieval)
+    # a cached study opens from disk (a double-click: no retrieval), its middle image first:
+    # the volume's assembly (a worker) waits until the window has shown that image
+    monkeypatch.setattr(streaming, "LOCAL_PREVIEW_MIN", 10)
+    previewed = threading.Event()
+    assemble = loader.assemble
+
+    def assemble_after_preview(series, cancel=None):
+        previewed.wait(30)
+        return assemble(series, cancel=cancel)
+
+    monkeypatch.setattr(loader, "assemble", assemble_after_preview)
+    seen: list[dict] = []
+
+    def on_shown(n: int, _total: int) -> None:
+        view = window.streaming.preview.viewport
+        seen.append({"n": n, "frame": view.frame, "label": window.streaming.loading_text,
+                     "std": float(window.grid.active.capture()[40:-40, 40:-40].std())})
+        previewed.set()
+
+    window.streaming.shown.connect(on_shown)
     started: list[object] = []
     browser.retrieval_started.connect(started.append)
     views = len(_views(STUDY_UID))
@@ -244,8 +264,13 @@ def test_one_row_per_study_after_retrieval_and_a_cached_open(qtbot, window,
     with qtbot.waitSignal(window.images_shown, timeout=60000):
         browser.table.doubleClicked.emit(index)
     assert not started
-    assert len(_views(STUDY_UID)) == views + 1
+    assert previewed.is_set() and len(seen) == 1
+    assert seen[0]["n"] == SLICES and seen[0]["frame"] == SLICES // 2
+    assert seen[0]["label"] == "Loading the volume..." and seen[0]["std"] > 10
+    assert len(_views(STUDY_UID)) == views + 1  # one record for this open, not two
+    assert window.grid.active.model.volume.dims == (128, 128, SLICES)
     assert window.grid.active.capture()[20:-20, 20:-20].std() > 10
+    assert window.streaming.preview is None
 
 
 def test_declined_at_the_first_image_nothing_is_shown_and_asked_once(

@@ -636,6 +636,8 @@ class MainWindow(QMainWindow):
         # VIEW record (viewer.ui.access_ui); it explains a refusal itself
         if self.access_ui is not None and unchecked and not self.access_ui.before_open(unchecked):
             return None
+        if not checked:
+            self.streaming.open_local(items)  # a large volume on disk: one image first
 
         def assemble_all(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
             from viewer.dicom.image2d import ImageSeries, volume_possible

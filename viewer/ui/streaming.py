@@ -38,6 +38,7 @@ from viewer.ui.workers import Task, start
 log = logging.getLogger(__name__)
 
 LOADING_ANCHOR = "bottom"  # centred at the bottom edge, above its orientation letter
+LOCAL_PREVIEW_MIN = 100  # instances: below, a volume on disk opens about as fast
 
 
 def _position_key(position: Any, orientation: Any, number: int | None) -> tuple[int, float]:
@@ -79,6 +80,20 @@ class Frames:
             if item is not None:
                 with self.lock:
                     self.keyed[path] = item
+
+    def add_entry(self, entry: Any) -> None:
+        """A series already indexed (on disk): positions from its index, one header read."""
+        instances = list(getattr(entry, "instances", []))
+        if not instances:
+            return
+        first = str(instances[0].path)
+        self.keyed[first] = self._first(first)
+        for inst in instances[1:]:
+            key = _position_key(inst.image_position, inst.image_orientation,
+                                inst.instance_number)
+            self.keyed[str(inst.path)] = (key, [
+                replace(f, path=Path(inst.path), instance_number=inst.instance_number)
+                for f in self.template.frames])
 
     def _first(self, path: str) -> tuple[tuple[int, float], list[Any]]:
         from viewer.dicom.image2d import ImageSeries
@@ -252,6 +267,7 @@ class Preview:
     recorded: bool = False  # the access check passed: the full open must not repeat it
     shown_paths: int = 0
     stopped: str = ""  # why the retrieval ended early
+    local: bool = False  # a series on disk (cached, imported): only the volume is awaited
 
     @property
     def study_uid(self) -> str:
@@ -280,6 +296,7 @@ class StreamingPreview(QObject):
         self.tasks: set[Task] = set()
         window.browser.arriving.connect(self.arrived)
         window.browser.retrieval_started.connect(self.watch)
+        window.load_failed.connect(self._load_failed)
 
     # ------------------------------------------------------------ retrieval side
     def watch(self, job: Any) -> None:
@@ -367,6 +384,36 @@ class StreamingPreview(QObject):
         self._run(work, lambda result, p=p: self._decoded(p, *result),
                   lambda _m, p=p: self._failed(p))
 
+    def open_local(self, items: list[Any]) -> None:
+        """An open of series already on disk, its access check made (``before_open``):
+        a large volume's middle image first, while the volume is assembled."""
+        if getattr(self.window, "access_ui", None) is None:
+            return  # the window's authorizer records in the assembling worker: wait for it
+        row, entry = next((i for i in items if i is not None), (None, None))
+        instances = getattr(entry, "instances", None) or []
+        if len(instances) < LOCAL_PREVIEW_MIN or instances[0].image_position is None:
+            return  # small: the volume itself comes about as fast
+        p = self.preview = Preview(row, {}, state="granted", recorded=True, check_row=row,
+                                   entry=entry, local=True, total=len(instances))
+        p.busy = True
+        authorizer = self.window.authorizer
+
+        def work(progress: Any, cancel: threading.Event) -> tuple[Any, int, int]:
+            authorizer(row, [entry])  # checks that the open recorded it: never decodes before
+            p.frames.add_entry(entry)
+            series = p.frames.series()
+            index = len(series.frames) // 2  # where the volume will open (IHE BIR)
+            for n in {0, index}:
+                series.values(n)
+            return series, index, len(series.frames)
+
+        self._run(work, lambda result, p=p: self._decoded(p, *result),
+                  lambda _m, p=p: self._failed(p))
+
+    def _load_failed(self, _message: str) -> None:
+        if self.preview is not None and self.preview.local:
+            self.finish()  # its volume will not come
+
     def _failed(self, p: Preview) -> None:
         p.busy = False
         if p.series is None:  # nothing shown: the full open will show the series
@@ -417,7 +464,9 @@ class StreamingPreview(QObject):
         """"Loading n/N" above the bottom edge's orientation letter (kept visible)."""
         n, total = len(p.series.frames) if p.series is not None else 0, p.expected
         text = tr("Loading {n}/{total}").format(n=n, total=total)
-        if p.stopped:
+        if p.local:
+            text = tr("Loading the volume...")
+        elif p.stopped:
             text = tr("{n}/{total} images ({why})").format(n=n, total=total, why=p.stopped)
         self.loading_text = text
         view = p.viewport
