@@ -16,6 +16,7 @@ pinned studies are never evicted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -149,7 +150,7 @@ class Cache:
         self._lock = threading.RLock()
         self._known: set[tuple[str, str]] = set()  # (study, series) rows known to exist
         self._pending: list[tuple[Any, ...]] = []  # deferred instance rows (see flush)
-        self._dirs: set[Path] = set()  # series folders known to exist
+        self._folders: dict[tuple[str, str], tuple[str, str]] = {}  # series folders made
         self._db = sqlite3.connect(
             self.root / "index.sqlite", check_same_thread=False, isolation_level=None
         )
@@ -196,29 +197,32 @@ class Cache:
         what a retrieve does). The file is complete either way; a crash before the flush
         leaves complete files without rows, which :meth:`check` indexes again.
         """
-        path = self.instance_path(study_uid, series_uid, sop_uid)
-        if path.parent not in self._dirs:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(path.parent)
-        part = path.with_name(f"{path.name}.{threading.get_ident()}.part")
-        size = 0
+        # os.path strings, one writev: this runs 600 times a second in writer threads
+        # that share the GIL with the thread reading the network
+        folder, rel_folder = self._series_folder(study_uid, series_uid)
+        name = f"{_safe(sop_uid)}.dcm"
+        final = os.path.join(folder, name)
+        part = f"{final}.{threading.get_ident()}.part"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
         try:
             try:
-                fh = part.open("wb")
+                fd = os.open(part, flags, 0o644)
             except FileNotFoundError:  # the folder was removed behind our back
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fh = part.open("wb")
-            with fh:
-                for chunk in chunks:
-                    fh.write(chunk)
-                    size += len(chunk)
-            os.replace(part, path)
+                os.makedirs(folder, exist_ok=True)
+                fd = os.open(part, flags, 0o644)
+            try:
+                size = _write_all(fd, chunks)
+            finally:
+                os.close(fd)
+            os.replace(part, final)
         except BaseException:
-            part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(part)
             raise
+        path = Path(final)
         now = time.time()
         row = (sop_uid, study_uid, series_uid, sop_class_uid, transfer_syntax, instance_number,
-               str(path.relative_to(self.root)), size, now)  # fmt: skip
+               os.path.join(rel_folder, name), size, now)  # fmt: skip
         with self._lock:
             if deferred:
                 self._pending.append(row)
@@ -238,6 +242,17 @@ class Cache:
         if deferred and len(self._pending) >= 256:
             self.flush()
         return path
+
+    def _series_folder(self, study_uid: str, series_uid: str) -> tuple[str, str]:
+        """A series' folder (created) and its path relative to the cache root."""
+        key = (study_uid, series_uid)
+        known = self._folders.get(key)
+        if known is None:
+            path = self.series_dir(study_uid, series_uid)
+            path.mkdir(parents=True, exist_ok=True)
+            known = (str(path), str(path.relative_to(self.root)))
+            self._folders[key] = known
+        return known
 
     def flush(self) -> None:
         """Write the deferred index rows in one transaction."""
@@ -393,7 +408,7 @@ class Cache:
 
         with self._lock:
             self._known = {k for k in self._known if k[0] != study_uid}
-            self._dirs = {d for d in self._dirs if d.parent.name != _safe(study_uid)}
+            self._folders = {k: v for k, v in self._folders.items() if k[0] != study_uid}
             self._db.execute("DELETE FROM instances WHERE study_uid=?", (study_uid,))
             self._db.execute("DELETE FROM series WHERE study_uid=?", (study_uid,))
             self._db.execute("DELETE FROM studies WHERE study_uid=?", (study_uid,))
@@ -508,6 +523,29 @@ class Cache:
                 "INSERT OR IGNORE INTO series (series_uid, study_uid) VALUES (?,?)", (series, study)
             )
         return True
+
+
+def _write_all(fd: int, chunks: Iterable[bytes | memoryview]) -> int:
+    """Write every chunk to ``fd`` (one ``writev`` when possible); return the byte count."""
+    if isinstance(chunks, (list, tuple)) and hasattr(os, "writev"):
+        pending = [memoryview(c).cast("B") for c in chunks if len(c)]
+        total = sum(len(c) for c in pending)
+        while pending:
+            done = os.writev(fd, pending[:1024])  # IOV_MAX
+            while pending and done >= len(pending[0]):
+                done -= len(pending[0])
+                pending.pop(0)
+            if pending and done:
+                pending[0] = pending[0][done:]
+        return total
+    total = 0
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+            total += n
+    return total
 
 
 def _header_matches(path: Path, sop_uid: str) -> bool:

@@ -43,7 +43,8 @@ class _Reader:
         self.where = where
         self.timeout = timeout
 
-    def _recv(self, size: int = 1 << 16) -> bytes:
+    def _recv(self, size: int = 1 << 13) -> bytes:
+        # small: what comes after part headers is the next body, better read by read_exact
         try:
             data = self.sock.recv(size)
         except TimeoutError as exc:
@@ -82,7 +83,8 @@ class _Reader:
         out = bytearray(n)
         view = memoryview(out)
         have = min(n, len(self.buf))
-        view[:have] = self.buf[:have]
+        with memoryview(self.buf) as buffered:
+            view[:have] = buffered[:have]
         del self.buf[:have]
         got = have
         try:
