@@ -31,8 +31,6 @@ import contextlib
 import logging
 import math
 import os
-import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -45,6 +43,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 
+from viewer.dicom import codecs, parallel
 from viewer.dicom.geometry import Geometry
 from viewer.dicom.volume import Volume
 
@@ -363,6 +362,7 @@ class _FileHeader:
     records: list[FrameRecord]
     pixel_offset: int | None  # byte offset of native, defined-length Pixel Data value
     pixel_length: int | None
+    coded_offset: int | None = None  # byte offset of an encapsulated Pixel Data value
 
 
 def read_header(path: Path | str) -> _FileHeader:
@@ -375,7 +375,7 @@ def read_header(path: Path | str) -> _FileHeader:
     try:
         with open(path, "rb") as fp:
             ds = pydicom.dcmread(fp, stop_before_pixels=True)
-            offset, length = _pixel_value_position(fp, ds)
+            offset, length, coded = _pixel_value_position(fp, ds)
     except (OSError, pydicom.errors.InvalidDicomError) as exc:
         raise AssembleError(f"{path}: not readable as DICOM ({exc})") from exc
     if "Rows" not in ds or "Columns" not in ds:
@@ -384,18 +384,23 @@ def read_header(path: Path | str) -> _FileHeader:
         records = _enhanced_records(ds, path)
     else:
         records = _classic_records(ds, path)
-    return _FileHeader(records, offset, length)
+    return _FileHeader(records, offset, length, coded)
 
 
-def _pixel_value_position(fp: Any, ds: Dataset) -> tuple[int | None, int | None]:
-    """Offset/length of a native little-endian Pixel Data value, or None (PS3.5 7.1)."""
+def _pixel_value_position(fp: Any, ds: Dataset) -> tuple[int | None, int | None, int | None]:
+    """(offset, length) of a native little-endian Pixel Data value, and the offset of an
+    encapsulated one (PS3.5 7.1, A.4: explicit VR OB, undefined length); None when not so."""
     ts = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "")
-    if ts not in _NATIVE_LE:
-        return None, None
     start = fp.tell()
     head = fp.read(12)
     if len(head) < 8 or head[:4] != b"\xe0\x7f\x10\x00":
-        return None, None
+        return None, None, None
+    if ts not in _NATIVE_LE:
+        # OW happens too (non-conformant writers); pydicom reads it the same way
+        encapsulated = head[4:6] in (b"OB", b"OW") and head[8:12] == b"\xff" * 4
+        if ts in codecs.GIL_BOUND_SYNTAXES and encapsulated:
+            return None, None, start + 12
+        return None, None, None
     if ts == _NATIVE_LE[1] and head[4:6] in (b"OW", b"OB"):
         length = int.from_bytes(head[8:12], "little")
         value = start + 12
@@ -403,8 +408,8 @@ def _pixel_value_position(fp: Any, ds: Dataset) -> tuple[int | None, int | None]
         length = int.from_bytes(head[4:8], "little")
         value = start + 8
     if length == 0xFFFFFFFF:
-        return None, None
-    return value, length
+        return None, None, None
+    return value, length, None
 
 
 # ---------------------------------------------------------------------------
@@ -641,6 +646,67 @@ def _read_native(
     return out
 
 
+@dataclass(frozen=True)
+class _CodedJob:
+    """Frames of one compressed file for a worker, with what decoding needs from its header."""
+
+    path: str
+    frames: list[int]
+    offset: int | None  # of the encapsulated Pixel Data value; None: read the dataset
+    transfer_syntax: str
+    options: dict[str, Any]  # pydicom pixel keywords (rows, columns, bits ...)
+
+
+def _coded_job(path: Path, frames: list[int], h: _FileHeader) -> _CodedJob:
+    r = h.records[0]
+    options = {
+        "rows": r.rows,
+        "columns": r.columns,
+        "number_of_frames": r.n_frames,
+        "samples_per_pixel": r.samples_per_pixel,
+        "bits_allocated": r.bits_allocated,
+        "bits_stored": r.bits_stored,
+        "pixel_representation": r.pixel_representation,
+        "photometric_interpretation": r.photometric,
+    }
+    return _CodedJob(str(path), frames, h.coded_offset, r.transfer_syntax, options)
+
+
+def _decode_encapsulated(job: _CodedJob) -> np.ndarray:
+    """Frames straight from the encapsulated value with the header already read (no second
+    parse of the dataset): the first plugin of :data:`codecs.PLUGIN_ORDER` available."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    plugin = codecs.available_plugins(job.transfer_syntax)[0]
+    decoder = get_decoder(job.transfer_syntax)
+    with open(job.path, "rb") as fp:
+        fp.seek(job.offset or 0)
+        value = fp.read()
+    out = np.empty((len(job.frames), job.options["rows"], job.options["columns"]),
+                   dtype=np.int16 if job.options["pixel_representation"] else np.uint16)
+    for n, f in enumerate(job.frames):
+        arr, _ = decoder.as_array(value, index=f, decoding_plugin=plugin, **job.options)
+        if n == 0 and arr.dtype != out.dtype:
+            out = out.astype(arr.dtype)
+        out[n] = arr
+    return out
+
+
+def decode_coded(job: _CodedJob) -> np.ndarray:
+    """Worker: stored values of some frames of a compressed file.
+
+    From the encapsulated value when its offset is known; if that fails (or
+    the offset is not known) through the whole decoder chain on the dataset,
+    whose error names every plugin tried.
+    """
+    if job.offset is not None and job.options["samples_per_pixel"] == 1:
+        try:
+            return _decode_encapsulated(job)
+        except Exception as exc:  # the dataset path below reports the real problem
+            logger.debug("direct decoding failed (%s); decoding the dataset", exc)
+    return decode_frames(job.path, job.frames)
+
+
 def decode_frames(path: str, frames: list[int]) -> np.ndarray:
     """Stored values of some frames of any file through pydicom's decoders (worker function)."""
     try:
@@ -740,7 +806,7 @@ def _cancelled(cancel: CancelToken) -> bool:
 
 
 def _worker_count() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    return parallel.default_workers()
 
 
 def _load_pixels(
@@ -779,80 +845,42 @@ def _load_pixels(
             sink.put(k, stored[n])
         report(len(ks))
     if coded:
-        _decode_coded(coded, sink, report, cancel, workers)
+        _decode_coded(coded, headers, sink, report, cancel, workers)
     return sink.array
 
 
-# Decoding processes: one pool for the whole program, started early (its
-# workers import the codecs while the main process reads headers) and reused.
-_POOL: ProcessPoolExecutor | None = None
-_POOL_WORKERS = 0
-_POOL_LOCK = threading.Lock()
-
-
-def _warm_up() -> int:
-    """Worker start-up: import the decoders once."""
-    from viewer.dicom import pixels  # noqa: F401
-
-    return os.getpid()
-
-
-def _start_method() -> str:
-    """``fork`` (instant workers) only on Linux while this process has a single thread.
-
-    With other threads alive (Qt, network workers) forking could copy a held
-    lock into the child: ``spawn`` starts a clean interpreter instead.
-    """
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return "fork"
-    return "spawn"
+# Decoding processes: the program's one pool (viewer.dicom.parallel, which
+# decode_files uses too), reused from one series to the next.
 
 
 def decoding_pool(workers: int) -> ProcessPoolExecutor:
-    """The shared process pool of decoding workers, created on first use."""
-    global _POOL, _POOL_WORKERS
-    with _POOL_LOCK:
-        broken = _POOL is not None and getattr(_POOL, "_broken", False)
-        if _POOL is None or broken or workers != _POOL_WORKERS:
-            if _POOL is not None:
-                _POOL.shutdown(wait=False, cancel_futures=True)
-            import multiprocessing
-
-            context = multiprocessing.get_context(_start_method())
-            _POOL = ProcessPoolExecutor(workers, mp_context=context)
-            _POOL_WORKERS = workers
-            for _ in range(workers):
-                _POOL.submit(_warm_up)
-        return _POOL
+    """The shared pool of decoding processes (:func:`viewer.dicom.parallel.pool`)."""
+    return parallel.pool(workers)
 
 
-def _drop_pool(wait: bool = False) -> None:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is not None:
-            _POOL.shutdown(wait=wait, cancel_futures=True)
-        _POOL = None
+def _drop_pool() -> None:
+    parallel._discard_pool()
 
 
 def shutdown_pool() -> None:
     """Stop the decoding processes (they start again when needed); waits for them to exit."""
-    _drop_pool(wait=True)
+    parallel.shutdown()
 
 
-def _decode_many(jobs: list[tuple[str, list[int]]]) -> list[np.ndarray | str]:
+def _decode_many(jobs: list[_CodedJob]) -> list[np.ndarray | str]:
     """Worker: decode several files; a failure comes back as its message (always picklable)."""
     out: list[np.ndarray | str] = []
-    for path, frames in jobs:
+    for job in jobs:
         try:
-            out.append(decode_frames(path, frames))
+            out.append(decode_coded(job))
         except Exception as exc:  # reported by the caller with the file name
             out.append(f"{type(exc).__name__}: {exc}")
     return out
 
 
-def _use_processes(n_files: int, workers: int | None) -> int:
+def _use_processes(n_items: int, workers: int | None) -> int:
     n = workers or _worker_count()
-    return n if n > 1 and n_files >= PARALLEL_MIN_FILES else 0
+    return n if n > 1 and n_items >= PARALLEL_MIN_FILES else 0
 
 
 def _run_chunks(
@@ -860,10 +888,11 @@ def _run_chunks(
 ) -> Iterator[list[Any]]:
     """Yield ``func(job)`` for each job, in order.
 
-    Jobs go to the shared worker pool (at most three per worker in flight, so
-    results never pile up in memory); a job no worker has started yet when
-    its turn comes is run here, so this process works too. Without workers,
-    or if the pool breaks, jobs run here.
+    Jobs go to the shared worker pool, at most three per worker in flight (so
+    results never pile up in memory). This process only collects: a job run
+    here would hold the GIL for its whole length (the decoders do) and keep
+    the pool's threads from feeding the workers and reading their results.
+    Without workers, or once the pool breaks, jobs run here.
     """
     pool = None
     if n_workers:
@@ -887,7 +916,7 @@ def _run_chunks(
                 submitted += 1
             result = None
             fut = futures.pop(n, None)
-            if fut is not None and not fut.cancel():
+            if fut is not None:
                 result = _chunk_result(fut, cancel)
                 if result is None:
                     pool = None
@@ -901,18 +930,43 @@ def _run_chunks(
             fut.cancel()
 
 
+def _coded_chunks(
+    coded: list[tuple[Path, list[tuple[int, int]]]], n_workers: int
+) -> list[list[tuple[Path, list[tuple[int, int]]]]]:
+    """Jobs of about the same number of frames: up to 4 files of one frame each, and the
+    frames of a multi-frame file cut into at least four runs per worker."""
+    total = sum(len(items) for _, items in coded)
+    per_job = max(1, min(4, total // max(1, n_workers * 8)))
+    runs: list[tuple[Path, list[tuple[int, int]]]] = []
+    for path, items in coded:
+        size = max(per_job, -(-len(items) // max(1, n_workers * 4)))
+        runs += [(path, items[i : i + size]) for i in range(0, len(items), size)]
+    chunks: list[list[tuple[Path, list[tuple[int, int]]]]] = []
+    count = 0
+    for run in runs:
+        if not chunks or count + len(run[1]) > per_job:
+            chunks.append([])
+            count = 0
+        chunks[-1].append(run)
+        count += len(run[1])
+    return chunks
+
+
 def _decode_coded(
     coded: list[tuple[Path, list[tuple[int, int]]]],
+    headers: dict[Path, _FileHeader],
     sink: _Sink,
     report: Callable[[int], None],
     cancel: CancelToken,
     workers: int | None,
 ) -> None:
     """Decode compressed files (over processes when worth it) into the sink, in order."""
-    n_workers = _use_processes(len(coded), workers)
-    size = max(1, min(4, len(coded) // max(1, n_workers * 8)))
-    chunks = [coded[i : i + size] for i in range(0, len(coded), size)]
-    jobs = [[(str(p), [f for _, f in items]) for p, items in chunk] for chunk in chunks]
+    n_workers = _use_processes(sum(len(items) for _, items in coded), workers)
+    chunks = _coded_chunks(coded, n_workers)
+    jobs = [
+        [_coded_job(p, [f for _, f in items], headers[p]) for p, items in chunk]
+        for chunk in chunks
+    ]
     with contextlib.closing(_run_chunks(_decode_many, jobs, n_workers, cancel)) as results:
         for chunk, decoded in zip(chunks, results, strict=False):
             for (path, items), stored in zip(chunk, decoded, strict=True):
@@ -947,7 +1001,7 @@ def _read_all_headers(
     first = _read_headers([str(paths[0])])[0]
     n_workers = _use_processes(len(paths), workers)
     compressed = isinstance(first, _FileHeader) and first.pixel_offset is None
-    if not (compressed or _start_method() == "fork" or _POOL is not None):
+    if not (compressed or parallel.start_method() == "fork" or parallel.running()):
         n_workers = 0
     rest = paths[1:]
     size = max(1, min(32, len(rest) // max(1, n_workers * 6)))
@@ -966,8 +1020,8 @@ def _read_all_headers(
     return headers, rejected
 
 
-def _chunk_result(fut: Future[list[np.ndarray | str]], cancel: CancelToken) -> list[Any] | None:
-    """A chunk's decoded frames; None when the pool broke (the caller decodes it itself)."""
+def _chunk_result(fut: Future[list[Any]], cancel: CancelToken) -> list[Any] | None:
+    """A chunk's results; None when the pool broke (the caller then works itself)."""
     while True:
         if _cancelled(cancel):
             raise AssembleCancelled()

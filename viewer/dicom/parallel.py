@@ -6,9 +6,12 @@ spread over a process pool. Native (uncompressed) pixel data is mostly I/O
 and a numpy copy: it is decoded in the calling process, which avoids
 pickling arrays between processes for nothing.
 
-The pool uses the ``forkserver`` start method on Linux (``spawn`` elsewhere):
-forking a process that runs Qt and network threads is unsafe. It is created
-on first use and reused; :func:`shutdown` ends it (also at exit).
+This module holds the program's one pool of decoding processes
+(:func:`pool`), which :mod:`viewer.dicom.assemble` uses too. On Linux its
+workers are forked when this process has a single thread (instant start,
+the codecs already imported), else started by a ``forkserver``: forking a
+process that runs Qt and network threads is unsafe. ``spawn`` elsewhere. It
+is created on first use and reused; :func:`shutdown` ends it (also at exit).
 """
 
 from __future__ import annotations
@@ -53,20 +56,40 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _get_pool(workers: int) -> ProcessPoolExecutor:
+def start_method() -> str:
+    """How new workers start: ``fork`` on Linux while this process has one thread,
+    ``forkserver`` on Linux otherwise, ``spawn`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return "spawn"
+    return "fork" if threading.active_count() == 1 else "forkserver"
+
+
+def running() -> bool:
+    """True when the worker processes exist (using them costs no start-up)."""
+    return _POOL is not None
+
+
+def pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """The shared pool of ``workers`` decoding processes (default :func:`default_workers`),
+    created on first use; a broken pool, or one of another size, is replaced."""
     global _POOL, _POOL_WORKERS
+    workers = workers or default_workers()
     with _POOL_LOCK:
-        if _POOL is not None and workers == _POOL_WORKERS:
+        broken = _POOL is not None and getattr(_POOL, "_broken", False)
+        if _POOL is not None and workers == _POOL_WORKERS and not broken:
             return _POOL
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=True)
-        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+        import viewer.dicom.pixels  # noqa: F401  (forked workers inherit the codecs)
+
+        method = start_method()
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["viewer.dicom.pixels"])
         _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
         _POOL_WORKERS = workers
         return _POOL
+
 
 
 def shutdown() -> None:
@@ -176,8 +199,8 @@ def _run(
             raise DecodeCancelled("decoding cancelled")
 
     def submit(indices: list[int]) -> dict[Future[np.ndarray], int]:
-        pool = _get_pool(workers)
-        return {pool.submit(jobs[i][0], *jobs[i][1]): i for i in indices}
+        executor = pool(workers)
+        return {executor.submit(jobs[i][0], *jobs[i][1]): i for i in indices}
 
     def hung(i: int) -> Callable[[], np.ndarray]:
         def fail() -> np.ndarray:
