@@ -203,5 +203,6 @@ def test_curved_reformats_are_labelled_with_the_patient_directions(qtbot, tube_g
     qtbot.keyClick(target, Qt.Key.Key_P)
     target.render_now()
     assert edge_texts(target) == {"left": "R", "right": "L", "top": "H", "bottom": "F"}
+    assert target.model.volume.meta["series_description"] == "Panoramic"
     # the source view keeps its own plane's letters
     assert edge_texts(source) == source.view.plane.edge_labels()

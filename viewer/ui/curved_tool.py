@@ -113,7 +113,8 @@ def cpr_volume(image: CurvedImage, like: Volume) -> Volume:
     geometry = Geometry((cols, rows, 1), (image.col_spacing, image.row_spacing, 1.0),
                         np.zeros(3), np.eye(3))
     meta = dict(like.meta)
-    meta["series_description"] = f"Curved MPR {image.angle_deg:+.0f}°"
+    meta["series_description"] = ("Panoramic" if image.kind == "panoramic"
+                                  else f"Curved MPR {image.angle_deg:+.0f}°")
     return replace(
         like, array=array, geometry=geometry, series_uid=f"{like.series_uid}.cpr",
         slice_positions=None, warnings=[*like.warnings, "curved reformat"], meta=meta,
