@@ -85,3 +85,17 @@ def test_a_file_cut_short_is_reported_through_the_dataset_chain(tmp_path: Path) 
     bad.write_bytes(src.read_bytes()[:-20000])
     with pytest.raises(Exception, match=r"cut\.dcm"):
         asm.decode_coded(_job(bad))
+
+
+def test_jobs_spread_a_multiframe_file_and_group_single_frames() -> None:
+    """A 300-frame enhanced object is cut into runs for every worker (it used to be one
+    job, one core); 600 single-frame files go four to a job; every frame once, in order."""
+    big = [(Path("/x/enhanced.dcm"), [(k, k) for k in range(300)])]
+    chunks = asm._coded_chunks(big, n_workers=2)
+    assert len(chunks) >= 8
+    frames = [f for chunk in chunks for _, items in chunk for _, f in items]
+    assert frames == list(range(300))
+    singles = [(Path(f"/x/{k}.dcm"), [(k, 0)]) for k in range(600)]
+    chunks = asm._coded_chunks(singles, n_workers=2)
+    assert [len(c) for c in chunks] == [4] * 150
+    assert [p for c in chunks for p, _ in c] == [p for p, _ in singles]
