@@ -116,3 +116,22 @@ def test_image_view_header_voi_frame_goes_through_the_lut() -> None:
     lut = gamma_screen_lut()
     view.set_presentation_lut(lut)
     np.testing.assert_array_equal(view.to_array()[..., 0], lut.apply(p_values))
+
+
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+def test_slice_view_any_value_gets_the_lut_of_the_p_value_shown_without_it(
+        photometric: str) -> None:
+    """Not only bin centres: every pixel of a smooth field, any window (nearest sampling:
+    the LUT maps pixels, not the blend of neighbours)."""
+    from tests.render.volumes import GEOMETRIES, make_volume, smooth_field
+
+    direction, spacing = GEOMETRIES["double_oblique"]
+    volume = make_volume(smooth_field, direction, spacing, photometric=photometric)
+    view = SliceView(volume, size=(160, 140), overlay=False, plane="coronal")
+    view.set_interpolation("nearest")
+    view.set_window(333, 17)
+    plain = view.to_array()[..., 0]
+    assert len(np.unique(plain)) > 200  # the whole grey range, not a few patches
+    lut = gamma_screen_lut()
+    view.set_presentation_lut(lut)
+    np.testing.assert_array_equal(view.to_array()[..., 0], lut.apply(plain))

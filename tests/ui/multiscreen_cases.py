@@ -154,3 +154,35 @@ def test_declined_on_the_small_screen_hides_the_extra_window_only(qtbot, reading
     assert not win.grid.isVisible()
     assert main.grid.isVisible()
     assert views(ui.gate)[-1].outcome == "denied"
+
+
+def test_the_gsdf_lut_follows_the_window_to_the_calibrated_screen(qtbot, reading) -> None:
+    """Calibration saved for Review only: none on Diag, the LUT once moved there."""
+    from viewer.display import qa_store
+    from viewer.display.calibration import CharacteristicCurve
+    from viewer.display.screens import from_qscreen
+
+    _main, ui, win = reading
+    ui.set_mode("consultation")  # nothing asked: this case is about the pixels
+    review = from_qscreen(screen("Review"))
+    ddl = np.linspace(0, 255, 18)
+    curve = CharacteristicCurve(ddl, 0.5 + 300.0 * (ddl / 255.0) ** 2.2, ambient=0.3)
+    qa_store.save_curve(review, curve, enabled=True)
+    lut = qa_store.presentation_lut_for(review)
+    qtbot.wait(100)
+    cells = win.grid.cells
+    assert [c.display.lut for c in cells] == [None, None]  # Diag is not calibrated
+    for c in cells:
+        c.child.view.set_interpolation("nearest")  # the LUT maps pixels, not their blends
+        c.child.view.set_overlay_visible(False)
+
+    move_to(qtbot, win, "Review")
+    qtbot.waitUntil(lambda: all(c.display.lut is not None for c in cells), timeout=10000)
+    assert all(c.child.view._presentation is c.display.lut for c in cells)
+    calibrated = [c.child.capture()[..., 0] for c in cells]
+    qa_store.set_calibration_enabled(review, False)
+    qtbot.waitUntil(lambda: all(c.display.lut is None for c in cells), timeout=10000)
+    for c, shown in zip(cells, calibrated, strict=True):
+        plain = c.child.capture()[..., 0]
+        assert len(np.unique(plain)) > 20
+        np.testing.assert_array_equal(shown, lut.apply(plain))

@@ -34,4 +34,4 @@ def test_extra_window_moved_between_a_3mp_and_a_1_9mp_screen() -> None:
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(cases)],
             env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
-    assert "2 passed" in out.stdout
+    assert "3 passed" in out.stdout

@@ -28,19 +28,34 @@ class GreyLUT(Protocol):
     def normalized(self) -> NDArray[np.float64]: ...
 
 
-def grey_levels(inverted: bool, presentation: GreyLUT | None) -> NDArray[np.float64] | None:
-    """Grey level 0..1 for each P-value, or None for the identity (no table needed)."""
+def grey_levels(inverted: bool, presentation: GreyLUT | None,
+                rounded: bool = False) -> NDArray[np.float64] | None:
+    """Grey level 0..1 for each table entry, or None for the identity (no table needed).
+
+    ``rounded=False``: one entry per P-value (entry p is P-value p: the window must be
+    stretched so that the entry is floor(y), as ImageView does). ``rounded=True``: for a
+    window left as it is, whose output without a table is round(y) (the GPU's
+    conversion to 8 bits): the table then has 2 (N - 1) entries, entry k covering
+    y in [k/2, (k+1)/2), whose rounded P-value is ceil(k/2) -- the same P-value with
+    and without the table.
+    """
     if presentation is None:
         if not inverted:
             return None
-        return np.linspace(1.0, 0.0, ENTRIES)
-    levels = np.asarray(presentation.normalized(), dtype=np.float64)
-    return levels[::-1].copy() if inverted else levels
+        levels = np.linspace(0.0, 1.0, ENTRIES)
+    else:
+        levels = np.asarray(presentation.normalized(), dtype=np.float64)
+    if inverted:
+        levels = levels[::-1]
+    if rounded:
+        levels = levels[(np.arange(2 * (len(levels) - 1)) + 1) // 2]
+    return levels.copy()
 
 
-def grey_table(inverted: bool, presentation: GreyLUT | None) -> vtkLookupTable | None:
+def grey_table(inverted: bool, presentation: GreyLUT | None,
+               rounded: bool = False) -> vtkLookupTable | None:
     """A ``vtkLookupTable`` of :func:`grey_levels` (None: show the P-values as they are)."""
-    levels = grey_levels(inverted, presentation)
+    levels = grey_levels(inverted, presentation, rounded)
     if levels is None:
         return None
     table = vtkLookupTable()

@@ -229,7 +229,7 @@ class SliceView:
 
     def _apply_grey_table(self) -> None:
         """One table after window/level: inversion, then the presentation LUT."""
-        self._lut = grey_table(self._inverted, self._presentation)
+        self._lut = grey_table(self._inverted, self._presentation, rounded=True)
         prop = self.actor.GetProperty()
         prop.SetLookupTable(self._lut)
         if self._lut is not None:

@@ -23,6 +23,7 @@ import weakref
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, QPoint, QTimer, Signal
 from PySide6.QtGui import QImage, QScreen
 from PySide6.QtWidgets import QBoxLayout, QWidget
@@ -118,6 +119,7 @@ class CellDisplay(QObject):
         self._view: weakref.ref[Any] | None = None
         self._child: QWidget | None = None
         self._modality: str | None = None
+        self._stale = False  # calibration changed while the cell was not shown
         self.banner.screenChecked.connect(self._screen_checked)
         calibration_watch().changed.connect(self._calibration_changed)
         cell.installEventFilter(self)
@@ -161,15 +163,21 @@ class CellDisplay(QObject):
 
     # -- the screen and its calibration ---------------------------------------------------
     def _screen_checked(self, screen: QScreen | None) -> None:
-        if screen is not self._lut_screen:
+        if screen is not self._lut_screen or self._stale:
             self._lut_screen = screen
             self._reload()
 
     def _calibration_changed(self) -> None:
-        # several file events per write: read once, after them
-        QTimer.singleShot(0, self, self._reload)
+        self._stale = True
+        if self.cell.isVisible():  # a closed window reads it again when shown
+            # several file events per write: read once, after them
+            QTimer.singleShot(0, self, self._reload)
 
     def _reload(self) -> None:
+        self._stale = False
+        if self._lut_screen is not None and not shiboken6.isValid(self._lut_screen):
+            self._lut_screen = None  # unplugged: the banner's next check names the new one
+            QTimer.singleShot(0, self.banner, self.banner.recheck)
         self.lut = presentation_lut_of(self._lut_screen)
         view = self._view() if self._view is not None else None
         if view is not None:
