@@ -455,18 +455,5 @@ def exam_of(row: Any, series: Sequence[Any] | Iterable[Any],
     )
 
 
-def strictest(policy: DisplayPolicy, exams: Iterable[Exam]) -> Exam | None:
-    """The exam needing the highest display class (the one to check a screen against)."""
-    best: tuple[float, Exam] | None = None
-    from viewer.display.policy import required_class
-
-    for exam in exams:
-        need = required_class(exam.modality, policy, exam.sop_class_uid)
-        mp = policy.classes[need].min_megapixels if need else 0.0
-        if best is None or mp > best[0]:
-            best = (mp, exam)
-    return best[1] if best else None
-
-
 def with_series(exam: Exam, series_uids: Sequence[str]) -> Exam:
     return replace(exam, series_uids=tuple(series_uids))
