@@ -115,3 +115,14 @@ def test_a_new_series_in_a_calibrated_cell_gets_the_lut(qtbot, grid) -> None:
     grid.show_volume(patch_volume())  # a new SliceView in the same viewport
     second = grid.cells[0].child.view
     assert second is not first and second._presentation is display.lut
+
+
+def test_every_mpr_viewport_has_its_banner_on_a_stricter_site(qtbot, grid, regard_home,
+                                                              phantom) -> None:
+    """A site asking 3 MP for CT: the three planes and the 3-D view all say so."""
+    (regard_home / "site-config.toml").write_text('[display.exams]\nCT = "3MP"\n')
+    grid.set_layout("mpr")  # new cells: they read the site's policy
+    grid.show_mpr(phantom)
+    qtbot.waitUntil(lambda: all(c.display.banner.isVisible() for c in grid.cells))
+    assert {c.display.banner.text() for c in grid.cells} == {
+        "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"}

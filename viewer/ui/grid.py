@@ -107,6 +107,7 @@ class View3D(VTKHost):
     """
 
     preset_changed = Signal(str)
+    data_changed = Signal()  # a new volume (the cell's banner checks its modality)
     DEGREES_PER_PIXEL = 0.5
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -136,6 +137,7 @@ class View3D(VTKHost):
         self.scene.set_interacting(True)
         self._check_preset()
         self.request_render()
+        self.data_changed.emit()
 
     def set_preset(self, name: str) -> None:
         """Transfer functions of preset ``name`` (viewer.render.volume_rendering.PRESETS)."""

@@ -134,9 +134,10 @@ class CellDisplay(QObject):
         model = getattr(child, "model", None)
         if model is not None and hasattr(model, "events"):
             model.events.connect(self._model_changed)
-        frame_changed = getattr(child, "frame_changed", None)
-        if frame_changed is not None:
-            frame_changed.connect(self._content_changed)
+        for name in ("frame_changed", "data_changed"):  # ImageViewport, View3D
+            signal = getattr(child, name, None)
+            if signal is not None:
+                signal.connect(self._content_changed)
         self._content_changed()
 
     def _disconnect(self) -> None:
@@ -145,8 +146,9 @@ class CellDisplay(QObject):
             return
         with contextlib.suppress(RuntimeError, TypeError, AttributeError):
             child.model.events.disconnect(self._model_changed)  # type: ignore[attr-defined]
-        with contextlib.suppress(RuntimeError, TypeError, AttributeError):
-            child.frame_changed.disconnect(self._content_changed)  # type: ignore[attr-defined]
+        for name in ("frame_changed", "data_changed"):
+            with contextlib.suppress(RuntimeError, TypeError, AttributeError):
+                getattr(child, name).disconnect(self._content_changed)
 
     def _model_changed(self, changed: set[str]) -> None:
         if "volume" in changed:  # not on every scroll or window change
