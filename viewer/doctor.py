@@ -236,8 +236,9 @@ def probe_decode() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="regard-doctor-") as folder:
         paths = write_series(folder, values, transfer_syntax=JPEGLSLossless, rescale=(1.0, -1024.0))
         start = time.monotonic()
+        method = "forkserver" if sys.platform.startswith("linux") else "spawn"
         try:
-            arrays = parallel.decode_files(paths, workers=2, timeout=60.0)
+            arrays = parallel.decode_files(paths, workers=2, timeout=60.0, method=method)
         finally:
             parallel.shutdown()
         seconds = time.monotonic() - start
@@ -245,7 +246,6 @@ def probe_decode() -> dict[str, Any]:
     exact = len(arrays) == len(expected) and all(
         np.array_equal(np.asarray(a, dtype=np.int64).reshape(e.shape), e)
         for a, e in zip(arrays, expected, strict=True))
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
     return {"ok": exact, "error": "" if exact else "decoded values differ from those written",
             "files": len(paths), "workers": 2, "method": method, "seconds": seconds}
 

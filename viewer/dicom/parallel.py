@@ -69,20 +69,24 @@ def running() -> bool:
     return _POOL is not None
 
 
-def pool(workers: int | None = None) -> ProcessPoolExecutor:
+def pool(workers: int | None = None, method: str | None = None) -> ProcessPoolExecutor:
     """The shared pool of ``workers`` decoding processes (default :func:`default_workers`),
-    created on first use; a broken pool, or one of another size, is replaced."""
+    created on first use; a broken pool, or one of another size or start ``method``
+    (default :func:`start_method`), is replaced."""
     global _POOL, _POOL_WORKERS
     workers = workers or default_workers()
     with _POOL_LOCK:
         broken = _POOL is not None and getattr(_POOL, "_broken", False)
-        if _POOL is not None and workers == _POOL_WORKERS and not broken:
+        same_method = method is None or (
+            _POOL is not None and _POOL._mp_context.get_start_method() == method
+        )
+        if _POOL is not None and workers == _POOL_WORKERS and not broken and same_method:
             return _POOL
         if _POOL is not None:
             _POOL.shutdown(wait=False, cancel_futures=True)
         import viewer.dicom.pixels  # noqa: F401  (forked workers inherit the codecs)
 
-        method = start_method()
+        method = method or start_method()
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(["viewer.dicom.pixels"])
@@ -163,6 +167,7 @@ def _run(
     cancel: Event | None,
     errors: list[str] | None,
     timeout: float = 300.0,
+    method: str | None = None,
 ) -> list[np.ndarray | None]:
     """Run jobs (func, args, in_process?) keeping order; see :func:`decode_files`.
 
@@ -199,7 +204,7 @@ def _run(
             raise DecodeCancelled("decoding cancelled")
 
     def submit(indices: list[int]) -> dict[Future[np.ndarray], int]:
-        executor = pool(workers)
+        executor = pool(workers, method)
         return {executor.submit(jobs[i][0], *jobs[i][1]): i for i in indices}
 
     def hung(i: int) -> Callable[[], np.ndarray]:
@@ -251,6 +256,7 @@ def decode_files(
     cancel: Event | None = None,
     errors: list[str] | None = None,
     timeout: float = 300.0,
+    method: str | None = None,
 ) -> list[np.ndarray]:
     """Stored values of every file (as :func:`viewer.dicom.pixels.read_frames`), in order.
 
@@ -262,6 +268,8 @@ def decode_files(
     message ``"path: reason"`` is appended there and that file is left out of
     the result (the others keep their order). A file whose decoder runs
     longer than ``timeout`` seconds in a worker is stopped and reported.
+    ``method`` forces the workers' start method (``viewer doctor`` checks
+    ``forkserver``, what a process with threads uses).
     """
     items = [Path(p) for p in paths]
     n = workers or default_workers()
@@ -270,7 +278,8 @@ def decode_files(
         for p in items
     ]
     results = _run(
-        jobs, workers=n, progress=progress, cancel=cancel, errors=errors, timeout=timeout
+        jobs, workers=n, progress=progress, cancel=cancel, errors=errors, timeout=timeout,
+        method=method,
     )
     return [r for r in results if r is not None]
 
