@@ -135,3 +135,18 @@ def test_slice_view_any_value_gets_the_lut_of_the_p_value_shown_without_it(
     lut = gamma_screen_lut()
     view.set_presentation_lut(lut)
     np.testing.assert_array_equal(view.to_array()[..., 0], lut.apply(plain))
+
+
+def test_image_view_colour_frames_are_not_mapped(tmp_path) -> None:
+    """PS3.14's GSDF is a greyscale function: colour passes through unchanged."""
+    from tests.dicom.projection import write_dx
+
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    series = ImageSeries.from_paths([write_dx(tmp_path / "rgb.dcm", rgb)])
+    view = ImageView(series, size=(50, 40), overlay=False)
+    view.set_true_pixel()
+    plain = view.to_array()
+    view.set_presentation_lut(gamma_screen_lut())
+    np.testing.assert_array_equal(view.to_array(), plain)
+    assert len(np.unique(plain[..., 0])) > 200
