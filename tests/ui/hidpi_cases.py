@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from tests.shared_data import shared
 from tests.ui.conftest import phantom_volume
 from viewer.dicom.image2d import ImageSeries
-from viewer.render.overlay import rasterize_text
+from viewer.render.overlay import rasterize_text, text_image
 
 pytestmark = pytest.mark.gui
 
@@ -93,7 +93,7 @@ def _text_boxes(view) -> dict[str, tuple[float, float, int, int]]:
     """(x, y, width, height) in device pixels of each overlay text block shown."""
     out = {}
     for anchor, actor in view.overlay._actors.items():
-        image = actor.GetMapper().GetInput()
+        image = text_image(actor)
         if not actor.GetVisibility() or image is None:
             continue
         w, h, _ = image.GetDimensions()

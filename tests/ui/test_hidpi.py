@@ -1,4 +1,5 @@
-"""The reading station on HiDPI and fractional scaling (QT_SCALE_FACTOR 2 and 1.5) under Xvfb.
+"""The reading station on HiDPI and fractional scaling (QT_SCALE_FACTOR 2 and 1.5, and two
+screens at 200 % and 100 %) under Xvfb.
 
 Qt reads the scale factor when the application starts, so every check runs in a fresh
 process: ``regard view --screenshot`` and ``regard display check --json`` as a user
@@ -20,11 +21,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.display.screens_fixture import xcb_env, xvfb_screens
 from viewer.dicom.phantom import write_phantom_series
 
 pytestmark = pytest.mark.gui
 
 ROOT = Path(__file__).resolve().parents[2]
+MONITORS = ROOT / "tests" / "display" / "xrandr_monitors.py"
 SCALES = ("2", "1.5")
 
 
@@ -59,6 +62,24 @@ def test_viewports_at_a_scale_factor(scale: str) -> None:
                          cwd=ROOT)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
     assert "5 passed" in out.stdout
+
+
+def test_viewports_on_two_screens_of_different_scaling() -> None:
+    """hidpi_mixed_cases.py in a child pytest on an Xvfb split into two RandR monitors,
+    one at 200 % and one at 100 %: each render window counts its own screen's device
+    pixels, whichever screen the mouse cursor is on, and follows a move between them."""
+    cases = Path(__file__).with_name("hidpi_mixed_cases.py")
+    with xvfb_screens(["3840x1200"]) as display:
+        env = {k: v for k, v in xcb_env(display).items() if k != "QT_SCALE_FACTOR"}
+        for args in (["Hi", "1920x1200+0+0", "primary"], ["Lo", "1920x1200+1920+0"]):
+            subprocess.run([sys.executable, str(MONITORS), "set", *args], env=env, check=True,
+                           timeout=30)
+        env["QT_SCREEN_SCALE_FACTORS"] = "Hi=2;Lo=1"
+        out = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(cases)],
+            env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "3 passed" in out.stdout
 
 
 def _screenshot(xvfb: str, series: Path, out: Path, scale: str | None) -> np.ndarray:

@@ -23,6 +23,7 @@ import shiboken6
 import vtkmodules.qt
 import vtkmodules.vtkInteractionStyle
 import vtkmodules.vtkRenderingOpenGL2
+from PySide6.QtCore import QEvent
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QWidget
 from vtkmodules.vtkRenderingCore import vtkRenderWindow
@@ -112,6 +113,19 @@ class VTKHost(QVTKRenderWindowInteractor):
         self.prepare_frame()
         self.render_window.Render()
         self.frames += 1
+
+    # HiDPI across screens: QVTKRenderWindowInteractor takes the device pixel ratio of the
+    # screen under the mouse cursor, so a viewport on a 100 % screen got a render window
+    # twice its size while the cursor was on a 200 % one (and half the size the other way
+    # round). The ratio is the widget's own; a move to a screen of another ratio re-sizes.
+    def _getPixelRatio(self) -> float:
+        return float(self.devicePixelRatioF())
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.DevicePixelRatioChange:
+            self.resizeEvent(None)  # the render window in the new screen's device pixels
+            self.request_render()
+        return super().event(event)
 
     def device_size(self) -> tuple[int, int]:
         w, h = self.render_window.GetSize()
