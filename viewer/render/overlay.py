@@ -215,6 +215,10 @@ class OverlayLayer:
         self._bar_key: tuple[float, int, int, str] | None = None
         self.visible = True
 
+    def actors(self) -> list[vtkActor2D]:
+        """Every 2-D actor of the overlay (text blocks and scale bar)."""
+        return [*self._actors.values(), self._bar]
+
     def items(self) -> list[OverlayItem]:
         return list(self._items.values())
 

@@ -9,6 +9,9 @@ Imported only once the main window is visible (it pulls in VTK, ~1-3 s cold).
   llvmpipe an 8x multisampled 1024x1024 window costs ~30 ms a frame by itself
   (measured: 34 -> ~100 frames/s for an empty window).
 * Frames are blitted to the window colour only (no depth copy): see ``VTKHost``.
+* Interactive level of detail: while the user drags, a host may draw its scene at a
+  fraction of the window's size and scale it up when it reaches the window
+  (:meth:`VTKHost.frame_reduction`); the frame after the interaction is full size.
 * The widget's own VTK interactor style never sees an event: the viewport
   subclasses override Qt's event handlers and drive the models instead.
 """
@@ -34,6 +37,12 @@ from vtkmodules.qt.QVTKRenderWindowInteractor import QVTKRenderWindowInteractor 
 from viewer.render.image import window_rgb  # noqa: E402
 
 log = logging.getLogger(__name__)
+
+_GL_READ_FRAMEBUFFER = 0x8CA8
+_GL_DRAW_FRAMEBUFFER = 0x8CA9
+_GL_BACK_LEFT = 0x0402
+_GL_COLOR_BUFFER_BIT = 0x4000
+_GL_LINEAR = 0x2601
 
 
 def offscreen_render_window() -> vtkRenderWindow:
@@ -85,6 +94,7 @@ class VTKHost(QVTKRenderWindowInteractor):
         self.render_window.SetFrameBlitModeToBlitToCurrent()
         self.frames = 0
         self._dirty = False
+        self._full_frame = False  # capture(): never a reduced frame
         self.setMinimumSize(64, 64)
 
     # VTK's interactor must not handle events (our subclasses do): keep the base's
@@ -103,16 +113,60 @@ class VTKHost(QVTKRenderWindowInteractor):
     def prepare_frame(self) -> None:
         """Bring the scene up to date before a frame (subclasses)."""
 
+    def frame_reduction(self) -> int:
+        """1, or k > 1 for a frame drawn at 1/k of the window's size in each direction and
+        scaled up (subclasses, while the user drags: every renderer of the window must then
+        draw in the reduced part, see SliceView.set_reduction)."""
+        return 1
+
+    def reduced_frames_possible(self) -> bool:
+        return not self._full_frame and not self.render_window.GetOffScreenRendering()
+
     def render_now(self) -> None:
         self._dirty = False
         if not self.isVisible():
             return
+        k = self.frame_reduction() if self.reduced_frames_possible() else 1
         overlay = getattr(getattr(self, "view", None), "overlay", None)
         if overlay is not None:  # HiDPI: text and margins keep their size on screen
-            overlay.set_scale(self.device_ratio())
+            overlay.set_scale(self.device_ratio() / k)
         self.prepare_frame()
-        self.render_window.Render()
+        if k > 1:
+            self._render_reduced(k)
+        else:
+            self.render_window.Render()
         self.frames += 1
+
+    def _render_reduced(self, k: int) -> None:
+        """Render the (reduced) scene, then blit its bottom-left 1/k part scaled up to the
+        window's back buffer and swap: a quarter of the pixels to shade at k = 2 (on
+        llvmpipe a 1024x1024 image costs ~16 ms a frame, the scaled blit a few)."""
+        w = self.render_window
+        width, height = w.GetSize()
+        w.SwapBuffersOff()  # into VTK's render framebuffer only (no copies, no swap)
+        try:
+            w.Render()
+        finally:
+            w.SwapBuffersOn()
+        w.MakeCurrent()
+        state = w.GetState()
+        state.PushFramebufferBindings()
+        source = w.GetRenderFramebuffer()
+        source.Bind(_GL_READ_FRAMEBUFFER)
+        source.ActivateReadBuffer(0)
+        state.vtkglBindFramebuffer(_GL_DRAW_FRAMEBUFFER, 0)
+        state.vtkglDrawBuffer(_GL_BACK_LEFT)
+        state.vtkglViewport(0, 0, width, height)
+        state.vtkglScissor(0, 0, width, height)
+        # VTK's viewport pixels: int(x + 0.5) (vtkViewport::GetTiledSizeAndOrigin)
+        state.vtkglBlitFramebuffer(0, 0, int(width / k + 0.5), int(height / k + 0.5),
+                                   0, 0, width, height, _GL_COLOR_BUFFER_BIT, _GL_LINEAR)
+        state.PopFramebufferBindings()
+        w.SetFrameBlitModeToNoBlit()  # the window's buffer holds the frame already
+        try:
+            w.Frame()  # VTK's copy of the frame (read-backs) and glXSwapBuffers
+        finally:
+            w.SetFrameBlitModeToBlitToCurrent()
 
     # HiDPI across screens: QVTKRenderWindowInteractor takes the device pixel ratio of the
     # screen under the mouse cursor, so a viewport on a 100 % screen got a render window
@@ -135,8 +189,13 @@ class VTKHost(QVTKRenderWindowInteractor):
         return float(self.devicePixelRatioF())
 
     def capture(self) -> np.ndarray:
-        """The render window's pixels as RGB uint8 (rows, cols, 3), row 0 at the top."""
-        self.render_now()
+        """The render window's pixels as RGB uint8 (rows, cols, 3), row 0 at the top
+        (a full-size frame, even while the user drags)."""
+        self._full_frame = True
+        try:
+            self.render_now()
+        finally:
+            self._full_frame = False
         return window_rgb(self.render_window)
 
     def close_vtk(self) -> None:

@@ -1,0 +1,92 @@
+"""What the fast frame paths put on the screen (bench/interaction.py measures their speed).
+
+Oracles: the X server's own copy of a viewport's window (``QScreen.grabWindow``,
+an XGetImage of what is displayed) against VTK's read-back of the frame it
+rendered; and a freshly made viewport rendered at full quality with the same
+state. ``capture()`` reads VTK's framebuffers, not the screen, so without the
+X server's copy a wrong blit to the window would go unnoticed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication, QImage
+
+pytestmark = pytest.mark.gui
+
+
+def screen_rgb(widget) -> np.ndarray:
+    """The widget's window as the X server displays it, RGB uint8 (rows, cols, 3)."""
+    QGuiApplication.sync()
+    image = QGuiApplication.primaryScreen().grabWindow(int(widget.winId())).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())
+    return rows[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def _mpr(grid, phantom, overlays: bool = True):
+    grid.set_layout("mpr")
+    grid.show_volume(phantom)
+    if not overlays:  # the image alone: text and lines blur at a reduced resolution
+        for vp in grid.viewports:
+            vp.view.set_overlay_visible(False)
+        grid.scene.set_crosshair_visible(False)
+    grid.render_all()
+    return grid.viewports
+
+
+def test_the_screen_shows_the_rendered_frame(grid, phantom) -> None:
+    for vp in _mpr(grid, phantom):
+        rendered = vp.capture()
+        assert rendered.std() > 5  # an image, not a blank window
+        shown = screen_rgb(vp)
+        assert shown.shape == rendered.shape
+        assert np.array_equal(shown, rendered), vp.model.plane_name
+
+
+def test_a_drag_draws_reduced_frames_and_the_release_the_full_quality_one(
+        qtbot, grid, phantom) -> None:
+    axial, coronal, sagittal = _mpr(grid, phantom, overlays=False)
+    size = axial.device_size()
+    r = axial.device_ratio()
+    start = QPoint(round(size[0] / r / 2), round(size[1] / r / 2))
+    qtbot.mousePress(axial, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(axial, start + QPoint(9, -7))
+    assert all(vp.frame_reduction() == 2 for vp in (axial, coronal, sagittal))
+    full_while_dragging = coronal.capture()  # capture() is always a full-size frame
+    coronal.render_now()  # a drag frame: reduced, scaled up on the way to the screen
+    dragging = screen_rgb(coronal)
+    assert dragging.shape == full_while_dragging.shape
+    assert not np.array_equal(dragging, full_while_dragging)
+    # the same picture at a lower resolution (not a misplaced or blank one)
+    a, b = (x.astype(float).mean(axis=-1).ravel() for x in (dragging, full_while_dragging))
+    assert np.corrcoef(a, b)[0, 1] > 0.95
+    assert np.abs(a - b).mean() < 6
+    qtbot.mouseRelease(axial, Qt.MouseButton.LeftButton, pos=start + QPoint(9, -7))
+    assert all(vp.frame_reduction() == 1 for vp in (axial, coronal, sagittal))
+    qtbot.waitUntil(lambda: not coronal._dirty)
+    released = screen_rgb(coronal)
+    # oracle: the same state rendered at full quality by a viewport that never dragged
+    point = grid.mpr.point.copy()
+    grid.set_layout("1x1")
+    _mpr(grid, phantom, overlays=False)
+    grid.set_crosshair(point)
+    grid.render_all()
+    fresh = grid.viewports[1].capture()
+    assert np.array_equal(released, fresh)
+
+
+def test_a_tool_layer_not_laid_out_for_reduced_frames_keeps_full_frames(grid, phantom) -> None:
+    from vtkmodules.vtkRenderingCore import vtkActor2D
+
+    axial = _mpr(grid, phantom)[0]
+    foreign = vtkActor2D()
+    axial.view.renderer.AddViewProp(foreign)
+    axial.set_interacting(True)
+    assert axial.frame_reduction() == 1
+    foreign.VisibilityOff()
+    assert axial.frame_reduction() == 2
+    axial.set_interacting(False)
