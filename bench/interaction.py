@@ -20,6 +20,11 @@ Measured in one run, on a 512x512x600 int16 volume built in numpy:
   OS file cache allows; we do not drop caches on a shared machine);
 * ``open-to-first-image``: a study already listed by the browser (files on local disk,
   as they are in the cache after retrieval) from "open" to the first image shown;
+* ``open-cached``: a study in the retrieval cache (files stored by the cache, listed by
+  the browser as after a retrieval), from a real double-click on its row to the first
+  image drawn (the volume's middle image, :mod:`viewer.ui.streaming`, while the volume is
+  assembled) and to the volume drawn; with the access interface (screen check, VIEW
+  record) as the reading station runs;
 * ``volume-rendering``: CPU ray casting of the volume in a 1024x1024 viewport, full and
   reduced (interactive) resolution.
 
@@ -146,12 +151,21 @@ class BarePeer:
 
 
 def time_frames(frame: Callable[[int], None], frames: int) -> float:
+    """Seconds a frame (wall clock). The process's CPU time a frame (all threads: ours,
+    llvmpipe's) is kept too: on a loaded machine it varies much less than the wall clock."""
     for n in range(3):
         frame(n)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for n in range(frames):
         frame(n)
+    time_frames.cpu_ms = (time.process_time() - cpu) / frames * 1000  # type: ignore[attr-defined]
     return (time.perf_counter() - start) / frames
+
+
+def _timed(times: dict[str, list[float]], cpu: dict[str, list[float]], key: str,
+           frame: Callable[[int], None], frames: int) -> None:
+    times[key].append(time_frames(frame, frames))
+    cpu.setdefault(key, []).append(time_frames.cpu_ms)  # type: ignore[attr-defined]
 
 
 def fps(seconds: float) -> float:
@@ -190,24 +204,25 @@ def bench_scroll(app: object, volume: object, frames: int, rounds: int) -> dict[
     # ours as the user scrolls (wheel burst: cheap frames, viewport.set_interacting) and at
     # full quality (linear resampling), with and without overlays
     times: dict[str, list[float]] = {k: [] for k in ("wheel", "full", "no_ov", "bare", "bare_def")}
+    cpu: dict[str, list[float]] = {}
     for _ in range(rounds):
         vp.view.set_overlay_visible(True)
         vp.set_interacting(True)
-        times["wheel"].append(time_frames(ours, frames))
+        _timed(times, cpu, "wheel", ours, frames)
         vp.set_interacting(False)
-        times["full"].append(time_frames(ours, frames))
+        _timed(times, cpu, "full", ours, frames)
         vp.view.set_overlay_visible(False)
-        times["no_ov"].append(time_frames(ours, frames))
-        times["bare"].append(time_frames(bare, frames))
-        times["bare_def"].append(time_frames(bare_default, frames))
+        _timed(times, cpu, "no_ov", ours, frames)
+        _timed(times, cpu, "bare", bare, frames)
+        _timed(times, cpu, "bare_def", bare_default, frames)
     m = {k: statistics.median(v) for k, v in times.items()}
     for host in grid.hosts():
         host.close_vtk()
     grid.close()
-    return _figures(m)
+    return _figures(m, cpu)
 
 
-def _figures(m: dict[str, float]) -> dict[str, float]:
+def _figures(m: dict[str, float], cpu: dict[str, list[float]]) -> dict[str, object]:
     w = m["wheel"]
     return {
         "fps": fps(w),
@@ -219,6 +234,9 @@ def _figures(m: dict[str, float]) -> dict[str, float]:
         "ratio_full_quality_to_bare": round(m["bare"] / m["full"], 3),
         "ratio_to_bare_default_multisampling": round(m["bare_def"] / w, 3),
         "overlay_share_of_frame": round(max(m["full"] - m["no_ov"], 0.0) / m["full"], 3),
+        # process CPU time a frame (ours + llvmpipe threads), medians: steadier than fps
+        # when other work shares the machine
+        "cpu_ms_per_frame": {k: round(statistics.median(v), 1) for k, v in cpu.items()},
     }
 
 
@@ -264,21 +282,22 @@ def bench_mpr(app: object, volume: object, frames: int, rounds: int) -> dict[str
             vp.view.set_overlay_visible(on)
 
     times: dict[str, list[float]] = {k: [] for k in ("wheel", "full", "no_ov", "bare", "bare_def")}
+    cpu: dict[str, list[float]] = {}
     for _ in range(rounds):
         overlays(True)
         planes[0].set_interacting(True)  # as a crosshair drag does (all three planes)
-        times["wheel"].append(time_frames(ours, frames))
+        _timed(times, cpu, "wheel", ours, frames)
         planes[0].set_interacting(False)
-        times["full"].append(time_frames(ours, frames))
+        _timed(times, cpu, "full", ours, frames)
         overlays(False)
-        times["no_ov"].append(time_frames(ours, frames))
-        times["bare"].append(time_frames(bare_of(peers), frames))
-        times["bare_def"].append(time_frames(bare_of(peers_default), frames))
+        _timed(times, cpu, "no_ov", ours, frames)
+        _timed(times, cpu, "bare", bare_of(peers), frames)
+        _timed(times, cpu, "bare_def", bare_of(peers_default), frames)
     m = {k: statistics.median(v) for k, v in times.items()}
     for host in grid.hosts():
         host.close_vtk()
     grid.close()
-    return _figures(m)
+    return _figures(m, cpu)
 
 
 def bench_volume_rendering(app: object, volume: object) -> dict[str, float]:
@@ -386,6 +405,82 @@ def bench_open(app: object, slices: int) -> dict[str, float]:
     return {"series": f"512x512x{slices} CT, local files", "open_to_first_image_s": round(first, 2)}
 
 
+def _fill_cache(tmp: str, slices: int) -> tuple[str, str]:
+    """Phantom CT files stored into the cache (REGARD_HOME) as a retrieval stores them."""
+    from pydicom import dcmread
+
+    from viewer.archive.cache import Cache
+    from viewer.dicom.phantom import write_phantom_series
+
+    files = write_phantom_series(Path(tmp) / "src", columns=512, rows=512, slices=slices,
+                                 slice_mm=1.0)
+    cache = Cache()
+    for f in files:
+        ds = dcmread(f, stop_before_pixels=True)
+        cache.store([Path(f).read_bytes()], study_uid=str(ds.StudyInstanceUID),
+                    series_uid=str(ds.SeriesInstanceUID), sop_uid=str(ds.SOPInstanceUID),
+                    sop_class_uid=str(ds.SOPClassUID),
+                    transfer_syntax=str(ds.file_meta.TransferSyntaxUID),
+                    instance_number=int(ds.InstanceNumber), deferred=True)
+    cache.flush()
+    study = str(ds.StudyInstanceUID)
+    return study, str(cache.series_dir(study, str(ds.SeriesInstanceUID)).parent)
+
+
+def bench_open_cached(app: object, slices: int) -> dict[str, object]:
+    """Double-click on a cached study's row -> first image drawn, and -> volume drawn."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from viewer.dicom.index import scan
+    from viewer.ui.browser import rows_from_index
+    from viewer.ui.main_window import MainWindow
+
+    old_home = os.environ.get("REGARD_HOME")
+    with tempfile.TemporaryDirectory(prefix="regard-bench-") as tmp:
+        os.environ["REGARD_HOME"] = str(Path(tmp) / "home")  # never the user's cache/journal
+        try:
+            study, folder = _fill_cache(tmp, slices)
+            win = MainWindow()
+            win.quiet = True  # no dialog: the screen check records a consultation
+            win.resize(1600, 1000)
+            win.show()
+            win.load_viewers()
+            win.browser.add_rows(rows_from_index(scan(folder), "cache"))
+            for _ in range(20):
+                app.processEvents()  # type: ignore[attr-defined]
+            marks: dict[str, float] = {}
+
+            def drawn(key: str) -> None:
+                if key not in marks:
+                    win.grid.active.render_now()  # what the next event-loop turn draws
+                    marks[key] = time.perf_counter()
+
+            win.streaming.shown.connect(lambda *_a: drawn("first"))
+            win.images_shown.connect(lambda: drawn("volume"))
+            table = win.browser.table
+            rect = table.visualRect(win.browser.proxy.index(0, 0))
+            t = time.perf_counter()
+            for click in (QTest.mousePress, QTest.mouseRelease, QTest.mouseDClick):
+                click(table.viewport(), Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier, rect.center())
+            while "volume" not in marks and time.perf_counter() - t < 120:
+                app.processEvents()  # type: ignore[attr-defined]
+                time.sleep(0.001)
+            win.close()
+        finally:
+            if old_home is None:
+                os.environ.pop("REGARD_HOME", None)
+            else:
+                os.environ["REGARD_HOME"] = old_home
+    volume = marks.get("volume", float("nan")) - t
+    first = min(marks.get("first", volume + t) - t, volume)
+    return {"series": f"512x512x{slices} CT in the cache, study {study[-12:]}",
+            "double_click_to_first_image_s": round(first, 2),
+            "double_click_to_volume_s": round(volume, 2),
+            "first_image_is_preview": "first" in marks and marks["first"] <= marks["volume"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60)
@@ -424,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
             results["volume_rendering"] = bench_volume_rendering(app, volume)
         if "open" in parts:
             results["open"] = bench_open(app, args.open_slices)
+        results["open_cached"] = bench_open_cached(app, args.open_slices)
     finally:
         # our Xvfb (if any) gets SIGTERM when this process ends (PR_SET_PDEATHSIG): stopping
         # it while Qt still holds its connection would make Qt exit with status 1
