@@ -1167,5 +1167,29 @@
         <source>Stage {stage}, viewport {cell}: {column} must be a whole number ({value})</source>
         <translation>Étape {stage}, fenêtre {cell} : {column} doit être un nombre entier ({value})</translation>
     </message>
+    <message>
+        <source>Loading {n}/{total}</source>
+        <translation>Chargement {n}/{total}</translation>
+    </message>
+    <message>
+        <source>{n}/{total} images ({why})</source>
+        <translation>{n}/{total} images ({why})</translation>
+    </message>
+    <message>
+        <source>retrieval cancelled</source>
+        <translation>récupération annulée</translation>
+    </message>
+    <message>
+        <source>retrieval failed</source>
+        <translation>échec de la récupération</translation>
+    </message>
+    <message>
+        <source>Loading the volume...</source>
+        <translation>Chargement du volume...</translation>
+    </message>
+    <message>
+        <source>{archive} (cached)</source>
+        <translation>{archive} (en cache)</translation>
+    </message>
 </context>
 </TS>
