@@ -490,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--only", default="", help="comma-separated subset of: "
-                        "cold,scroll,mpr,volume,open (default: all)")
+                        "cold,scroll,mpr,volume,open,open_cached (default: all)")
     args = parser.parse_args(argv)
 
     xvfb = None
@@ -502,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
         "volume": f"512x512x{args.slices} int16",
     }
     parts = set(args.only.split(",")) if args.only else {"cold", "scroll", "mpr", "volume",
-                                                          "open"}
+                                                          "open", "open_cached"}
     try:
         if "cold" in parts:
             results["cold_start"] = bench_cold_start(args.starts)
@@ -519,7 +519,8 @@ def main(argv: list[str] | None = None) -> int:
             results["volume_rendering"] = bench_volume_rendering(app, volume)
         if "open" in parts:
             results["open"] = bench_open(app, args.open_slices)
-        results["open_cached"] = bench_open_cached(app, args.open_slices)
+        if "open_cached" in parts:
+            results["open_cached"] = bench_open_cached(app, args.open_slices)
     finally:
         # our Xvfb (if any) gets SIGTERM when this process ends (PR_SET_PDEATHSIG): stopping
         # it while Qt still holds its connection would make Qt exit with status 1
