@@ -2,13 +2,15 @@
 
 Usage::
 
-    .venv/bin/python bench/retrieve.py [--images 600] [--repeat 3] [--associations 4] [--json]
+    .venv/bin/python bench/retrieve.py [--images 600] [--repeat 3] [--associations 4]
+        [--warmup 1] [--delete-between] [--only getscu|dimse|web ...] [--json]
 
 In one run: an Orthanc is started on loopback (``TCP_NODELAY=1``), the series is stored
 into it, then retrieved by
 
 * DCMTK ``getscu`` (C-GET, ``TCP_NODELAY=1``), the peer;
-* Regard over DIMSE (C-GET, parallel associations);
+* Regard over DIMSE (C-GET: one SERIES-level C-GET per series with nothing cached,
+  several associations for several series or a resume);
 * Regard over DICOMweb (WADO-RS, ``transfer-syntax=*``).
 
 For each: wall time, MB/s, and for Regard the time to first image (study C-FIND or
@@ -192,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=600)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--associations", type=int, default=4)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed rounds first (Python imports its modules on the first retrieve; "
+        "getscu is a fresh process each time anyway)",
+    )
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "regard-bench")
     parser.add_argument("--only", choices=("getscu", "dimse", "web"), action="append")
     parser.add_argument("--json", action="store_true")
@@ -226,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         chosen = args.only or list(contenders)
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
+        for _ in range(args.warmup):
+            for name in chosen:
+                contenders[name]()
         for _ in range(args.repeat):  # interleaved, so a noisy moment hits everyone
             for name in chosen:
                 runs[name].append(contenders[name]())

@@ -22,7 +22,6 @@ import collections
 import contextlib
 import logging
 import math
-import os
 import queue
 import sys
 import threading
@@ -43,7 +42,6 @@ _MAX_UIDS_PER_REQUEST = 400
 _PIPELINE_BATCH = 40  # instances per C-GET of the parallel DIMSE retrieve
 _DIMSE_SERIES_LEVEL = True  # a series with nothing cached: one SERIES-level C-GET
 _WRITER_THREADS = 2
-_WRITER_NICE = 5  # see _Writer
 
 
 @dataclass(frozen=True)
@@ -109,11 +107,8 @@ class _Writer:
     the archive waits for before sending the next instance (C-GET/C-MOVE).
 
     Up to ``limit`` bytes wait in the queue, so a busy moment of the disk does not stop
-    the network. On Linux the writer threads run at a lower priority (nice
-    ``_WRITER_NICE``): on a busy machine the thread reading the network and the
-    archive's sending thread then get the CPU first (WADO-RS over loopback: ~10 %
-    faster with other processes competing for the two cores); with idle cores it
-    changes nothing.
+    the network. (Writer threads at a lower priority were tried: on a machine busy with
+    other processes they fell behind and the retrieve got slower.)
     """
 
     def __init__(self, run: _Run, threads: int = 2, limit: int = 96 << 20) -> None:
@@ -155,9 +150,6 @@ class _Writer:
             self.ready.notify_all()
 
     def _loop(self) -> None:
-        if _WRITER_NICE and sys.platform.startswith("linux"):
-            with contextlib.suppress(OSError):  # per thread on Linux only
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WRITER_NICE)
         while True:
             item = self._take()
             if item is None:
