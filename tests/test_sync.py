@@ -23,7 +23,7 @@ def stack(direction: np.ndarray, dz: float, n: int, origin: tuple, uid: str = "1
           positions: np.ndarray | None = None) -> Volume:
     geometry = Geometry((4, 4, n), (1.0, 1.0, dz), np.asarray(origin, float), direction)
     return Volume(np.zeros((n, 4, 4), np.int16), geometry, slice_positions=positions,
-                  meta={"frame_of_reference": uid})
+                  frame_of_reference_uid=uid)
 
 
 def test_same_frame_maps_to_the_slice_nearest_the_same_point() -> None:

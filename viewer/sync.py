@@ -33,16 +33,10 @@ from viewer.dicom.volume import Volume
 
 log = logging.getLogger(__name__)
 
-_FOR_KEYS = ("frame_of_reference", "frame_of_reference_uid", "FrameOfReferenceUID")
-
-
 def frame_of_reference(volume: Volume) -> str:
-    """The volume's Frame of Reference UID when its ``meta`` carries it, else ``""``."""
-    for key in _FOR_KEYS:
-        value = volume.meta.get(key, "")
-        if value:
-            return str(value)
-    return ""
+    """The volume's Frame of Reference UID (``Volume.frame_of_reference_uid``), ``""`` when
+    unknown."""
+    return volume.frame_of_reference_uid
 
 
 @dataclass(frozen=True)
@@ -102,8 +96,8 @@ class SyncTarget:
 class ScrollSync:
     """Keeps series B on the slice matching series A's (and back); module docstring.
 
-    ``for_a`` / ``for_b`` override the Frame of Reference UIDs read from the
-    volumes' ``meta``; ``mode`` forces ``"frame"`` or ``"offset"``.
+    ``for_a`` / ``for_b`` override the volumes' Frame of Reference UIDs
+    (``Volume.frame_of_reference_uid``); ``mode`` forces ``"frame"`` or ``"offset"``.
     """
 
     def __init__(

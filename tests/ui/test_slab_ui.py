@@ -25,7 +25,7 @@ def vessel_volume() -> Volume:
         array[k, 32, 10 + k] = 1000  # thin bright oblique structure
     geometry = Geometry((65, 65, 40), (1.0, 1.0, 1.0), np.zeros(3), np.eye(3))
     return Volume(array, geometry, series_uid="1.2.9", modality="CT", window=(40.0, 400.0),
-                  rescale_type="HU", meta={"frame_of_reference_uid": "1.2.9.1"})
+                  rescale_type="HU", frame_of_reference_uid="1.2.9.1")
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def wheel(widget, steps: int) -> None:
 def _stack(dz: float, n: int, z0: float, for_uid: str) -> Volume:
     g = Geometry((32, 32, n), (1.0, 1.0, dz), np.array([-16.0, -16.0, z0]), np.eye(3))
     return Volume(np.full((n, 32, 32), 40, np.int16), g, modality="CT",
-                  meta={"frame_of_reference_uid": for_uid})
+                  frame_of_reference_uid=for_uid)
 
 
 def test_same_frame_of_reference_follows_to_the_nearest_slice_of_the_same_position(

@@ -204,7 +204,7 @@ def _ct(direction: np.ndarray, dims=(64, 64, 32), for_uid: str = "1.2.3.4") -> V
     i, j, k = dims
     a = np.full((k, j, i), 40, dtype=np.int16)
     g = Geometry(dims, (1.0, 1.0, 1.0), np.array([-32.0, -32.0, -16.0]), direction)
-    return Volume(a, g, modality="CT", meta={"frame_of_reference_uid": for_uid})
+    return Volume(a, g, modality="CT", frame_of_reference_uid=for_uid)
 
 
 def test_cine_loops_through_the_stack(grid, phantom) -> None:
@@ -255,7 +255,7 @@ def test_reference_lines_show_where_the_other_viewport_cuts(grid) -> None:
     expected = rgb.shape[0] / 2 + 10.0 / a.view.mm_per_pixel()
     assert abs(rows.mean() - expected) < 3
     # another frame of reference: no line
-    b.model.volume.meta["frame_of_reference_uid"] = "other"
+    b.model.volume.frame_of_reference_uid = "other"
     grid.update_reference_lines()
     rgb = a.capture().astype(int)
     yellow = (np.abs(rgb[..., 0] - 240) < 30) & (np.abs(rgb[..., 1] - 200) < 30) & (

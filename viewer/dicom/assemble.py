@@ -1135,6 +1135,7 @@ def _build(
         lossy=lossy,
         rescale_type=first.rescale_type,
         photometric=first.photometric,
+        frame_of_reference_uid=first.frame_of_reference,  # one per volume (_split_groups)
         meta=dict(first.meta),
         split_reason=reason,
         tilt_degrees=geo.tilt_degrees,

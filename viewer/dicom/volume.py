@@ -39,6 +39,9 @@ class Volume:
     lossy: bool = False
     rescale_type: str = ""  # e.g. "HU" when known
     photometric: str = "MONOCHROME2"
+    # Frame of Reference UID (PS3.3 C.7.4.1.1.1): volumes with the same one share patient
+    # coordinates (cross-reference lines, synchronised scrolling); "" when unknown
+    frame_of_reference_uid: str = ""
     meta: dict[str, str] = field(default_factory=dict)  # study/series descriptors, never logged
     # Filled by viewer.dicom.assemble (additive fields):
     split_reason: str = ""  # why this volume is separate from others of its series

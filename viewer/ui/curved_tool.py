@@ -118,6 +118,7 @@ def cpr_volume(image: CurvedImage, like: Volume) -> Volume:
     return replace(
         like, array=array, geometry=geometry, series_uid=f"{like.series_uid}.cpr",
         slice_positions=None, warnings=[*like.warnings, "curved reformat"], meta=meta,
+        frame_of_reference_uid="",  # its grid is the CPR's pixels, not patient coordinates
         source_files=[], source_frames=[], gaps_along_normal=None,
     )
 

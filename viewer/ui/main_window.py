@@ -664,9 +664,6 @@ class MainWindow(QMainWindow):
                     continue
                 volumes = loader.assemble(s, cancel=cancel)
                 if volumes:
-                    # cross-reference lines and sync need the frame of reference (PS3.3 C.7.4.1)
-                    volumes[0].meta.setdefault("frame_of_reference_uid",
-                                               getattr(s, "frame_of_reference_uid", ""))
                     out.append((volumes[0], demographics_of(row, s)))
                 else:
                     out.append(None)

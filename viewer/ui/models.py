@@ -375,10 +375,7 @@ class ViewportModel:
 
     def frame_of_reference(self) -> str:
         """Frame of Reference UID of the shown volume (PS3.3 C.7.4.1), '' when unknown."""
-        if self.volume is None:
-            return ""
-        m = self.volume.meta
-        return str(m.get("frame_of_reference_uid") or m.get("FrameOfReferenceUID") or "")
+        return "" if self.volume is None else self.volume.frame_of_reference_uid
 
     # ---------------------------------------------------------- window/level
     def set_window(self, center: float, width: float) -> None:
