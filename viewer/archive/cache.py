@@ -316,6 +316,15 @@ class Cache:
             ).fetchall()
         return {r[0] for r in rows}
 
+    def count(self, study_uid: str, series_uid: str) -> int:
+        """Number of indexed instances of a series."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM instances WHERE study_uid=? AND series_uid=?",
+                (study_uid, series_uid),
+            ).fetchone()
+        return int(row[0])
+
     def instances(self, study_uid: str, series_uid: str | None = None) -> list[CachedInstance]:
         sql = "SELECT * FROM instances WHERE study_uid=?"
         args: tuple[str, ...] = (study_uid,)

@@ -699,7 +699,7 @@ class Retriever:
                 if (
                     _DIMSE_SERIES_LEVEL
                     and count
-                    and not (cached and self.cache.instances(run.study_uid, uid))
+                    and not (cached and self.cache.count(run.study_uid, uid))
                 ):
                     plan.streams.append((uid, count))
                     batches.put(uid)
@@ -904,8 +904,7 @@ class Retriever:
         now_cached = self.cache.cached_sop_uids(run.study_uid)
         lost = sum(1 for r in plan.rows if r["SOPInstanceUID"] not in now_cached)
         for uid, count in plan.streams:
-            have = sum(1 for i in self.cache.instances(run.study_uid, uid))
-            lost += max(0, count - have)
+            lost += max(0, count - self.cache.count(run.study_uid, uid))
         if lost:
             raise ArchiveError(
                 f"archive '{self.node.name}' did not send {lost} of {plan.total} instances"
