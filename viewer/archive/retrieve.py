@@ -114,8 +114,10 @@ class _Writer:
     def __init__(self, run: _Run, threads: int = 2, limit: int = 96 << 20) -> None:
         self.run = run
         self.queue: collections.deque[tuple[Any, ...] | None] = collections.deque()
-        self.ready = threading.Condition()
-        self.queued = 0  # bytes waiting
+        lock = threading.Lock()
+        self.filled = threading.Condition(lock)  # writers wait for an item
+        self.room = threading.Condition(lock)  # put() waits for bytes to be written
+        self.queued = 0  # bytes queued or being written
         self.limit = limit
         self.errors: list[BaseException] = []
         self.threads = [
@@ -129,25 +131,23 @@ class _Writer:
         if self.errors:
             raise self.errors[0]
         size = sum(len(c) for c in item[0])
-        with self.ready:
+        with self.room:
             while self.queued and self.queued + size > self.limit and not self.errors:
-                self.ready.wait()
+                self.room.wait()
             self.queued += size
             self.queue.append(item)
-            self.ready.notify_all()
+            self.filled.notify()  # one writer, not all of them
 
     def _take(self) -> tuple[Any, ...] | None:
-        with self.ready:
+        with self.filled:
             while not self.queue:
-                self.ready.wait()
-            item = self.queue.popleft()
-            self.ready.notify_all()
-            return item
+                self.filled.wait()
+            return self.queue.popleft()
 
     def _done(self, item: tuple[Any, ...]) -> None:
-        with self.ready:
+        with self.room:
             self.queued -= sum(len(c) for c in item[0])
-            self.ready.notify_all()
+            self.room.notify()
 
     def _loop(self) -> None:
         while True:
@@ -163,9 +163,9 @@ class _Writer:
 
     def close(self) -> None:
         """Write what is queued, stop the threads; raise the first storing error."""
-        with self.ready:
+        with self.filled:
             self.queue.extend([None] * len(self.threads))
-            self.ready.notify_all()
+            self.filled.notify_all()
         for thread in self.threads:
             thread.join()
         self.run.cache.flush()
