@@ -49,3 +49,24 @@ def test_a_storing_error_is_raised_by_put_or_close() -> None:
             writer.put(([b"x"], str(n)))
             time.sleep(0.01)
         writer.close()
+
+
+def test_what_waits_is_dropped_once_cancelled() -> None:
+    cancel = threading.Event()
+    started = threading.Event()
+    release = threading.Event()
+    stored: list[str] = []
+
+    def store(chunks: list[bytes], sop: str) -> None:
+        started.set()
+        release.wait(10)
+        stored.append(sop)
+
+    writer = _Writer(_run(store), threads=1, cancel=cancel)
+    for n in range(5):
+        writer.put(([b"x" * 10], str(n)))
+    assert started.wait(5)
+    cancel.set()  # "0" is being written; "1".."4" wait
+    release.set()
+    writer.close()
+    assert stored == ["0"]

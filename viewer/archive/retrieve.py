@@ -107,12 +107,17 @@ class _Writer:
     the archive waits for before sending the next instance (C-GET/C-MOVE).
 
     Up to ``limit`` bytes wait in the queue, so a busy moment of the disk does not stop
-    the network. (Writer threads at a lower priority were tried: on a machine busy with
-    other processes they fell behind and the retrieve got slower.)
+    the network; once ``cancel`` is set, what still waits is dropped (fetched again by
+    a resume), so a cancel is not followed by seconds of writing. (Writer threads at a
+    lower priority were tried: on a machine busy with other processes they fell behind
+    and the retrieve got slower.)
     """
 
-    def __init__(self, run: _Run, threads: int = 2, limit: int = 96 << 20) -> None:
+    def __init__(
+        self, run: _Run, threads: int = 2, limit: int = 96 << 20, cancel: Any = None
+    ) -> None:
         self.run = run
+        self.cancel = cancel
         self.queue: collections.deque[tuple[Any, ...] | None] = collections.deque()
         lock = threading.Lock()
         self.filled = threading.Condition(lock)  # writers wait for an item
@@ -155,7 +160,8 @@ class _Writer:
             if item is None:
                 return
             try:
-                self.run.store(*item)
+                if self.cancel is None or not self.cancel.is_set():
+                    self.run.store(*item)  # else dropped: a cancel stops the writing too
             except BaseException as exc:
                 self.errors.append(exc)
             finally:
@@ -461,7 +467,7 @@ class Retriever:
         stop = threading.Event()
         either = _Either(cancel, stop)
         first = first_series or series_uid or series_rows[0]["SeriesInstanceUID"]
-        run.writer = _Writer(run, threads=_WRITER_THREADS)
+        run.writer = _Writer(run, threads=_WRITER_THREADS, cancel=either)
         try:
             plan = self._fetch_with_scp(
                 run, series_rows, wanted, cached, first, either, stop, cancel
