@@ -14,6 +14,7 @@ returns what is shown where.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from collections import OrderedDict
@@ -63,6 +64,57 @@ def rasterize_text(
     text: str, size: int = 14, color: tuple[int, int, int, int] = WHITE, align: str = "left"
 ) -> np.ndarray:
     """RGBA (rows, cols, 4) uint8 of ``text`` with a dark outline, row 0 at the top."""
+    if align == "left" and "\n" in text and "" not in text.split("\n"):
+        block = _left_block(text, size, tuple(color))
+        if block is not None:
+            return block
+    return _rasterize(text, size, color, align)
+
+
+def _left_block(text: str, size: int, color: tuple[int, ...]) -> np.ndarray | None:
+    """A left-aligned block made of cached lines, pixel for pixel as Pillow draws it whole.
+
+    The outline makes Pillow ~4x slower per block (3.2 ms for four lines), and a corner's
+    block changes on every slice step (its position line): only the new lines are drawn.
+    Pillow draws line i at the block's origin + (0, i * spacing), all at whole pixels;
+    when the lines' boxes do not overlap (else None), pasting them is what Pillow draws.
+    """
+    font = _font(size)
+    spacing = font.getbbox("A", stroke_width=1)[3] + 1 + 4  # PIL.ImageText._split
+    lines = [(_line(line, size, color), line) for line in text.split("\n")]
+    boxes = [(b[0], b[1] + n * spacing, b[2], b[3] + n * spacing)
+             for n, ((_, b), _) in enumerate(lines)]
+    if any(math.ceil(b[3]) > math.floor(c[1]) for b, c in itertools.pairwise(boxes)):
+        return None  # tall accents or descenders reach the next line
+    x0 = math.floor(min(b[0] for b in boxes))
+    y0 = math.floor(min(b[1] for b in boxes))
+    w = max(1, math.ceil(max(b[2] for b in boxes)) - x0 + 2)
+    h = max(1, math.ceil(max(b[3] for b in boxes)) - y0 + 2)
+    out = np.zeros((h, w, 4), dtype=np.uint8)
+    for n, ((rgba, box), _) in enumerate(lines):
+        # the line alone was drawn at (1 - floor(left), 1 - floor(top)) of its own image
+        x = math.floor(box[0]) - x0
+        y = math.floor(box[1]) + n * spacing - y0
+        lh, lw = rgba.shape[:2]
+        region = out[y:y + lh, x:x + lw]
+        ink = rgba[..., 3] > 0
+        region[ink] = rgba[ink]
+    return out
+
+
+@lru_cache(maxsize=512)
+def _line(line: str, size: int, color: tuple[int, ...]
+          ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """One line's RGBA (as :func:`_rasterize`) and its text box at the origin."""
+    box = _font(size).getbbox(line, stroke_width=1)
+    rgba = _rasterize(line, size, color, "left")
+    rgba.flags.writeable = False
+    return rgba, box
+
+
+def _rasterize(
+    text: str, size: int, color: tuple[int, ...], align: str
+) -> np.ndarray:
     font = _font(size)
     probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
     box = probe.multiline_textbbox((0, 0), text, font=font, stroke_width=1, align=align)
