@@ -33,7 +33,9 @@ order. Every error names the file and the protocol.
 
 Display sets come from the index (:func:`study_from_index`): one per series,
 or one per image for projection modalities (MG, CR, DX, IO, PX) where each
-image is its own view.
+image is its own view. Body part, laterality, view position and patient
+orientation are those the index read while scanning: hanging a study reads no
+file (headers are read only for entries lacking them).
 """
 
 from __future__ import annotations
@@ -671,13 +673,58 @@ def read_tags(path: Path) -> dict[str, Any]:
     }
 
 
+def _indexed_tags(series: Any, inst: Any) -> dict[str, Any] | None:
+    """The hanging tags of one image as the index read them while scanning
+    (:mod:`viewer.dicom.index`); None when the entries lack them (not made by a scan)."""
+    body_part = getattr(series, "body_part", None)
+    laterality = getattr(inst, "laterality", None)
+    view = getattr(inst, "view_position", None)
+    po = getattr(inst, "patient_orientation", None)
+    if body_part is None or laterality is None or view is None or po is None:
+        return None
+    return {"body_part": body_part, "laterality": laterality, "view": view,
+            "patient_orientation": tuple(po)}
+
+
+def _tags(series: Any, inst: Any, with_tags: bool) -> dict[str, Any]:
+    """Indexed tags, else (``with_tags``) the file's header, else none."""
+    tags = _indexed_tags(series, inst)
+    if tags is not None:
+        return tags
+    return read_tags(inst.path) if with_tags else {}
+
+
+def _archive_set(row: dict[str, Any]) -> DisplaySet:
+    """One display set of an archive's series match (C-FIND / QIDO-RS series level): what
+    it returns (modality, number, description, body part), no image-level tags."""
+    def text(key: str) -> str:
+        value = row.get(key, "")
+        if isinstance(value, (list, tuple)):
+            value = value[0] if value else ""
+        return str(value or "").strip()
+
+    number = text("SeriesNumber")
+    count = text("NumberOfSeriesRelatedInstances")
+    return DisplaySet(
+        uid=text("SeriesInstanceUID"), series_uid=text("SeriesInstanceUID"),
+        study_uid=text("StudyInstanceUID"), modality=text("Modality"),
+        description=text("SeriesDescription"),
+        number=int(number) if number.lstrip("-").isdigit() else None,
+        body_part=text("BodyPartExamined"), images=int(count) if count.isdigit() else 1)
+
+
 def display_sets_from_series(series: Iterable[Any], with_tags: bool = True) -> list[DisplaySet]:
     """Display sets of ``viewer.dicom.index.SeriesEntry`` objects: one per series, or one per
-    image for projection modalities; ``with_tags`` reads body part, laterality, view position
-    and patient orientation from the headers (first file of a series; every file of a
-    projection series)."""
+    image for projection modalities. Body part, laterality, view position and patient
+    orientation come from the index entries (read once while scanning); only entries
+    lacking them (not made by a scan) have them read from the headers, when ``with_tags``
+    (first file of a series; every file of a projection series). An archive's series match
+    (a dict, study not retrieved yet) gives one display set with what the archive returned."""
     sets: list[DisplaySet] = []
     for s in series:
+        if isinstance(s, dict):
+            sets.append(_archive_set(s))
+            continue
         if s is None or not s.instances:
             continue
         base = {
@@ -687,16 +734,16 @@ def display_sets_from_series(series: Iterable[Any], with_tags: bool = True) -> l
         }
         if s.modality.upper() in PROJECTION_MODALITIES:
             for inst in s.instances:
-                tags = read_tags(inst.path) if with_tags else {}
                 sets.append(DisplaySet(
                     uid=f"{s.series_uid}/{inst.sop_instance_uid}", images=inst.number_of_frames,
-                    sop_instance_uid=inst.sop_instance_uid, **base, **tags))
+                    sop_instance_uid=inst.sop_instance_uid, **base,
+                    **_tags(s, inst, with_tags)))
             continue
-        tags = read_tags(s.instances[0].path) if with_tags else {}
         sets.append(DisplaySet(
             uid=s.series_uid, images=s.number_of_frames,
             orientation=orientation_name(s.instances[0].image_orientation),
-            slice_spacing=_spacing(s.instances), **base, **tags))
+            slice_spacing=_spacing(s.instances), **base,
+            **_tags(s, s.instances[0], with_tags)))
     return sets
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,11 @@ class InstanceEntry:
     study_uid: str = ""
     series_uid: str = ""
     modality: str = ""
+    # what hanging protocols pick views by (viewer.hanging); None: not read (an entry not
+    # made by scan), "" / ("", ""): absent from the header
+    laterality: str | None = None  # Image Laterality (0020,0062), else Laterality (0020,0060)
+    view_position: str | None = None  # View Position (0018,5101): CC, MLO, PA, LL ...
+    patient_orientation: tuple[str, str] | None = None  # (0020,0020): row, column directions
 
 
 @dataclass
@@ -85,6 +91,7 @@ class SeriesEntry:
     number: int | None
     frame_of_reference_uid: str
     instances: list[InstanceEntry] = field(default_factory=list)
+    body_part: str | None = None  # Body Part Examined (0018,0015) of its first file; None: not read
 
     @property
     def transfer_syntaxes(self) -> list[str]:
@@ -343,7 +350,24 @@ def instance_from_dataset(ds: Dataset, path: Path) -> InstanceEntry:
         study_uid=_text(ds, "StudyInstanceUID"),
         series_uid=_text(ds, "SeriesInstanceUID"),
         modality=_text(ds, "Modality"),
+        laterality=sys.intern(_text(ds, "ImageLaterality") or _text(ds, "Laterality")),
+        view_position=sys.intern(_text(ds, "ViewPosition")),
+        patient_orientation=patient_orientation(ds),
     )
+
+
+def patient_orientation(ds: Dataset) -> tuple[str, str]:
+    """Patient Orientation (0020,0020) as (row direction, column direction), "" when absent
+    (PS3.3 C.7.6.1.1.1: e.g. ("A", "R") or ("P", "FL"))."""
+    value = ds.get("PatientOrientation", None)
+    if value is None or value == "":
+        items: list[str] = []
+    elif isinstance(value, str):
+        items = [value]
+    else:
+        items = [str(v) for v in value]
+    row, col = [*items, "", ""][:2]
+    return sys.intern(row.strip()), sys.intern(col.strip())
 
 
 # ---------------------------------------------------------------- demographics
@@ -416,6 +440,7 @@ def _add_to_index(index: DicomIndex, ds: Dataset, entry: InstanceEntry) -> None:
             description=_text(ds, "SeriesDescription"),
             number=_int(ds.get("SeriesNumber")),
             frame_of_reference_uid=_text(ds, "FrameOfReferenceUID"),
+            body_part=_text(ds, "BodyPartExamined"),
         )
         index.series[entry.series_uid] = series
         study.series_uids.append(entry.series_uid)
