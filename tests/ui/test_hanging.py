@@ -209,3 +209,41 @@ def test_a_single_stage_protocol_says_so_and_keeps_the_hanging(qtbot, qapp,
     assert "single stage" in win.statusBar().currentMessage()
     assert win.grid.layout_name == "mpr"
     win.close()
+
+
+@pytest.mark.gui
+def test_a_stage_switch_shows_loaded_series_again_from_the_first_cell(qtbot, qapp,
+                                                                      tmp_path: Path) -> None:
+    """Two stages of one study swap its series: N shows the volumes already decoded (the
+    same objects, no load task) and fills the cells from the first one, even when the
+    user last clicked the second."""
+    for n, desc in enumerate(("Thin CT", "Thick CT")):
+        write_phantom_series(tmp_path / desc, study_uid="1.2.826.0.1.3680043.10.1.24",
+                             series_uid=f"1.2.826.0.1.3680043.10.1.24.{n + 1}",
+                             series_description=desc, columns=64, rows=64, slices=12,
+                             slice_mm=2.0 + 3 * n, patient_id="STG-3",
+                             extra={"SeriesNumber": n + 1})
+    save_user_protocol({"name": "Swap", "priority": 99, "match": {"modality": ["CT"]},
+                        "stage": [{"name": "A", "layout": "1x2",
+                                   "viewport": [{"series_description": "thin"},
+                                                {"series_description": "thick"}]},
+                                  {"name": "B", "layout": "1x2",
+                                   "viewport": [{"series_description": "thick"},
+                                                {"series_description": "thin"}]}]})
+    win = _window(qtbot)
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        win.open_path(tmp_path)
+    assert win.hanging_rule.stage == "A"
+    thin, thick = (vp.model.volume for vp in win.grid.viewports)
+    assert (thin.meta["series_description"], thick.meta["series_description"]) == (
+        "Thin CT", "Thick CT")
+    win.grid.set_active(win.grid.viewports[1])  # the user clicked the right-hand image
+    with qtbot.waitSignal(win.images_shown, timeout=10000):
+        win.stage_actions["next"].trigger()
+    assert not win.tasks  # nothing assembled again
+    assert win.hanging_rule.stage == "B"
+    left, right = win.grid.viewports
+    assert left.model.volume is thick and right.model.volume is thin
+    assert left.model.demographics.series_description == "Thick CT"
+    assert _shows_phantom(left) and _shows_phantom(right)
+    win.close()

@@ -226,6 +226,9 @@ class ViewportGrid(QWidget):
                 if isinstance(child, VTKHost):
                     child.close_vtk()
             self._layout.removeWidget(cell)
+            # hidden explicitly first: a show QLayout queued when the cell was added would
+            # otherwise make the orphan a top-level window, painted after close_vtk (crash)
+            cell.hide()
             cell.setParent(None)
             cell.deleteLater()
         self.cells, self.viewports, self.view3d, self.active = [], [], None, None

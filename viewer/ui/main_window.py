@@ -110,6 +110,20 @@ def demographics_of(row: StudyRow, series: Any) -> Demographics:
     )
 
 
+def _series_key(series: Any) -> tuple[str, frozenset[str]]:
+    """A series entry (or one image of it) as the files it is made of."""
+    return (str(getattr(series, "series_uid", "")),
+            frozenset(str(i.path) for i in getattr(series, "instances", [])))
+
+
+def _shown_key(content: Any) -> tuple[str, frozenset[str]]:
+    """A shown Volume or ImageSeries as the files it was made of (:func:`_series_key`)."""
+    frames = getattr(content, "frames", None)
+    files = [f.path for f in frames] if frames is not None else getattr(
+        content, "source_files", [])
+    return (str(getattr(content, "series_uid", "")), frozenset(str(f) for f in files))
+
+
 class MainWindow(QMainWindow):
     """Regard's main window (see module docstring)."""
 
@@ -546,7 +560,7 @@ class MainWindow(QMainWindow):
                         vp.model.flip(horizontal=False)
 
             self.images_shown.connect(apply_flips)
-        return self.open_items(items)
+        return self._open_stage_items(items)
 
     # ------------------------------------------------------- hanging stages
     hanging_stages: Any = None  # (StudyRow, [hanging.Hanging], index shown) of the last hung
@@ -565,10 +579,50 @@ class MainWindow(QMainWindow):
         for act in self.stage_actions.values():
             sub.addAction(act)
 
+    _stage_cache: dict[tuple[str, frozenset[str]], tuple[Any, Any]] = {}  # noqa: RUF012
+
+    def _open_stage_items(self, items: list[tuple[StudyRow, Any] | None]) -> Task | None:
+        """Show a hanging's items from its first cell on. When every series is one this
+        study's stages showed already (N / Shift+N), its volumes are shown again at once:
+        nothing new is decoded, so nothing new is viewed (the access check and VIEW record
+        were made when they were opened); otherwise :meth:`open_items` (check, assemble)."""
+        if self.grid is not None and self.grid.viewports:
+            self.grid.set_active(self.grid.viewports[0])  # cell 1 first, not the clicked one
+        reuse = [None if i is None else self._stage_cache.get(_series_key(i[1])) for i in items]
+        if any(items) and all(r is not None for r, i in zip(reuse, items, strict=True) if i):
+            log.debug("hanging stage: %d series shown again without decoding", len(items))
+            # next turn, as after an assembly: the layout's old cells are gone by then
+            QTimer.singleShot(0, lambda: self._when_viewers(lambda: self._show(reuse)))
+            return None
+        return self.open_items(items)
+
+    def _remember_shown(self, row: StudyRow) -> None:
+        """Keep what the grid shows for the next stage of the same study (dropped when
+        another study is hung)."""
+        previous = self.hanging_stages
+        if previous is None or previous[0].study_uid != row.study_uid:
+            self._stage_cache = {}
+            return
+        grid = self.grid
+        if grid is None:
+            return
+        cache = dict(self._stage_cache)
+        for n, vp in enumerate(grid.viewports):
+            ivp = grid.images.get(n)
+            if ivp is not None and ivp.series is not None and grid.cells[n].child is ivp:
+                shown = (ivp.series, ivp.demographics)
+            elif vp.model.volume is not None:
+                shown = (vp.model.volume, vp.model.demographics)
+            else:
+                continue
+            cache[_shown_key(shown[0])] = shown
+        self._stage_cache = cache
+
     def _pick_stage(self, row: StudyRow, stages: list[Any], with_priors: bool) -> Any:
         """The stage a study opens in: the one asked for by :meth:`show_stage`, else the
         first, or with priors the first showing one (study and prior side by side)."""
         wanted, self._stage_request = self._stage_request, None
+        self._remember_shown(row)
         keys = [(h.protocol, h.stage) for h in stages]
         if wanted in keys:
             index = keys.index(wanted)
