@@ -512,7 +512,8 @@ class MainWindow(QMainWindow):
 
         from viewer import hanging
 
-        priors = self.priors_of(row)
+        # only priors on this machine can fill a cell (an archive's is not retrieved yet)
+        priors = [p for p in self.priors_of(row) if p.cached]
 
         def info(r: StudyRow) -> hanging.StudyInfo:
             sets = hanging.display_sets_from_series(r.series)
