@@ -1191,5 +1191,13 @@
         <source>{archive} (cached)</source>
         <translation>{archive} (en cache)</translation>
     </message>
+    <message>
+        <source>Delete</source>
+        <translation>Supprimer</translation>
+    </message>
+    <message>
+        <source>Deleted: {name}</source>
+        <translation>Supprimé : {name}</translation>
+    </message>
 </context>
 </TS>

@@ -136,6 +136,14 @@ def test_new_protocol_with_stages_and_a_switched_off_default(qtbot, editor) -> N
     assert "MR" not in [p.name for p in load_protocols()]
     assert "MR" in editor.protocol_names()
     assert hanging.editable_protocols()[-1].enabled is False
+    # a protocol of the user's own can be deleted (a default only restored)
+    editor.select("Chest CT")
+    assert editor.delete_button.isEnabled() and not editor.restore_button.isEnabled()
+    qtbot.mouseClick(editor.delete_button, Qt.MouseButton.LeftButton)
+    assert "Chest CT" not in editor.protocol_names()
+    assert "Chest CT" not in [p.name for p in load_protocols()]
+    editor.select("MR")
+    assert not editor.delete_button.isEnabled() and editor.restore_button.isEnabled()
 
 
 def test_the_main_window_hangs_again_after_a_save(qtbot, qapp, tmp_path: Path) -> None:

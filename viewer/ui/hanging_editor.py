@@ -102,10 +102,12 @@ class HangingEditor(QDialog):
         self.save_button.clicked.connect(self.save)
         self.restore_button = QPushButton(tr("Restore default"))
         self.restore_button.clicked.connect(self.restore_default)
+        self.delete_button = QPushButton(tr("Delete"))
+        self.delete_button.clicked.connect(self.restore_default)  # a protocol of the user's
         close = QPushButton(tr("Close"))
         close.clicked.connect(self.accept)
         buttons.addWidget(self.status, 1)
-        for b in (self.restore_button, self.save_button, close):
+        for b in (self.delete_button, self.restore_button, self.save_button, close):
             buttons.addWidget(b)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
@@ -313,6 +315,7 @@ class HangingEditor(QDialog):
         if not self.stages:
             self._show_stage({})
         self.restore_button.setEnabled(p.origin == "user over default")
+        self.delete_button.setEnabled(p.origin == "user")
         self.error.setText("")
 
     def form_raw(self) -> dict[str, Any]:
@@ -495,15 +498,19 @@ class HangingEditor(QDialog):
         return True
 
     def restore_default(self) -> None:
-        """Drop the user's copy of the shown protocol: the default applies again."""
+        """Drop the user's copy of the shown protocol: the default applies again (a protocol
+        only the user has is deleted; one never saved is just dropped from the list)."""
         if not 0 <= self.current < len(self.protocols):
             return
-        name = self.protocols[self.current].name
+        p = self.protocols[self.current]
         try:
-            hanging.remove_user_protocol(name, self.user_file)
+            removed = hanging.remove_user_protocol(p.name, self.user_file)
         except (hanging.HangingError, OSError) as exc:
             self.show_error(str(exc))
             return
-        self.reload(select=name)
-        self.status.setText(tr("Default restored: {name}").format(name=name))
-        self.saved.emit(name)
+        self.reload(select=p.name)
+        text = (tr("Default restored: {name}") if p.origin == "user over default"
+                else tr("Deleted: {name}"))
+        self.status.setText(text.format(name=p.name))
+        if removed:
+            self.saved.emit(p.name)
