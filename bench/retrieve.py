@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/retrieve.py [--images 600] [--repeat 3] [--associations 4]
-        [--warmup 1] [--delete-between] [--only getscu|dimse|web ...] [--json]
+        [--warmup 1] [--delete-between] [--only getscu|dimse|web|stream ...] [--json]
 
 In one run: an Orthanc is started on loopback (``TCP_NODELAY=1``), the series is stored
 into it, then retrieved by
@@ -17,13 +17,22 @@ For each: wall time, MB/s, and for Regard the time to first image (study C-FIND 
 QIDO-RS -> first instance stored -> its pixels decoded). Medians over ``--repeat`` runs,
 ratios against getscu. The series is generated once (``--data``) and reused.
 
-Measured on the 2-core shared build machine (Orthanc 1.10.1, 600 x 512x512 CT,
-uncompressed, 315 MB; medians of 5 interleaved runs, three runs of the script,
-2026-11-23): getscu 0.49-0.79 s; Regard DIMSE C-GET (4 associations) 0.54-0.70 s =
-0.90-1.15x getscu's throughput; Regard WADO-RS 0.31-0.52 s = 1.5-1.7x; time to first
-image (study C-FIND -> first instance stored -> decoded) 0.02 s over both. Before the
-work on per-message costs (pynetdicom as shipped, plus TCP_NODELAY and max_pdu=0) the
-same DIMSE retrieve took 2.0-2.6 s (0.3-0.5x).
+Measured 2026-11-23 on the 2-core build machine while other sessions' tests and
+benchmarks ran (load average 4-9), Orthanc 1.10.1, 600 x 512x512 CT uncompressed,
+315 MB, ``--repeat 5``, four runs of the script (median of each run; per repeat in
+brackets): getscu 1.8-3.4 s; Regard DIMSE (one SERIES-level C-GET) 0.83-1.12x
+getscu's throughput, median of runs 1.07x [0.49-1.87x]; Regard WADO-RS 1.21-1.59x,
+median 1.43x [0.67-2.08x]; time to first image 0.07-0.16 s. The WADO-RS series stream
+read and thrown away (``--only stream``) was 3.3x in the same run as a 1.59x retrieve:
+storing 600 files (page-cache writes, 0.5-0.8 s of CPU in this VM, the same for
+getscu) is what separates the two. The code before (instance lists over 4
+associations, stream asked for after the first image), same conditions, four runs:
+DIMSE 0.76-1.05x (median 0.85x), WADO-RS 0.82-1.38x (1.23x). CPU of one retrieve,
+ours + Orthanc's: getscu 1.5-2.0 s; DIMSE 1.3-2.2 s, was 1.9-2.9 s; WADO-RS 0.9-2.0 s,
+of which Orthanc 0.34-0.50 s. Earlier, on a quieter machine and deleting each run's
+files: getscu 0.49-0.79 s, DIMSE 0.90-1.15x, WADO-RS 1.5-1.7x. Before the work on
+per-message costs (pynetdicom as shipped, plus TCP_NODELAY and max_pdu=0) the DIMSE
+retrieve took 2.0-2.6 s (0.3-0.5x).
 """
 
 from __future__ import annotations
@@ -176,6 +185,24 @@ def run_regard(
     }
 
 
+def run_stream_only(address: str, study: str, series: str) -> dict[str, float]:
+    """The WADO-RS series stream read and thrown away: what one stream from this
+    archive allows at best (the archive serves it from one thread)."""
+    from viewer.archive.dicomweb import ACCEPT_DICOM
+    from viewer.archive.fastweb import stream_parts
+
+    started = time.perf_counter()
+    url = f"{address}/studies/{study}/series/{series}"
+    sizes = [len(part) for part in stream_parts(url, {"Accept": ACCEPT_DICOM}, 30, "bench")]
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "bytes": sum(sizes),
+        "instances": len(sizes),
+        "first_image": float("nan"),
+    }
+
+
 def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
     seconds = statistics.median(r["seconds"] for r in runs)
     nbytes = runs[0]["bytes"]
@@ -202,7 +229,13 @@ def main(argv: list[str] | None = None) -> int:
         "getscu is a fresh process each time anyway)",
     )
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "regard-bench")
-    parser.add_argument("--only", choices=("getscu", "dimse", "web"), action="append")
+    parser.add_argument(
+        "--only",
+        choices=("getscu", "dimse", "web", "stream"),
+        action="append",
+        help="contenders to run (default getscu, dimse, web); 'stream' reads the WADO-RS "
+        "series stream without storing it (the ceiling of one stream)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
         "--delete-between",
@@ -232,8 +265,9 @@ def main(argv: list[str] | None = None) -> int:
             "web": lambda: run_regard(
                 server.web_address, args.associations, study, series, _fresh(work, "cache")
             ),
+            "stream": lambda: run_stream_only(server.web_address, study, series),
         }
-        chosen = args.only or list(contenders)
+        chosen = args.only or ["getscu", "dimse", "web"]
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
         for _ in range(args.warmup):
             for name in chosen:
