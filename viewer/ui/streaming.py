@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from viewer.ui.workers import Task, start
 log = logging.getLogger(__name__)
 
 LOADING_ANCHOR = "bottom"  # centred at the bottom edge, above its orientation letter
+DEFERRED_ANCHORS = ("top-right", "bottom-left", "bottom-right", "left", "right", "top")
+UPDATE_INTERVAL = 1.5  # s between two updates of the images on screen
 LOCAL_PREVIEW_MIN = 100  # instances: below, a volume on disk opens about as fast
 
 
@@ -141,13 +144,30 @@ class PreviewView(QObject):
         from viewer.render.image_view import ImageView
 
         self.host = host
-        self.view: Any = ImageView(series, render_window=host.render_window, overlay=True,
+        # overlay off until its texts are all known: each is rasterised once
+        self.view: Any = ImageView(series, render_window=host.render_window, overlay=False,
                                    frame=index)
         self._last: Any = None
         host.prepare_frame = self.view.prepare  # the host's own scene is cleared
         host.installEventFilter(self)
-        # drawn in a later event-loop turn than the one building the scene (input between)
-        QTimer.singleShot(5, lambda: self.alive() and host.request_render())
+
+    def show_overlay(self, texts: dict[str, str]) -> None:
+        """The overlay on with ``texts`` (demographics, "Loading") only, drawn in a later
+        event-loop turn; the image's own texts (series, size, window, edges) follow in a
+        third: each turn rasterises and uploads a few texts, not all at once."""
+        later = {anchor: "" for anchor in DEFERRED_ANCHORS if anchor not in texts}
+        self.view.corner_text.update({**texts, **later})
+        self.view.set_overlay_visible(True)
+        QTimer.singleShot(1, lambda: self.alive() and self.host.request_render())
+
+        def rest() -> None:
+            if self.alive():
+                for anchor in later:
+                    self.view.corner_text.pop(anchor, None)
+                self.view.set_overlay_visible(True)  # lays the texts out again
+                self.host.request_render()
+
+        QTimer.singleShot(50, rest)
 
     def alive(self) -> bool:
         import shiboken6
@@ -268,6 +288,9 @@ class Preview:
     shown_paths: int = 0
     stopped: str = ""  # why the retrieval ended early
     local: bool = False  # a series on disk (cached, imported): only the volume is awaited
+    last_shown: float = 0.0  # monotonic time of the last update on screen
+    waiting: bool = False  # an update is scheduled
+    cleared: bool = False  # the grid was cleared for it
 
     @property
     def study_uid(self) -> str:
@@ -354,8 +377,15 @@ class StreamingPreview(QObject):
         self._update(p)
 
     def _update(self, p: Preview) -> None:
-        """Read and decode what arrived since the last update, one worker at a time."""
+        """Read and decode what arrived since the last update, one worker at a time, at
+        most every UPDATE_INTERVAL (each costs the GUI thread a frame and new texts)."""
         if p.state != "granted" or p.busy or len(p.paths) <= p.shown_paths:
+            return
+        wait = p.last_shown + UPDATE_INTERVAL - time.monotonic()
+        if p.series is not None and wait > 0:
+            if not p.waiting:
+                p.waiting = True
+                QTimer.singleShot(int(wait * 1000) + 1, lambda: self._waited(p))
             return
         p.busy = True
         paths = list(p.paths)
@@ -414,6 +444,10 @@ class StreamingPreview(QObject):
         if self.preview is not None and self.preview.local:
             self.finish()  # its volume will not come
 
+    def _waited(self, p: Preview) -> None:
+        p.waiting = False
+        self._update(p)
+
     def _failed(self, p: Preview) -> None:
         p.busy = False
         if p.series is None:  # nothing shown: the full open will show the series
@@ -427,10 +461,16 @@ class StreamingPreview(QObject):
         if grid is None:
             return
         p.shown_paths = count
+        if p.viewport is None and not p.cleared:
+            # the previous study's views go in this turn, the preview is built in the next
+            p.cleared, p.busy = True, True
+            self._clear_grid(grid)
+            QTimer.singleShot(1, lambda: self._decoded(p, series, index, count))
+            return
+        p.last_shown = time.monotonic()
         if p.viewport is None:
             p.series = series
             p.viewport = self._show_first(p, grid, series, index)
-            self._label(p)
         elif p.viewport.alive():
             p.series = series
             p.viewport.set_series(series, self._label_text(p))
@@ -439,25 +479,32 @@ class StreamingPreview(QObject):
         self.shown.emit(len(series.frames), p.expected)
         self._update(p)
 
-    def _show_first(self, p: Preview, grid: Any, series: Any, index: int) -> PreviewView:
-        from viewer.ui.image_viewport import demographics_text
-        from viewer.ui.main_window import demographics_of
-
-        active = grid.active if grid.active in grid.viewports else grid.viewports[0]
-        for n, vp in enumerate(grid.viewports):  # nothing of the previous study beside it
+    @staticmethod
+    def _clear_grid(grid: Any) -> None:
+        """Nothing of the previous study beside the new one's first image."""
+        for n, vp in enumerate(grid.viewports):
             other = grid.images.get(n)
             if other is not None and grid.cells[n].child is other:
                 other.clear()
                 grid.cells[n].show_child(vp)
-            if vp.view is not None or vp is active:
+            if vp.view is not None:
                 vp.clear()
         view3d = grid.view3d
         if view3d is not None and view3d.scene is not None:
             view3d.render_window.RemoveRenderer(view3d.scene.renderer)
             view3d.scene = None
             view3d.request_render()
-        view = PreviewView(active, series, index)
-        view.set_corner_text("top-left", demographics_text(demographics_of(p.check_row, p.entry)))
+
+    def _show_first(self, p: Preview, grid: Any, series: Any, index: int) -> PreviewView:
+        from viewer.ui.image_viewport import demographics_text
+        from viewer.ui.main_window import demographics_of
+
+        active = grid.active if grid.active in grid.viewports else grid.viewports[0]
+        if active.view is not None:  # something was shown there in between
+            active.clear()
+        view = p.viewport = PreviewView(active, series, index)
+        view.show_overlay({"top-left": demographics_text(demographics_of(p.check_row, p.entry)),
+                           LOADING_ANCHOR: self._label_text(p)})
         return view
 
     def _label_text(self, p: Preview) -> str:
