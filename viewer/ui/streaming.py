@@ -333,6 +333,7 @@ class StreamingPreview(QObject):
         if p is None or p.study_uid != row.study_uid or p.state == "done":
             if p is not None and p.study_uid == row.study_uid:
                 return  # its full open is under way or done
+            self.finish()  # another study's preview: the latest retrieval is shown
             p = self.preview = Preview(row, dict(info or {}))
             self._run(lambda progress, cancel: self._read_first(paths[0], row),
                       lambda result, p=p: self._checked(p, result))
@@ -475,7 +476,8 @@ class StreamingPreview(QObject):
             p.series = series
             p.viewport.set_series(series, self._label_text(p))
         else:
-            return  # its viewport went (a layout change): stop following
+            p.state = "done"  # its viewport went (a layout change): stop following
+            return
         self.shown.emit(len(series.frames), p.expected)
         self._update(p)
 
