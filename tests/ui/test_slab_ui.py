@@ -129,7 +129,9 @@ def test_drag_uses_cheap_frames_in_all_mpr_planes_and_full_quality_on_release(
     assert planes[1].view.slice_array().shape == cheap.shape
 
 
-def test_wheel_burst_is_cheap_then_settles_to_full_quality(qtbot, window) -> None:
+def test_wheel_scrolling_stays_at_full_quality(qtbot, window) -> None:
+    # stack scrolling is reading: no nearest resampling, thinned slab or reduced frame
+    # (those are for drags); Ctrl+wheel zooming may use them
     window.grid.show_volume(vessel_volume())
     vp = window.grid.active
     qtbot.mouseMove(vp)
@@ -140,9 +142,21 @@ def test_wheel_burst_is_cheap_then_settles_to_full_quality(qtbot, window) -> Non
     event = QWheelEvent(pos, vp.mapToGlobal(pos), QPoint(0, 0), QPoint(0, -120),
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
                         Qt.ScrollPhase.NoScrollPhase, False)
+    window.grid.set_slab(10.0, "mip")
     before = vp.model.slice_index()
     vp.wheelEvent(event)
     assert vp.model.slice_index() == before + 1
+    assert not vp.view.interacting and vp.frame_reduction() == 1
+    vp.render_now()
+    scrolled = vp.view.slice_array().copy()
+    vp.set_interacting(True)
+    vp.set_interacting(False)  # what a settled drag renders: full quality
+    vp.render_now()
+    assert np.array_equal(vp.view.slice_array(), scrolled)
+    zoom = QWheelEvent(pos, vp.mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120),
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.ControlModifier,
+                       Qt.ScrollPhase.NoScrollPhase, False)
+    vp.wheelEvent(zoom)
     assert vp.view.interacting
     qtbot.waitUntil(lambda: not vp.view.interacting, timeout=2000)
 

@@ -171,7 +171,7 @@ class SliceViewport(VTKHost):
 
     # -------------------------------------------------------- interaction
     def set_interacting(self, on: bool) -> None:
-        """While dragging or wheel-scrolling: nearest resampling and fewer slab samples
+        """While dragging or Ctrl+wheel zooming: nearest resampling, fewer slab samples
         (SliceView.set_interacting); full quality, re-rendered, when it settles."""
         on = bool(on)
         if on == self._interacting:
@@ -213,9 +213,11 @@ class SliceViewport(VTKHost):
         if steps == 0 or self.view is None:
             return
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self._wheel_burst()
             self.model.zoom_by(1.1 ** steps)
         else:
-            self._wheel_burst()
+            # stack scrolling is reading (small nodules are found while scrolling): every
+            # frame at full quality, never the reduced frames of a drag
             self.model.scroll(-int(np.sign(steps)) * max(1, int(abs(steps))))
         event.accept()
 
