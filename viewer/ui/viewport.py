@@ -17,7 +17,6 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QWidget
-from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkRenderingCore import vtkActor2D
 
 from viewer.dicom.volume import Volume
@@ -29,16 +28,6 @@ from viewer.ui.vtk_host import VTKHost
 from viewer.ui.vtk_layers import MeasurementLayer
 
 log = logging.getLogger(__name__)
-
-
-def _inverted_lut() -> vtkLookupTable:
-    lut = vtkLookupTable()
-    lut.SetNumberOfTableValues(256)
-    for n in range(256):
-        g = 1.0 - n / 255.0
-        lut.SetTableValue(n, g, g, g, 1.0)
-    lut.Build()
-    return lut
 
 
 class SliceViewport(VTKHost):
@@ -67,7 +56,6 @@ class SliceViewport(VTKHost):
         self._drag_button: Qt.MouseButton | None = None
         self._last: QPointF | None = None
         self._press: QPointF | None = None
-        self._invert_lut: vtkLookupTable | None = None
         self._interacting = False
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
