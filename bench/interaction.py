@@ -222,7 +222,7 @@ def bench_scroll(app: object, volume: object, frames: int, rounds: int) -> dict[
     for host in grid.hosts():
         host.close_vtk()
     grid.close()
-    return _figures(m, cpu, shown="reduced")
+    return _figures(m, cpu, shown="full")
 
 
 def _figures(m: dict[str, float], cpu: dict[str, list[float]],
