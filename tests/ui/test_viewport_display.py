@@ -126,3 +126,15 @@ def test_every_mpr_viewport_has_its_banner_on_a_stricter_site(qtbot, grid, regar
     qtbot.waitUntil(lambda: all(c.display.banner.isVisible() for c in grid.cells))
     assert {c.display.banner.text() for c in grid.cells} == {
         "Not for diagnosis: this screen is 2.3 MP, CT needs 3 MP"}
+
+
+def test_an_emptied_viewport_drops_its_banner(qtbot, grid) -> None:
+    import dataclasses
+
+    grid.set_layout("1x1")
+    mammo = dataclasses.replace(patch_volume(), modality="MG")  # needs 5 MP: unfit here
+    grid.show_volumes([(mammo, None)])
+    vp, banner = grid.cells[0].child, grid.cells[0].display.banner
+    qtbot.waitUntil(banner.isVisible)
+    vp.clear()  # e.g. a streaming preview removed before the volume comes
+    qtbot.waitUntil(lambda: not banner.isVisible())

@@ -40,6 +40,8 @@ class SliceViewport(VTKHost):
     crosshair_picked = Signal(object)
     # a drag or a wheel burst starts (True) or settles (False): cheaper frames meanwhile
     interacting = Signal(bool)
+    # the viewport was emptied (its cell's banner and LUT follow what is shown)
+    data_changed = Signal()
     SETTLE_MS = 200  # full quality again this long after the last wheel step
     # while interacting, frames drawn at half the size in each direction and scaled up
     # (VTKHost.frame_reduction): a quarter of the pixels to shade; full size on release
@@ -86,6 +88,7 @@ class SliceViewport(VTKHost):
         self.view = None
         self._interacting = False
         self.request_render()
+        self.data_changed.emit()
 
     # ------------------------------------------------------ model -> scene
     def _on_model(self, changed: set[str]) -> None:
