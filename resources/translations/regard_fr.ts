@@ -1199,5 +1199,17 @@
         <source>Deleted: {name}</source>
         <translation>Supprimé : {name}</translation>
     </message>
+    <message>
+        <source>Length {mm} mm</source>
+        <translation>Longueur {mm} mm</translation>
+    </message>
+    <message>
+        <source>Angle {deg}°</source>
+        <translation>Angle {deg}°</translation>
+    </message>
+    <message>
+        <source>Panoramic</source>
+        <translation>Panoramique</translation>
+    </message>
 </context>
 </TS>

@@ -206,3 +206,36 @@ def test_curved_reformats_are_labelled_with_the_patient_directions(qtbot, tube_g
     assert target.model.volume.meta["series_description"] == "Panoramic"
     # the source view keeps its own plane's letters
     assert edge_texts(source) == source.view.plane.edge_labels()
+
+
+def corner_text(vp, corner: str) -> str:
+    return {item.anchor: item.text for item in vp.view.overlay.items()}.get(corner, "")
+
+
+def test_curved_corner_text_gives_the_curve_not_a_slice_position(qtbot, tube_grid) -> None:
+    """The one-slice reformat has no slice position or number: the corner gives the curve's
+    length, the CPR's spin angle, or says it is the panoramic."""
+    source, target = tube_grid
+    tool = CurvedMPRTool(source, target, width_mm=12.0)
+    tool.set_active(True)
+    for p in clicks():
+        qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, p))
+    qtbot.keyClick(source, Qt.Key.Key_Return)
+    target.render_now()
+    length = f"{tool.image.centreline.length:.1f} mm"
+    text = corner_text(target, "bottom-left")
+    assert "Position" not in text and "Image " not in text, text
+    assert length in text and "+0°" in text, text
+    qtbot.keyClick(target, Qt.Key.Key_BracketRight)
+    target.render_now()
+    assert "+10°" in corner_text(target, "bottom-left")
+    qtbot.keyClick(target, Qt.Key.Key_P)
+    target.render_now()
+    text = corner_text(target, "bottom-left")
+    assert "Panoramic" in text and length in text and "°" not in text, text
+    source.render_now()
+    assert "Panoramic" not in corner_text(source, "bottom-left")
+    # an ordinary volume shown in the target afterwards gets its position back
+    target.set_volume(source.model.volume)
+    target.render_now()
+    assert "Position" in corner_text(target, "bottom-left")

@@ -27,6 +27,7 @@ of a CPR) when it stays within 45 degrees along the whole curve, else nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -36,6 +37,7 @@ from PySide6.QtGui import QKeyEvent, QMouseEvent
 from viewer.dicom.geometry import Geometry, orientation_label
 from viewer.dicom.volume import Volume
 from viewer.render.curved import CurvedImage, CurveError, panoramic, straightened_cpr
+from viewer.ui.i18n import tr as translate
 from viewer.ui.roi_tools import Shape, ViewportTool
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,16 @@ def curve_edge_labels(image: CurvedImage) -> dict[str, str]:
     return {"left": left, "right": right, "top": first, "bottom": last}
 
 
+def curve_corner_text(image: CurvedImage, tr: Callable[[str], str] = translate) -> str:
+    """Bottom-left corner of a curved reformat: what it is, the curve's length and, for a
+    CPR, its spin angle (its one slice has no slice number or position)."""
+    length = tr("Length {mm} mm").format(mm=f"{image.centreline.length:.1f}")
+    if image.kind == "panoramic":
+        return "\n".join((tr("Panoramic"), length))
+    angle = tr("Angle {deg}°").format(deg=f"{image.angle_deg:+.0f}")
+    return "\n".join((tr("Curved MPR"), length, angle))
+
+
 def cpr_volume(image: CurvedImage, like: Volume) -> Volume:
     """The CPR as a one-slice Volume in its own pixel frame (module docstring).
 
@@ -143,6 +155,21 @@ class CurvedMPRTool(ViewportTool):
         self._target_filter = _TargetKeys(self)
         target.installEventFilter(self._target_filter)  # type: ignore[attr-defined]
         target.cursor_moved.connect(self._target_cursor)  # type: ignore[attr-defined]
+        self._shown: Volume | None = None  # the reformat last put in the target
+        self._override_corners(target.model)  # type: ignore[attr-defined]
+
+    def _override_corners(self, model: object) -> None:
+        """The target's bottom-left corner describes the reformat while it shows it (the
+        model's slice number and position of a one-slice volume would be meaningless)."""
+        own = model.corner_texts  # type: ignore[attr-defined]
+
+        def corner_texts(tr: Callable[[str], str] = lambda s: s) -> dict[str, str]:
+            texts = own(tr)
+            if self.image is not None and model.volume is self._shown:  # type: ignore[attr-defined]
+                texts["bottom-left"] = curve_corner_text(self.image, tr)
+            return texts
+
+        model.corner_texts = corner_texts  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ clicks
     def mouse(self, kind: QEvent.Type, event: QMouseEvent) -> bool:
@@ -198,7 +225,8 @@ class CurvedMPRTool(ViewportTool):
             image = straightened_cpr(volume, points, width_mm=self.width_mm, angle_deg=angle,
                                      reference=normal)
         self.image, self.angle, self.normal = image, float(angle), normal
-        self.target.set_volume(cpr_volume(image, volume))  # type: ignore[attr-defined]
+        self._shown = cpr_volume(image, volume)
+        self.target.set_volume(self._shown)  # type: ignore[attr-defined]
         view = getattr(self.target, "view", None)
         if view is not None:  # the one-slice volume's own labels would be meaningless
             for edge, text in curve_edge_labels(image).items():
