@@ -247,3 +247,62 @@ def test_a_stage_switch_shows_loaded_series_again_from_the_first_cell(qtbot, qap
     assert left.model.demographics.series_description == "Thick CT"
     assert _shows_phantom(left) and _shows_phantom(right)
     win.close()
+
+
+def _views(study_uid: str) -> list[dict]:
+    from viewer.access.journal import AuditJournal
+
+    return [r.to_dict() for r in AuditJournal().records(actions=["view"])
+            if study_uid in r.study_uids]
+
+
+@pytest.mark.gui
+def test_a_stage_switch_checks_and_records_only_series_not_viewed_yet(qtbot, qapp,
+                                                                      tmp_path: Path) -> None:
+    """Stage A shows the thin series, stage B thin + thick: N asks and records the VIEW of
+    the thick series only (the thin one was checked and recorded when A opened), shows the
+    thin volume already decoded, and the study stays under the screen-fitness watch."""
+    study = "1.2.826.0.1.3680043.10.1.25"
+    uids = [f"{study}.{n + 1}" for n in range(2)]
+    for n, desc in enumerate(("Thin CT", "Thick CT")):
+        write_phantom_series(tmp_path / desc, study_uid=study, series_uid=uids[n],
+                             series_description=desc, columns=48, rows=48, slices=10,
+                             slice_mm=2.0 + 3 * n, patient_id="STG-4",
+                             extra={"SeriesNumber": n + 1})
+    save_user_protocol({"name": "Grow", "priority": 99, "match": {"modality": ["CT"]},
+                        "stage": [{"name": "A", "layout": "1x1",
+                                   "viewport": [{"series_description": "thin"}]},
+                                  {"name": "B", "layout": "1x2",
+                                   "viewport": [{"series_description": "thin"},
+                                                {"series_description": "thick"}]}]})
+    win = _window(qtbot)
+    asked: list[list[str]] = []
+    before_open = win.access_ui.before_open
+
+    def spy(items):
+        asked.append([s.series_uid for _r, s in filter(None, items)])
+        return before_open(items)
+
+    win.access_ui.before_open = spy
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        win.open_path(tmp_path)
+    assert win.hanging_rule.stage == "A"
+    thin = win.grid.viewports[0].model.volume
+    assert [v["series_uids"] for v in _views(study)] == [[uids[0]]]
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        win.stage_actions["next"].trigger()
+    assert win.hanging_rule.stage == "B"
+    assert asked == [[uids[0]], [uids[1]]]  # the thin series was not asked for again
+    assert [v["series_uids"] for v in _views(study)] == [[uids[0]], [uids[1]]]
+    left, right = win.grid.viewports[:2]
+    assert left.model.volume is thin  # shown again, not decoded again
+    assert right.model.demographics.series_description == "Thick CT"
+    assert _shows_phantom(left) and _shows_phantom(right)
+    assert study in win.access_ui.opened  # still watched for the screen it is on
+    # back and forth: everything was viewed, nothing asked or recorded again
+    for key in ("previous", "next"):
+        with qtbot.waitSignal(win.images_shown, timeout=60000):
+            win.stage_actions[key].trigger()
+        assert study in win.access_ui.opened
+    assert len(asked) == 2 and len(_views(study)) == 2
+    win.close()

@@ -583,19 +583,37 @@ class MainWindow(QMainWindow):
     _stage_cache: dict[tuple[str, frozenset[str]], tuple[Any, Any]] = {}  # noqa: RUF012
 
     def _open_stage_items(self, items: list[tuple[StudyRow, Any] | None]) -> Task | None:
-        """Show a hanging's items from its first cell on. When every series is one this
-        study's stages showed already (N / Shift+N), its volumes are shown again at once:
-        nothing new is decoded, so nothing new is viewed (the access check and VIEW record
-        were made when they were opened); otherwise :meth:`open_items` (check, assemble)."""
+        """Show a hanging's items from its first cell on. The series this study's stages
+        showed already (N / Shift+N) are shown again at once: nothing new is decoded, so
+        nothing new is viewed (the access check and VIEW record were made when they were
+        opened, for the user still reading them); the others go through
+        :meth:`open_items` (check, record, assemble)."""
         if self.grid is not None and self.grid.viewports:
             self.grid.set_active(self.grid.viewports[0])  # cell 1 first, not the clicked one
-        reuse = [None if i is None else self._stage_cache.get(_series_key(i[1])) for i in items]
+        reuse = [None if i is None or not self._still_viewed(i[0])
+                 else self._stage_cache.get(_series_key(i[1])) for i in items]
         if any(items) and all(r is not None for r, i in zip(reuse, items, strict=True) if i):
             log.debug("hanging stage: %d series shown again without decoding", len(items))
+            self._keep_watched(items, reuse)
             # next turn, as after an assembly: the layout's old cells are gone by then
             QTimer.singleShot(0, lambda: self._when_viewers(lambda: self._show(reuse)))
             return None
-        return self.open_items(items)
+        return self.open_items(items, shown=reuse)
+
+    def _still_viewed(self, row: StudyRow) -> bool:
+        """The study's VIEW is recorded for the one reading now (not for a previous user)."""
+        return self.access_ui is None or row.study_uid in self.access_ui.opened
+
+    def _keep_watched(self, items: list[Any], shown: list[Any]) -> None:
+        """Studies shown again without a new check stay under the screen-fitness watch
+        (the access UI watches what the last open granted)."""
+        ui = self.access_ui
+        if ui is None:
+            return
+        for item, again in zip(items, shown, strict=True):
+            uid = item[0].study_uid if item is not None and again is not None else None
+            if uid in ui.opened:
+                ui.granted.setdefault(uid, ui.opened[uid])
 
     def _remember_shown(self, row: StudyRow) -> None:
         """Keep what the grid shows for the next stage of the same study (dropped when
@@ -675,31 +693,37 @@ class MainWindow(QMainWindow):
         """Open ``series`` of ``row`` from the active viewport on (browser double-click)."""
         return self.open_items([(row, s) for s in series])
 
-    def open_items(self, items: list[tuple[StudyRow, Any] | None]) -> Task | None:
+    def open_items(self, items: list[tuple[StudyRow, Any] | None],
+                   shown: list[Any] | None = None) -> Task | None:
         """Authorise + record each study, then assemble its series in a worker and show them.
 
-        ``None`` items leave their viewport empty (a hanging cell nothing fitted).
+        ``None`` items leave their viewport empty (a hanging cell nothing fitted);
+        ``shown`` gives, per item, the (content, demographics) already decoded and viewed
+        (a hanging stage's): those are neither checked again nor decoded.
         """
         if not any(items):
             return None
+        again = shown if shown is not None else [None] * len(items)
+        fresh = [i if a is None else None for i, a in zip(items, again, strict=True)]
         # a retrieval's preview already checked and recorded its study: not twice
-        checked = self.streaming.claim(items)
+        checked = self.streaming.claim(fresh)
         if checked is None:  # declined when its first image came
             return None
-        unchecked = [i for i in items if i is not None and i[0].study_uid not in checked]
+        unchecked = [i for i in fresh if i is not None and i[0].study_uid not in checked]
         # GUI thread, before any pixel is decoded: screen fitness, acknowledgement and the
         # VIEW record (viewer.ui.access_ui); it explains a refusal itself
         if self.access_ui is not None and unchecked and not self.access_ui.before_open(unchecked):
             return None
+        self._keep_watched(items, again)
         if not checked:
-            self.streaming.open_local(items)  # a large volume on disk: one image first
+            self.streaming.open_local(fresh)  # a large volume on disk: one image first
 
         def assemble_all(progress: Callable[[int, int], None], cancel: threading.Event) -> Any:
             from viewer.dicom.image2d import ImageSeries, volume_possible
             from viewer.ui import loader
 
             studies: dict[str, tuple[StudyRow, list[Any]]] = {}
-            for item in items:
+            for item in fresh:
                 if item is not None:
                     studies.setdefault(item[0].study_uid, (item[0], []))[1].append(item[1])
             for row, series in studies.values():
@@ -709,8 +733,8 @@ class MainWindow(QMainWindow):
             for n, item in enumerate(items):
                 if cancel.is_set():
                     break
-                if item is None:
-                    out.append(None)
+                if item is None or again[n] is not None:
+                    out.append(again[n])
                     continue
                 row, s = item
                 if not volume_possible(s):  # radiographs, cine, colour: 2-D frames
