@@ -298,3 +298,48 @@ def test_declined_at_the_first_image_nothing_is_shown_and_asked_once(
     assert not shown
     assert _views(STUDY_UID) == []
     assert all(vp.view is None for vp in window.grid.viewports)
+
+
+def test_two_retrievals_at_once_record_each_study_once(
+        qtbot, window, archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first retrieval's preview is checked and recorded, then held while a second
+    study's retrieval shows its own preview and opens; the first one's full open must not
+    check and record its study again (the bookkeeping is per study, not the last preview's)."""
+    from viewer.ui import retrieval
+
+    monkeypatch.setattr(retrieval, "ARRIVAL_INTERVAL", 0.0)
+    browser, streaming = window.browser, window.streaming
+    release = threading.Event()
+    previews: list[str] = []
+    streaming.shown.connect(lambda _n, _t: previews.append(streaming.preview.study_uid))
+
+    def hold_first(_paths: list, _total: int) -> None:  # the first study's worker thread
+        release.wait(60)
+
+    def started(job) -> None:
+        if job.study_uid == STUDY_UID:
+            job.signals.arrived.connect(hold_first, Qt.ConnectionType.DirectConnection)
+
+    browser.retrieval_started.connect(started)
+    _search_and_select(qtbot, browser)
+    first = browser.retrieve_selected()
+    qtbot.waitUntil(lambda: STUDY_UID in previews, timeout=60000)
+    assert len(_views(STUDY_UID)) == 1  # recorded before its first image
+    # the second study (the prior) while the first one is held
+    rows = browser.shown_rows()
+    n = next(i for i, r in enumerate(rows) if r.study_uid == PRIOR_UID)
+    with qtbot.waitSignal(browser.series_listed, timeout=20000):
+        browser.table.selectRow(n)
+    with qtbot.waitSignal(window.images_shown, timeout=90000):
+        second = browser.retrieve_selected()
+    assert second is not first and PRIOR_UID in previews
+    assert len(_views(PRIOR_UID)) == 1  # its preview's record, not another at its open
+    done: list[object] = []
+    first.signals.finished.connect(done.append)
+    with qtbot.waitSignal(window.images_shown, timeout=90000):
+        release.set()
+    qtbot.waitUntil(lambda: bool(done) and not window.tasks, timeout=90000)
+    assert len(_views(STUDY_UID)) == 1  # the first study's open did not record it again
+    assert window.grid.viewports[0].model.volume is not None
+    shown = {vp.model.volume.dims for vp in window.grid.viewports if vp.model.volume}
+    assert (128, 128, SLICES) in shown

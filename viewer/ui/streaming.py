@@ -6,8 +6,9 @@ then, for the study being retrieved:
 
 1. reads the first instance's header in a worker (no pixel) and, on the GUI thread, runs
    the access check of an open (``access_ui.before_open``: screen fitness, acknowledgement,
-   the VIEW record) — once: the full open that follows when the series is complete is
-   told (:meth:`StreamingPreview.claim`) that the study is already recorded;
+   the VIEW record) — once per study: the full open that follows when the series is
+   complete is told (:meth:`StreamingPreview.claim`) that the study is already recorded,
+   even when another retrieval's preview has replaced this one on screen meanwhile;
 2. decodes in a worker (after the window's authorizer) and shows the instances present as
    2-D images (:class:`viewer.dicom.image2d.ImageSeries` drawn by the 2-D path's
    :class:`~viewer.render.image_view.ImageView`, :class:`PreviewView`, in the active
@@ -285,6 +286,7 @@ class Preview:
     viewport: PreviewView | None = None  # where it is shown
     busy: bool = False
     recorded: bool = False  # the access check passed: the full open must not repeat it
+    grant: Any = None  # what the access UI granted for it (kept until its full open)
     shown_paths: int = 0
     stopped: str = ""  # why the retrieval ended early
     local: bool = False  # a series on disk (cached, imported): only the volume is awaited
@@ -315,6 +317,9 @@ class StreamingPreview(QObject):
         super().__init__(window)
         self.window = window
         self.preview: Preview | None = None
+        # per study, until its full open claims it: the preview that checked it (recorded
+        # or refused), even when another retrieval's preview has replaced it on screen since
+        self.checked: dict[str, Preview] = {}
         self.loading_text = ""  # the last "Loading n/N" shown
         self.tasks: set[Task] = set()
         window.browser.arriving.connect(self.arrived)
@@ -334,14 +339,25 @@ class StreamingPreview(QObject):
             if p is not None and p.study_uid == row.study_uid:
                 return  # its full open is under way or done
             self.finish()  # another study's preview: the latest retrieval is shown
+            before = self.checked.get(row.study_uid)
+            if before is not None and before.state == "refused":
+                return  # declined: its full open says so
             p = self.preview = Preview(row, dict(info or {}))
-            self._run(lambda progress, cancel: self._read_first(paths[0], row),
-                      lambda result, p=p: self._checked(p, result))
+            if before is not None:  # checked already: shown again, not asked again
+                p.state, p.recorded, p.grant = "granted", True, before.grant
+                p.check_row, p.entry = before.check_row, before.entry
+                p.paths = list(before.paths)
+                self.checked[row.study_uid] = p
+                self._regrant(p)
+            else:
+                self._run(lambda progress, cancel: self._read_first(paths[0], row),
+                          lambda result, p=p: self._checked(p, result))
         p.paths.extend(str(x) for x in paths)
         p.total = max(p.total, int(total))
         self._update(p)
 
     def stop(self, study_uid: str, why: str) -> None:
+        self.checked.pop(study_uid, None)  # no full open will claim it
         p = self.preview
         if p is not None and p.study_uid == study_uid and p.state != "done":
             p.stopped = why
@@ -370,11 +386,13 @@ class StreamingPreview(QObject):
             return  # superseded: the full open made the check itself
         p.check_row, p.entry = result
         ui = getattr(self.window, "access_ui", None)
+        self.checked[p.study_uid] = p
         if ui is not None and not ui.before_open([(p.check_row, p.entry)]):
             p.state = "refused"
             self.refused.emit(p.study_uid)
             return
         p.state, p.recorded = "granted", True
+        p.grant = ui.granted.get(p.study_uid) if ui is not None else None
         self._update(p)
 
     def _update(self, p: Preview) -> None:
@@ -529,25 +547,34 @@ class StreamingPreview(QObject):
 
     # ------------------------------------------------------------ the full open
     def claim(self, items: list[Any]) -> set[str] | None:
-        """Called by an open: the studies of ``items`` the preview already checked and
+        """Called by an open: the studies of ``items`` a preview already checked and
         recorded (their check must not run again), or None when the user declined one.
 
-        An open of other studies ends the preview; an open of the study whose check is
-        still under way makes that check its own (the preview then does nothing)."""
+        Kept per study, so a retrieval's open is told even when a later retrieval's preview
+        replaced its own. An open of other studies ends the preview shown; an open of the
+        study whose check is still under way makes that check its own (the preview then
+        does nothing)."""
         uids = {item[0].study_uid for item in items if item is not None}
         p = self.preview
-        if p is None or p.state == "done":
-            return set()
-        if p.study_uid not in uids:
+        if p is not None and p.state != "done" and p.study_uid not in uids:
             self.finish()  # another study opens: its images replace the preview
-            return set()
-        if p.state == "refused":
-            self.preview = None  # declined once for this open; a later open asks again
+        elif p is not None and p.state == "checking":
+            p.state = "done"  # its check is not made yet: the open makes it
+        previews = [self.checked.pop(uid) for uid in uids if uid in self.checked]
+        if any(q.state == "refused" for q in previews):
+            if p is not None and p.state == "refused":
+                self.preview = None  # declined once for this open; a later open asks again
             return None
-        if p.recorded:
-            return {p.study_uid}
-        p.state = "done"  # its check is not made yet: the open makes it
-        return set()
+        for q in previews:
+            self._regrant(q)
+        return {q.study_uid for q in previews if q.recorded}
+
+    def _regrant(self, p: Preview) -> None:
+        """The access UI's grant of a recorded preview's study, back for its decoding (the
+        UI hands its grants to the screen-fitness watch whenever any open is shown)."""
+        ui = getattr(self.window, "access_ui", None)
+        if ui is not None and p.recorded and p.grant is not None:
+            ui.granted.setdefault(p.study_uid, p.grant)
 
     def finish(self) -> None:
         """The full open shows its images: give the preview's cell back to its viewport."""
