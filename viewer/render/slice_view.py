@@ -27,6 +27,7 @@ import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
 from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints, vtkUnsignedCharArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkImagingCore import vtkImageReslice
 from vtkmodules.vtkRenderingCore import (
     vtkActor,
@@ -39,7 +40,7 @@ from vtkmodules.vtkRenderingCore import (
 from viewer.dicom.volume import Volume
 from viewer.render.backend import new_render_window
 from viewer.render.display_lut import GreyLUT, grey_table
-from viewer.render.image import VolumeImage, image_to_numpy, matrix4, save_rgb_png, window_rgb
+from viewer.render.image import VolumeImage, image_to_numpy, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.planes import Plane, make_plane, volume_corners
 from viewer.render.windowing import default_window, vtk_window_level
@@ -120,6 +121,9 @@ class SliceView:
         self.reslice.SetInterpolationModeToLinear()
         self.reslice.SetBackgroundLevel(self.data.range[0])
         self.reslice.AutoCropOutputOff()
+        # one matrix, refilled on every move (16 SetElement calls cost ~1 ms a step)
+        self._axes = vtkMatrix4x4()
+        self.reslice.SetResliceAxes(self._axes)
 
         self.actor = vtkImageActor()
         self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
@@ -152,6 +156,8 @@ class SliceView:
         self.overlay.set_visible(overlay)
         self.show_overlay = overlay
         self.corner_text: dict[str, str] = {}
+        self._text_key: tuple | None = None  # what the overlay's text shows (_update_text)
+        self._labels: tuple[bytes, dict[str, str]] | None = None  # edge letters by orientation
 
         self.interpolation = "linear"
         self.interacting = False
@@ -333,7 +339,8 @@ class SliceView:
         frame[:3, :3] = plane.rotation
         frame[:3, 3] = center
         axes = self._inverse_affine @ frame
-        self.reslice.SetResliceAxes(matrix4(axes))
+        self._axes.DeepCopy(tuple(float(x) for x in axes.ravel()))
+        self.reslice.SetResliceAxes(self._axes)
         self.reslice.SetOutputOrigin(-nu * s, -nv * s, 0.0)
         self.reslice.SetOutputExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
         if self.slab_mm > 0:
@@ -476,10 +483,24 @@ class SliceView:
             return f"{'LPH'[axis] if x >= 0 else 'RAF'[axis]} {abs(x):.1f} mm"
         return f"{float(np.dot(self.point, n)):+.1f} mm"
 
+    def _edge_labels(self) -> dict[str, str]:
+        key = self.plane.rotation.tobytes()
+        if self._labels is None or self._labels[0] != key:
+            self._labels = (key, self.plane.edge_labels())
+        return self._labels[1]
+
     def _update_text(self) -> None:
         if not hasattr(self, "overlay") or not self.show_overlay:
+            self._text_key = None
             return
-        labels = self.plane.edge_labels()
+        # called several times a frame (geometry, corner texts, prepare): once per change
+        key = (self.plane.rotation.tobytes(), self.plane.name, self.point.tobytes(),
+               self.slab_mm, self.slab_mode, self.width, self.center, self.zoom,
+               tuple(self.corner_text.items()), self.overlay.font_size)
+        if key == self._text_key:
+            return
+        self._text_key = key
+        labels = self._edge_labels()
         for edge in ("left", "right", "top", "bottom"):
             self.overlay.set_text(edge, labels[edge])
         meta = self.volume.meta

@@ -471,13 +471,13 @@ class ViewportModel:
                v.modality if v is not None else ""]
         bl = []
         if v is not None:
-            bl.append(tr("Image {n}/{total}").format(n=self.slice_index() + 1,
-                                                     total=self.slice_count()))
+            index, count, step = self._slice_numbers()
+            bl.append(tr("Image {n}/{total}").format(n=index + 1, total=count))
             bl.append(tr("Position {pos}").format(pos=self.position_text()))
             if self.slab_mm > 0:
                 bl.append(f"{self.slab_mode.upper()} {self.slab_mm:g} mm")
             else:
-                bl.append(tr("Thickness {mm} mm").format(mm=f"{self.slice_step():.2g}"))
+                bl.append(tr("Thickness {mm} mm").format(mm=f"{step:.2g}"))
         zoom = (tr("True size 1:1") if self.true_size
                 else tr("Zoom {z}").format(z=f"{self.zoom:.2f}"))
         br = [f"W {self.width:g}  L {self.center:g}", zoom]
@@ -487,6 +487,20 @@ class ViewportModel:
             "bottom-left": "\n".join(bl),
             "bottom-right": "\n".join(br),
         }
+
+    def _slice_numbers(self) -> tuple[int, int, float]:
+        """(slice_index(), slice_count(), slice_step()) for the corner text, drawn every
+        frame: the volume's extent along the plane is kept while the plane stays."""
+        assert self.volume is not None
+        axis = self.index_axis()
+        memo = getattr(self, "_numbers_memo", None)
+        if memo is None or memo[0] is not self.volume or memo[1] != axis.tobytes():
+            lo, hi = _centre_extent(self.volume, axis)
+            memo = (self.volume, axis.tobytes(), lo, hi, self.slice_step())
+            self._numbers_memo = memo
+        _, _, lo, hi, step = memo
+        return (round((float(self.point @ axis) - lo) / step), round((hi - lo) / step) + 1,
+                step)
 
     def position_text(self) -> str:
         """Slice position along a standard axis (e.g. ``H 12.5 mm``), else along the normal."""
