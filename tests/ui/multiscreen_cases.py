@@ -154,6 +154,65 @@ def test_declined_on_the_small_screen_hides_the_extra_window_only(qtbot, reading
     assert not win.grid.isVisible()
     assert main.grid.isVisible()
     assert views(ui.gate)[-1].outcome == "denied"
+    # back on the 3 MP screen, fit for both: shown again, nothing asked, the view recorded
+    before = len(views(ui.gate))
+    timer = answer_when_asked("decline", seen)
+    move_to(qtbot, win, "Diag")
+    qtbot.waitUntil(win.grid.isVisible, timeout=10000)
+    timer.stop()
+    assert len(seen) == 1
+    record = views(ui.gate)[-1]
+    assert len(views(ui.gate)) == before + 1 and record.outcome == "success"
+    assert json.loads(record.screen_fitness)["screen_megapixels"] == pytest.approx(3.15, abs=0.01)
+    assert banners(win) == [False, False]
+    assert win.fitness.withheld_exams() == {}
+
+
+def test_declined_when_opened_on_the_small_screen_shown_once_on_a_fit_one(qtbot,
+                                                                          tmp_path) -> None:
+    """The extra window opened on the 1.9 MP screen: the CR's acknowledgement declined,
+    it stays empty; moved to the 3 MP screen its images are shown, the CR's VIEW recorded
+    there without asking."""
+    from viewer.ui.access_ui import install
+    from viewer.ui.main_window import MainWindow
+
+    main = MainWindow()
+    qtbot.addWidget(main)
+    ui = install(main, AccessGate(forward=False))
+    main.setGeometry(QRect(20, 40, 1200, 900))
+    main.show()
+    qtbot.waitExposed(main)
+    main.load_viewers()
+    main.grid.set_layout("1x2")
+    with qtbot.waitSignal(main.images_shown, timeout=60000):
+        main.open_items(studies(tmp_path))
+    seen: list[str] = []
+    timer = answer_when_asked("decline", seen)
+    win = main.window_menu.open(QGuiApplication.screens().index(screen("Review")))
+    timer.stop()
+    try:
+        qtbot.waitExposed(win)
+        assert seen == [CR_TEXT] and win.fitness is not None
+        assert not win.grid.isVisible()
+        assert all(c.child.view is None for c in win.grid.cells)  # nothing decoded there
+        assert views(ui.gate)[-1].outcome == "denied"
+        before = len(views(ui.gate))
+        move_to(qtbot, win, "Diag")
+        qtbot.waitUntil(lambda: win.grid.isVisible()
+                        and all(c.child.view is not None for c in win.grid.cells),
+                        timeout=10000)
+        assert len(seen) == 1  # a fit screen asks nothing
+        record = views(ui.gate)[-1]
+        assert len(views(ui.gate)) == before + 1 and record.outcome == "success"
+        assert json.loads(record.screen_fitness)["screen_megapixels"] == pytest.approx(
+            3.15, abs=0.01)
+        assert [type(c.child).__name__ for c in win.grid.cells] == ["SliceViewport",
+                                                                    "ImageViewport"]
+        qtbot.wait(100)
+        assert banners(win) == [False, False]
+    finally:
+        main.window_menu.close_all()
+        main.close()
 
 
 def test_the_gsdf_lut_follows_the_window_to_the_calibrated_screen(qtbot, reading) -> None:

@@ -799,13 +799,17 @@ class AccessUI(QObject):
                                show=grid.show if grid is not None else None)
 
     def guard_window(self, window: QWidget, hide: Callable[[], None],
-                     show: Callable[[], None] | None = None) -> Any:
+                     show: Callable[[], None] | None = None, withhold: bool = False) -> Any:
         """Screen fitness for another window showing the opened studies (another screen).
 
         Checks that window's screen for each study on display (asking in
         diagnostic mode), records the VIEW with that screen, and keeps checking
         when it moves; ``hide`` is called when a study may not be shown there.
-        Returns the window's FitnessGuard, or None when nothing may be shown.
+        Returns the window's FitnessGuard, or None when nothing may be shown. With
+        ``withhold`` (an extra viewer window), a declined acknowledgement, now or after
+        a move, returns the guard with the studies withheld (``guard.withheld_exams()``):
+        once the window is on a screen fit for them they are recorded and shown
+        (``show``) without asking.
         """
         from viewer.ui.fitness import FitnessGuard
 
@@ -814,20 +818,31 @@ class AccessUI(QObject):
         scripted = getattr(self.window, "quiet", False)
         guard = FitnessGuard(window, self.gate, policy=self.fitness.policy,
                              mode="consultation" if scripted else self.fitness.mode)
+        guard.reshow_when_fit = withhold
         if not scripted:
             self.fitness.modeChanged.connect(guard.set_mode)
-        for uid, (exam, _clearance) in self.opened.items():
+        opened = list(self.opened.items())
+        for n, (uid, (exam, _clearance)) in enumerate(opened):
             try:
                 clearance = guard.clear(exam)
                 ok = clearance is not None and self._record(exam, clearance, None)
             except (AuditUnavailable, IdentityError) as exc:
                 self._explain(exc)
-                ok = False
-            if not ok:
+                return self._refused(guard, hide)
+            if clearance is None and withhold:  # nothing here until it is on a fit screen
                 hide()
-                return None
+                for later_uid, (later, _c) in opened[n:]:
+                    guard.withhold(later_uid, later, hide=hide, show=show)
+                return guard
+            if not ok:
+                return self._refused(guard, hide)
             guard.shown(uid, exam, clearance, hide=hide, show=show)
         return guard
+
+    def _refused(self, guard: Any, hide: Callable[[], None]) -> None:
+        hide()
+        guard.forget()
+        return None
 
     def _hide_images(self) -> None:
         grid = getattr(self.window, "grid", None)

@@ -21,6 +21,9 @@ verdict and the reading decision) and the access gate, for one window:
   checked again: a newly unfit screen is recorded in the trail, and in
   diagnostic mode needs the acknowledgement again or the images are hidden
   (the ``hide`` callback given to :meth:`shown`).
+- With ``reshow_when_fit`` (an extra viewer window), exams whose acknowledgement was
+  declined (:meth:`FitnessGuard.withhold`) come back when the window reaches a screen
+  fit for all of them: each VIEW is recorded with that screen, then ``show`` is called.
 """
 
 from __future__ import annotations
@@ -168,6 +171,8 @@ class FitnessGuard(QObject):
         self._screen_info = screen_info
         self._mode = ReadingMode(mode) if mode else None
         self._shown: dict[str, _Shown] = {}
+        self.reshow_when_fit = False
+        self._withheld: dict[str, _Shown] = {}  # declined here, shown again on a fit screen
         self._watched_handle: Any = None
         self._watched_screen: QScreen | None = None
         self._question: QMessageBox | None = None
@@ -280,6 +285,18 @@ class FitnessGuard(QObject):
         else:
             self._shown.pop(key, None)
 
+    def withhold(self, key: str, exam: Exam, hide: Callable[[], None] | None = None,
+                 show: Callable[[], None] | None = None) -> None:
+        """``exam`` is not shown (its acknowledgement was declined); with
+        ``reshow_when_fit`` it is shown (``show``) once the window is on a fit screen."""
+        self._shown.pop(key, None)
+        self._withheld[key] = _Shown(exam, Clearance(None, ReadingDecision(
+            False, False, False, None), self.mode), hide, show)
+        self._follow_window()
+
+    def withheld_exams(self) -> dict[str, Exam]:
+        return {k: s.exam for k, s in self._withheld.items()}
+
     def shown_exams(self) -> dict[str, Exam]:
         return {k: s.exam for k, s in self._shown.items()}
 
@@ -298,6 +315,8 @@ class FitnessGuard(QObject):
         """
         if self._question is not None or not self._shown:
             self.verdictChanged.emit(None if not self._shown else self._last_verdict)
+            if self._question is None:
+                self._reshow_if_fit()
             return
         waiting: list[tuple[str, _Shown, Verdict]] = []
         for key, item in list(self._shown.items()):
@@ -306,6 +325,38 @@ class FitnessGuard(QObject):
                 waiting.append((key, item, verdict))
         if waiting:
             self._ask_later(waiting)
+        else:
+            self._reshow_if_fit()
+
+    def _reshow_if_fit(self) -> None:
+        """Withheld exams back when the screen is fit for every one of them (the window
+        shows all or nothing): no acknowledgement needed, each VIEW recorded first."""
+        if not self.reshow_when_fit or not self._withheld:
+            return
+        mode = self.mode
+        cleared: list[tuple[str, _Shown, Clearance]] = []
+        for key, item in self._withheld.items():
+            verdict = self.verdict(item.exam.modality, item.exam.sop_class_uid)
+            if verdict is None or not verdict.fit:
+                return
+            decision = reading_decision(verdict, mode)
+            if decision.needs_acknowledgement or not decision.open:
+                return
+            cleared.append((key, item, Clearance(verdict, decision, mode,
+                                                 fitness_for_audit(verdict, mode, decision))))
+        shows = []
+        for key, item, clearance in cleared:
+            try:
+                self.authorize_view(item.exam, clearance)
+            except Exception as exc:  # refused or trail unavailable: stays hidden
+                log.warning("fit screen: images still hidden (%s)", type(exc).__name__)
+                return
+            del self._withheld[key]
+            item.clearance = clearance
+            self._shown[key] = item
+            shows.append(item.show)
+        for show in dict.fromkeys(s for s in shows if s is not None):
+            show()
 
     def _recheck_one(self, key: str, item: _Shown) -> Verdict | None:
         """Check one shown exam; returns its verdict when an acknowledgement is needed."""
@@ -376,12 +427,14 @@ class FitnessGuard(QObject):
                 except Exception as exc:  # the images stay hidden either way
                     log.warning("declined acknowledgement not recorded: %s", exc)
                 self._hide(key, item)
+                if self.reshow_when_fit:
+                    self._withheld[key] = item
                 continue
             clearance = Clearance(verdict, decision, mode,
                                   fitness_for_audit(verdict, mode, decision))
             if self._record_view(key, item, clearance):
                 item.clearance = clearance
-                if item.show is not None:
+                if item.show is not None and not self._withheld:  # all or nothing
                     item.show()
 
     def _hide(self, key: str, item: _Shown) -> None:

@@ -108,6 +108,15 @@ class ViewerWindow(QMainWindow):
         self.grid = ViewportGrid()
         self.setCentralWidget(self.grid)
         self.fitness: Any = None  # its FitnessGuard (viewer.ui.fitness) when screen-checked
+        self.withheld: list[Any] = []  # items not shown yet (declined on an unfit screen)
+
+    def show_images(self) -> None:
+        """Images back (acknowledged, or moved to a fit screen): the grid, and the items
+        withheld when the window opened."""
+        self.grid.show()
+        items, self.withheld = self.withheld, []
+        if items:
+            self.grid.show_volumes(items)
 
     def settings_key(self) -> str:
         return f"windows/viewer{self.index}/geometry"
@@ -142,7 +151,9 @@ def open_viewer_window(screen_index: int, windows: list[ViewerWindow],
     takes) in ``layout`` (default 1x1).
 
     ``guard`` checks the window's screen before anything is shown there (screen
-    fitness, acknowledgement, access record); False: the window shows nothing.
+    fitness, acknowledgement, access record); False: the window shows nothing yet
+    (``items`` are kept for :meth:`ViewerWindow.show_images`, which the guard calls once
+    the window is on a screen fit for them).
     """
     windows[:] = [w for w in windows if w.isVisible()]
     win = ViewerWindow(len(windows), screen_index)
@@ -151,6 +162,7 @@ def open_viewer_window(screen_index: int, windows: list[ViewerWindow],
     win.show()
     windows.append(win)
     if guard is not None and not guard(win):
+        win.withheld = list(items or [])
         return win
     if items:
         win.grid.show_volumes(items)
@@ -214,8 +226,8 @@ class WindowMenu:
         access = getattr(self._main, "access_ui", None)
         if access is None:
             return True
-        win.fitness = access.guard_window(win, win.grid.hide, win.grid.show)
-        return win.fitness is not None
+        win.fitness = access.guard_window(win, win.grid.hide, win.show_images, withhold=True)
+        return win.fitness is not None and not win.fitness.withheld_exams()
 
     def close_all(self) -> None:
         for win in self.windows:
