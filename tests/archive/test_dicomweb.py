@@ -183,3 +183,29 @@ def test_bearer_token_comes_from_the_keyring(memory_keyring: MemoryKeyring) -> N
         assert DicomWebClient(node).search("study", {}) == []
     finally:
         peer.close()
+
+
+def test_stream_reuses_only_part_buffers_nobody_holds(seeded: Seeded) -> None:
+    """The fast reader reuses a part's buffer once it is dropped, never one still held."""
+    from io import BytesIO
+
+    from viewer.archive.dicomweb import ACCEPT_DICOM
+    from viewer.archive.fastweb import stream_parts
+
+    series = max(seeded.series, key=lambda uid: len(seeded.series[uid]))
+    study = next(s for s, sops in seeded.studies.items() if seeded.series[series][0] in sops)
+    url = f"{seeded.server.web_address}/studies/{study}/series/{series}"
+    held: list[bytearray] = []
+    dropped_ids: list[int] = []
+    for n, part in enumerate(stream_parts(url, {"Accept": ACCEPT_DICOM}, 10, "test")):
+        if n % 2:
+            held.append(part)
+        else:
+            dropped_ids.append(id(part))
+    assert len(held) + len(dropped_ids) == len(seeded.series[series]) >= 8
+    assert len(set(dropped_ids)) < len(dropped_ids)  # dropped buffers came back
+    assert len({id(p) for p in held}) == len(held)
+    for part in held:  # untouched by the parts read after them
+        got = dcmread(BytesIO(bytes(part)))
+        source = dcmread(seeded.source(str(got.SOPInstanceUID)))
+        assert got.PixelData == source.PixelData

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,6 +29,14 @@ from viewer.archive.errors import (
 )
 
 _MAX_HEADER = 64 * 1024
+# Part buffers kept for reuse by one stream: a fresh 0.5 MB buffer per instance costs
+# page faults and zeroing of new pages; a buffer is reused only once nothing else
+# refers to it (the writer threads drop their references after writing). Up to as
+# many bytes as the writer threads may have queued (retrieve._Writer's limit).
+_POOL = 96 << 20
+# references a pooled buffer has when free: the pool's list and getrefcount's argument
+_FREE_REFS = 2
+_POOL_SAFE = getattr(sys, "_is_gil_enabled", lambda: True)()  # refcounts exact with a GIL
 
 
 class FallBack(Exception):
@@ -42,6 +51,8 @@ class _Reader:
         self.buf = bytearray()
         self.where = where
         self.timeout = timeout
+        self.pool: list[bytearray] = []
+        self.pooled = 0  # bytes in the pool
 
     def _recv(self, size: int = 1 << 13) -> bytes:
         # small: what comes after part headers is the next body, better read by read_exact
@@ -79,8 +90,27 @@ class _Reader:
             return {}
         return _headers(self.read_until(b"\r\n\r\n"))
 
+    def _buffer(self, n: int) -> bytearray:
+        """A buffer of ``n`` bytes: a free pooled one when there is one, else a new one."""
+        if not _POOL or not _POOL_SAFE:
+            return bytearray(n)
+        for buf in self.pool:
+            if sys.getrefcount(buf) == _FREE_REFS + 1:  # + this loop's variable
+                if len(buf) > n:
+                    del buf[n:]  # within its allocation: no copy
+                elif len(buf) < n:
+                    buf += bytes(n - len(buf))
+                return buf
+        if self.pooled + n > _POOL:
+            return bytearray(n)
+        buf = bytearray(n + (n >> 3))  # room for parts a little larger
+        del buf[n:]
+        self.pool.append(buf)
+        self.pooled += n + (n >> 3)
+        return buf
+
     def read_exact(self, n: int) -> bytearray:
-        out = bytearray(n)
+        out = self._buffer(n)
         view = memoryview(out)
         have = min(n, len(self.buf))
         with memoryview(self.buf) as buffered:

@@ -166,6 +166,7 @@ class _Writer:
                 self.errors.append(exc)
             finally:
                 self._done(item)
+                item = None  # let go of the part's buffer now: the reader reuses it
 
     def close(self) -> None:
         """Write what is queued, stop the threads; raise the first storing error."""
