@@ -75,7 +75,13 @@ class Plane:
         return np.column_stack([self.right, self.up, self.normal])
 
     def with_point(self, point: np.ndarray | tuple[float, float, float]) -> Plane:
-        return Plane(np.asarray(point, dtype=float), self.right, self.up, self.name)
+        # the axes are orthonormal already: no Gram-Schmidt again (a dozen moves a frame)
+        moved = object.__new__(Plane)
+        for name, value in (("point", np.asarray(point, dtype=float).reshape(3)),
+                            ("right", self.right), ("up", self.up), ("name", self.name),
+                            ("_normal", self._normal)):  # type: ignore[attr-defined]
+            object.__setattr__(moved, name, value)
+        return moved
 
     def to_plane(self, lps: np.ndarray) -> np.ndarray:
         """(u, v, w) mm of LPS points in the plane frame centred on ``point``."""
