@@ -102,9 +102,9 @@ def test_cine_plays_at_the_header_frame_time(qtbot, viewport) -> None:
     qtbot.keyClick(viewport, Qt.Key.Key_Space)
     assert not viewport.playing
     intervals = np.diff(ticks[:8]) * 1000
-    # Frame Time 76 ms: the cine keeps to its schedule (a late frame is followed by a
-    # shorter wait), so the mean interval is the rate the user sees, whatever the load
-    assert abs(float(np.mean(intervals)) - 76.0) < 15, intervals
+    assert abs(float(np.median(intervals)) - 76.0) < 15, intervals  # Frame Time 76 ms
+    # after a stall the cine starts again from now: never a burst faster than the header
+    assert intervals.min() > 76.0 / 2 - 10, intervals
     assert viewport.frame == len(ticks) % 10
 
 

@@ -159,8 +159,11 @@ class ImageViewport(VTKHost):
 
     def _schedule(self) -> None:
         assert self.view is not None
-        self._cine_due += self.view.frame_interval_ms() / 1000.0
-        wait = max(0.0, self._cine_due - time.monotonic())
+        interval = self.view.frame_interval_ms() / 1000.0
+        self._cine_due += interval
+        # a late frame shortens the next wait (the rate holds), never below half a frame
+        # time: no burst of frames faster than the header says
+        wait = max(interval / 2, self._cine_due - time.monotonic())
         self._cine.start(round(wait * 1000))
 
     def _cine_tick(self) -> None:
@@ -169,8 +172,8 @@ class ImageViewport(VTKHost):
         n = self.view.step(1, wrap=True)
         self.frame_changed.emit(n)
         self.render_now()
-        if time.monotonic() - self._cine_due > 1.0:  # fell behind: do not rush to catch up
-            self._cine_due = time.monotonic()
+        if time.monotonic() - self._cine_due > self.view.frame_interval_ms() / 1000.0:
+            self._cine_due = time.monotonic()  # a stall: start again from now
         self._schedule()
 
     def set_window(self, width: float, level: float) -> None:
