@@ -460,6 +460,9 @@ class StreamingPreview(QObject):
                   lambda _m, p=p: self._failed(p))
 
     def _load_failed(self, _message: str) -> None:
+        # an open that failed may never claim its check: a later open checks again (a
+        # second record rather than an open without one)
+        self.checked.clear()
         if self.preview is not None and self.preview.local:
             self.finish()  # its volume will not come
 
