@@ -34,6 +34,12 @@ def axis_rotation(axis: np.ndarray, degrees: float) -> np.ndarray:
     return np.eye(3) + math.sin(t) * k + (1 - math.cos(t)) * (k @ k)
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a x b for 3-vectors (np.cross costs ~40 us; six a crosshair move)."""
+    (x, y, z), (u, v, w) = a.tolist(), b.tolist()
+    return np.array([y * w - z * v, z * u - x * w, x * v - y * u])
+
+
 class MPRScene:
     """Axial, coronal and sagittal views of one volume with a linked point and crosshair.
 
@@ -143,7 +149,7 @@ class MPRScene:
             for other, other_view in self.views.items():
                 if other == name:
                     continue
-                direction = np.cross(view.plane.normal, other_view.plane.normal)
+                direction = _cross(view.plane.normal, other_view.plane.normal)
                 lines.append((self.point, direction, COLORS[other]))
             view.set_crosshair(lines)
 
