@@ -56,3 +56,21 @@ def test_info_accepts_series_option() -> None:
 
     args = build_parser().parse_args(["info", "x", "--series", "1.2.3", "--json"])
     assert args.series == "1.2.3" and args.json
+
+
+def test_info_json_gives_body_part_and_views(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import numpy as np
+
+    from tests.dicom.projection import write_dx
+
+    image = np.full((8, 8), 100, np.uint16)
+    for n, (side, view) in enumerate([("L", "CC"), ("R", "MLO"), ("L", "CC")]):
+        write_dx(tmp_path / f"{n}.dcm", image, instance_number=n + 1, Modality="MG",
+                 ImageLaterality=side, ViewPosition=view, BodyPartExamined="BREAST")
+    assert main(["info", str(tmp_path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    (series,) = [s for p in doc["patients"] for st in p["studies"] for s in st["series"]]
+    assert series["body_part"] == "BREAST"
+    assert series["views"] == ["L CC", "R MLO"]

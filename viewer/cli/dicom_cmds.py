@@ -135,6 +135,14 @@ def _info_images(args: argparse.Namespace, entry: Any, not_volume: str) -> int:
     return 0
 
 
+def _views(series: Any) -> list[str]:
+    """Distinct laterality + view position of a series' images ("L CC", "R MLO", "PA"),
+    what hanging protocols place projection images by."""
+    views = {" ".join(p for p in (i.laterality, i.view_position) if p)
+             for i in series.instances}
+    return sorted(v for v in views if v)
+
+
 def index_to_dict(index: Any, root: Path) -> dict[str, Any]:
     """The listing of ``regard info`` as a JSON-ready dict (see docs/architecture.md)."""
     from viewer.dicom.codecs import syntax_name
@@ -162,6 +170,8 @@ def index_to_dict(index: Any, root: Path) -> dict[str, Any]:
                             {"uid": ts, "name": syntax_name(ts)} for ts in s.transfer_syntaxes
                         ],
                         "lossy": s.lossy,
+                        "body_part": s.body_part or "",
+                        "views": _views(s),
                     }
                 )
             series_list.sort(key=lambda d: (d["number"] is None, d["number"] or 0))
