@@ -780,6 +780,16 @@ class AccessUI(QObject):
         if not getattr(self.window, "quiet", False):
             access_error_box(self.window, exc).exec()
 
+    def grant_of(self, study_uid: str) -> Any:
+        """What before_open granted for a study not yet shown (None: nothing)."""
+        return self.granted.get(study_uid)
+
+    def regrant(self, study_uid: str, grant: Any) -> None:
+        """Give a study's grant back for decoding: a recorded streaming preview's, or a
+        study already viewed that a hanging stage shows again (the grants are handed to
+        the screen-fitness watch whenever any open is shown)."""
+        self.granted.setdefault(study_uid, grant)
+
     def authorize(self, row: Any, series: list[Any]) -> None:
         """The window's authorizer (worker thread): only studies recorded by before_open."""
         if row.study_uid not in self.granted:

@@ -613,7 +613,7 @@ class MainWindow(QMainWindow):
         for item, again in zip(items, shown, strict=True):
             uid = item[0].study_uid if item is not None and again is not None else None
             if uid in ui.opened:
-                ui.granted.setdefault(uid, ui.opened[uid])
+                ui.regrant(uid, ui.opened[uid])
 
     def _remember_shown(self, row: StudyRow) -> None:
         """Keep what the grid shows for the next stage of the same study (dropped when

@@ -392,7 +392,7 @@ class StreamingPreview(QObject):
             self.refused.emit(p.study_uid)
             return
         p.state, p.recorded = "granted", True
-        p.grant = ui.granted.get(p.study_uid) if ui is not None else None
+        p.grant = ui.grant_of(p.study_uid) if ui is not None else None
         self._update(p)
 
     def _update(self, p: Preview) -> None:
@@ -577,7 +577,7 @@ class StreamingPreview(QObject):
         UI hands its grants to the screen-fitness watch whenever any open is shown)."""
         ui = getattr(self.window, "access_ui", None)
         if ui is not None and p.recorded and p.grant is not None:
-            ui.granted.setdefault(p.study_uid, p.grant)
+            ui.regrant(p.study_uid, p.grant)
 
     def finish(self) -> None:
         """The full open shows its images: give the preview's cell back to its viewport."""
