@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt
 
 from tests.ui.responsiveness import max_gap_ms
+from tests.ui.seeded_archive import SeededArchive, seeded_archive
 from viewer.archive.nodes import parse_address
-from viewer.archive.orthanc import OrthancServer, free_port, start_orthanc
-from viewer.dicom.phantom import write_phantom_series
+from viewer.archive.orthanc import free_port
 
 pytestmark = pytest.mark.gui
 
@@ -25,37 +24,16 @@ STUDY_UID = "1.2.826.0.1.3680043.8.498.4242001"
 PRIOR_UID = "1.2.826.0.1.3680043.8.498.4242002"
 PATIENT_ID = "ARCH-1"
 
-
-@dataclass
-class Archive:
-    server: OrthancServer
-    node: object
-    first_series: str
-    first_count: int
-    total: int
+Archive = SeededArchive
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
-    root = tmp_path_factory.mktemp("archive_browser")
-    common = {"patient_name": "ARCHIVE^BROWSER", "patient_id": PATIENT_ID}
-    first = write_phantom_series(root / "a", columns=128, rows=128, slices=60, slice_mm=2.5,
-                                 study_uid=STUDY_UID, series_number=1, **common)
-    second = write_phantom_series(root / "b", columns=64, rows=64, slices=30, slice_mm=5.0,
-                                  study_uid=STUDY_UID, series_number=2,
-                                  series_description="Second", **common)
-    prior = write_phantom_series(root / "p", columns=32, rows=32, slices=4, slice_mm=5.0,
-                                 study_uid=PRIOR_UID, extra={"StudyDate": "20200101"}, **common)
-    server = start_orthanc(root / "orthanc")
-    try:
-        server.store_files(first + second + prior)
-        from pydicom import dcmread
-
-        series = str(dcmread(first[0], stop_before_pixels=True).SeriesInstanceUID)
-        node = parse_address(server.dimse_address, name="testpacs")
-        yield Archive(server, node, series, len(first), len(first) + len(second))
-    finally:
-        server.stop()
+    with seeded_archive(tmp_path_factory.mktemp("archive_browser"), name="testpacs",
+                        patient_name="ARCHIVE^BROWSER", patient_id=PATIENT_ID, study_uid=STUDY_UID,
+                        prior_uid=PRIOR_UID, first_slices=60,
+                        second_slices=30) as seeded:
+        yield seeded
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -21,9 +20,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from viewer.archive.nodes import parse_address
-from viewer.archive.orthanc import OrthancServer, start_orthanc
-from viewer.dicom.phantom import write_phantom_series
+from tests.ui.seeded_archive import SeededArchive, seeded_archive
 
 pytestmark = pytest.mark.gui
 
@@ -32,36 +29,16 @@ PRIOR_UID = "1.2.826.0.1.3680043.8.498.4343002"
 PATIENT_ID = "STREAM-1"
 SLICES = 60
 
-
-@dataclass
-class Archive:
-    server: OrthancServer
-    node: object
-    first_series: str
-    total: int
+Archive = SeededArchive
 
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
-    root = tmp_path_factory.mktemp("streaming")
-    common = {"patient_name": "STREAMING^FIRST", "patient_id": PATIENT_ID}
-    first = write_phantom_series(root / "a", columns=128, rows=128, slices=SLICES, slice_mm=2.5,
-                                 study_uid=STUDY_UID, series_number=1, **common)
-    second = write_phantom_series(root / "b", columns=64, rows=64, slices=20, slice_mm=5.0,
-                                  study_uid=STUDY_UID, series_number=2,
-                                  series_description="Second", **common)
-    prior = write_phantom_series(root / "p", columns=32, rows=32, slices=4, slice_mm=5.0,
-                                 study_uid=PRIOR_UID, extra={"StudyDate": "20200101"}, **common)
-    server = start_orthanc(root / "orthanc")
-    try:
-        server.store_files(first + second + prior)
-        from pydicom import dcmread
-
-        series = str(dcmread(first[0], stop_before_pixels=True).SeriesInstanceUID)
-        node = parse_address(server.dimse_address, name="streampacs")
-        yield Archive(server, node, series, len(first) + len(second))
-    finally:
-        server.stop()
+    with seeded_archive(tmp_path_factory.mktemp("streaming"), name="streampacs",
+                        patient_name="STREAMING^FIRST", patient_id=PATIENT_ID, study_uid=STUDY_UID,
+                        prior_uid=PRIOR_UID, first_slices=SLICES,
+                        second_slices=20) as seeded:
+        yield seeded
 
 
 @pytest.fixture
