@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.station import station_showing, station_window
 from viewer.dicom.phantom import write_phantom_series
 from viewer.hanging import StudyInfo, display_set, hang, load_protocols, save_user_protocol
 
@@ -53,15 +54,7 @@ def test_main_window_opens_a_study_and_its_prior_side_by_side(qtbot, qapp,
     write_phantom_series(tmp_path / "old", study_uid="1.2.826.0.1.3680043.10.1.2",
                          series_description="Old CT", extra={"StudyDate": "20200101"},
                          **common)
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True
-    qtbot.addWidget(win)
-    win.show()
-    win.load_viewers()
-    with qtbot.waitSignal(win.images_shown, timeout=60000):
-        win.open_path(tmp_path)
+    win = station_showing(qtbot, tmp_path)
     assert win.hanging_rule.protocol == "CT" and win.hanging_rule.layout == "1x2"
     assert win.grid.layout_name == "1x2"
     left, right = (vp.model.demographics for vp in win.grid.viewports)
@@ -75,15 +68,7 @@ def test_main_window_opens_a_ct_without_prior_in_mpr(qtbot, qapp, tmp_path: Path
     write_phantom_series(tmp_path / "ct", study_uid="1.2.826.0.1.3680043.10.1.3",
                          series_description="Lone CT", columns=64, rows=64, slices=20,
                          slice_mm=2.0, patient_id="MPR-1")
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True
-    qtbot.addWidget(win)
-    win.show()
-    win.load_viewers()
-    with qtbot.waitSignal(win.images_shown, timeout=60000):
-        win.open_path(tmp_path)
+    win = station_showing(qtbot, tmp_path)
     assert win.hanging_rule.layout == "mpr" and win.grid.layout_name == "mpr"
     planes = {vp.model.plane_name for vp in win.grid.viewports[:3]}
     assert planes == {"axial", "coronal", "sagittal"}
@@ -103,34 +88,13 @@ def test_main_window_hangs_mammograms_back_to_back(qtbot, qapp, tmp_path: Path) 
             series_uid=f"1.2.826.0.1.3680043.10.1.9.{n + 1}",
             extra={"ImageLaterality": lat, "ViewPosition": view, "PatientOrientation": po,
                    "SeriesNumber": n + 1})
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True
-    qtbot.addWidget(win)
-    win.show()
-    win.load_viewers()
-    with qtbot.waitSignal(win.images_shown, timeout=60000):
-        win.open_path(tmp_path)
+    win = station_showing(qtbot, tmp_path)
     assert (win.hanging_rule.protocol, win.grid.layout_name) == ("Mammography", "2x2")
     models = [vp.model for vp in win.grid.viewports]
     assert [m.demographics.series_description for m in models] == list(views)
     assert [(m.flip_h, m.flip_v) for m in models] == [(True, False), (False, False),
                                                      (True, True), (True, False)]
     win.close()
-
-
-def _window(qtbot):
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.load_viewers()
-    return win
 
 
 def _shortcuts(win) -> dict[str, list]:
@@ -159,7 +123,7 @@ def test_next_and_previous_stage_rehang_the_study(qtbot, qapp, tmp_path: Path) -
     write_phantom_series(tmp_path / "old", study_uid="1.2.826.0.1.3680043.10.1.22",
                          series_description="Old CT", extra={"StudyDate": "20200101"},
                          **common)
-    win = _window(qtbot)
+    win = station_window(qtbot)
     keys = _shortcuts(win)
     # single-key shortcuts are ambiguous (and then do nothing) when two actions share one
     assert [k for k, acts in keys.items() if len(acts) > 1] == []
@@ -200,7 +164,7 @@ def test_a_single_stage_protocol_says_so_and_keeps_the_hanging(qtbot, qapp,
                                                               tmp_path: Path) -> None:
     write_phantom_series(tmp_path / "ct", study_uid="1.2.826.0.1.3680043.10.1.23",
                          columns=48, rows=48, slices=10, slice_mm=3.0, patient_id="STG-2")
-    win = _window(qtbot)
+    win = station_window(qtbot)
     assert win.show_stage(1) is None  # nothing hung yet
     with qtbot.waitSignal(win.images_shown, timeout=60000):
         win.open_path(tmp_path)
@@ -230,7 +194,7 @@ def test_a_stage_switch_shows_loaded_series_again_from_the_first_cell(qtbot, qap
                                   {"name": "B", "layout": "1x2",
                                    "viewport": [{"series_description": "thick"},
                                                 {"series_description": "thin"}]}]})
-    win = _window(qtbot)
+    win = station_window(qtbot)
     with qtbot.waitSignal(win.images_shown, timeout=60000):
         win.open_path(tmp_path)
     assert win.hanging_rule.stage == "A"
@@ -275,7 +239,7 @@ def test_a_stage_switch_checks_and_records_only_series_not_viewed_yet(qtbot, qap
                                   {"name": "B", "layout": "1x2",
                                    "viewport": [{"series_description": "thin"},
                                                 {"series_description": "thick"}]}]})
-    win = _window(qtbot)
+    win = station_window(qtbot)
     asked: list[list[str]] = []
     before_open = win.access_ui.before_open
 

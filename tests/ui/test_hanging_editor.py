@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.ui.station import station_showing
 from viewer import hanging
 from viewer.dicom.phantom import write_phantom_series
 from viewer.hanging import StudyInfo, display_set, hang, load_protocols
@@ -152,15 +153,7 @@ def test_the_main_window_hangs_again_after_a_save(qtbot, qapp, tmp_path: Path) -
                              series_uid=f"1.2.826.0.1.3680043.10.1.31.{n + 1}",
                              series_description=desc, columns=64, rows=64, slices=16,
                              slice_mm=mm, patient_id="EDIT-1", extra={"SeriesNumber": n + 1})
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True
-    qtbot.addWidget(win)
-    win.show()
-    win.load_viewers()
-    with qtbot.waitSignal(win.images_shown, timeout=60000):
-        win.open_path(tmp_path)
+    win = station_showing(qtbot, tmp_path)
     assert win.grid.layout_name == "mpr"
     ed = win.edit_hanging_protocols()
     qtbot.waitExposed(ed)

@@ -1,0 +1,28 @@
+"""A quiet reading station (main window, viewers loaded) for GUI tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def station_window(qtbot: Any) -> Any:
+    """A shown main window with its viewers ready; failures go to signals, not boxes."""
+    from viewer.ui.main_window import MainWindow
+
+    win = MainWindow()
+    win.quiet = True
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.load_viewers()
+    return win
+
+
+def station_showing(qtbot: Any, path: Path | str) -> Any:
+    """A station that opened ``path`` (hanging protocol applied, images shown)."""
+    win = station_window(qtbot)
+    with qtbot.waitSignal(win.images_shown, timeout=60000):
+        win.open_path(path)
+    return win
