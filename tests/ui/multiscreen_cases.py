@@ -73,9 +73,8 @@ def studies(root: Path) -> list:
     return [(ct, ct.series[0]), (cr, cr.series[0])]
 
 
-@pytest.fixture
-def reading(qtbot, tmp_path):
-    """Main window on Diag showing a CT and a CR side by side, and an extra window on Diag."""
+def main_showing_ct_and_cr(qtbot, tmp_path):
+    """The main window (access interface on) on Diag, a CT and a CR side by side."""
     from viewer.ui.access_ui import install
     from viewer.ui.main_window import MainWindow
 
@@ -89,6 +88,13 @@ def reading(qtbot, tmp_path):
     main.grid.set_layout("1x2")
     with qtbot.waitSignal(main.images_shown, timeout=60000):
         main.open_items(studies(tmp_path))
+    return main, ui
+
+
+@pytest.fixture
+def reading(qtbot, tmp_path):
+    """Main window on Diag showing a CT and a CR side by side, and an extra window on Diag."""
+    main, ui = main_showing_ct_and_cr(qtbot, tmp_path)
     assert [c.child.view is not None for c in main.grid.cells] == [True, True]
     index = QGuiApplication.screens().index(screen("Diag"))
     win = main.window_menu.open(index)
@@ -173,19 +179,7 @@ def test_declined_when_opened_on_the_small_screen_shown_once_on_a_fit_one(qtbot,
     """The extra window opened on the 1.9 MP screen: the CR's acknowledgement declined,
     it stays empty; moved to the 3 MP screen its images are shown, the CR's VIEW recorded
     there without asking."""
-    from viewer.ui.access_ui import install
-    from viewer.ui.main_window import MainWindow
-
-    main = MainWindow()
-    qtbot.addWidget(main)
-    ui = install(main, AccessGate(forward=False))
-    main.setGeometry(QRect(20, 40, 1200, 900))
-    main.show()
-    qtbot.waitExposed(main)
-    main.load_viewers()
-    main.grid.set_layout("1x2")
-    with qtbot.waitSignal(main.images_shown, timeout=60000):
-        main.open_items(studies(tmp_path))
+    main, ui = main_showing_ct_and_cr(qtbot, tmp_path)
     seen: list[str] = []
     timer = answer_when_asked("decline", seen)
     win = main.window_menu.open(QGuiApplication.screens().index(screen("Review")))
