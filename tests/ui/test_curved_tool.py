@@ -74,6 +74,17 @@ def tube_grid(grid):
     return source, target
 
 
+def drawn_curve(qtbot, source, target) -> CurvedMPRTool:
+    """The S-curve of :func:`clicks` drawn in ``source`` and closed (Return): its CPR in
+    ``target``."""
+    tool = CurvedMPRTool(source, target, width_mm=12.0)
+    tool.set_active(True)
+    for p in clicks():
+        qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, p))
+    qtbot.keyClick(source, Qt.Key.Key_Return)
+    return tool
+
+
 def test_clicked_centre_line_shows_as_a_straight_band_in_the_cpr_viewport(qtbot,
                                                                           tube_grid) -> None:
     source, target = tube_grid
@@ -128,11 +139,7 @@ def test_clicked_centre_line_shows_as_a_straight_band_in_the_cpr_viewport(qtbot,
 
 def test_p_switches_to_the_panoramic_along_the_clicked_arch(qtbot, tube_grid) -> None:
     source, target = tube_grid
-    tool = CurvedMPRTool(source, target, width_mm=12.0)
-    tool.set_active(True)
-    for p in clicks():
-        qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, p))
-    qtbot.keyClick(source, Qt.Key.Key_Return)
+    tool = drawn_curve(qtbot, source, target)
     qtbot.keyClick(target, Qt.Key.Key_P)
     image = tool.image
     assert tool.mode == "panoramic" and image.kind == "panoramic"
@@ -182,11 +189,7 @@ def test_curved_reformats_are_labelled_with_the_patient_directions(qtbot, tube_g
     plane: the CPR runs top (R) to bottom (L); spun 90 degrees its lateral direction is the
     plane's normal (head/foot) all along; the panoramic runs R to L with the head up."""
     source, target = tube_grid
-    tool = CurvedMPRTool(source, target, width_mm=12.0)
-    tool.set_active(True)
-    for p in clicks():
-        qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, p))
-    qtbot.keyClick(source, Qt.Key.Key_Return)
+    tool = drawn_curve(qtbot, source, target)
     target.render_now()
     # the lateral direction turns with the S (radial on each arc): no side letter
     assert edge_texts(target) == {"left": "", "right": "", "top": "R", "bottom": "L"}
@@ -216,11 +219,7 @@ def test_curved_corner_text_gives_the_curve_not_a_slice_position(qtbot, tube_gri
     """The one-slice reformat has no slice position or number: the corner gives the curve's
     length, the CPR's spin angle, or says it is the panoramic."""
     source, target = tube_grid
-    tool = CurvedMPRTool(source, target, width_mm=12.0)
-    tool.set_active(True)
-    for p in clicks():
-        qtbot.mouseClick(source, Qt.MouseButton.LeftButton, pos=at(source, p))
-    qtbot.keyClick(source, Qt.Key.Key_Return)
+    tool = drawn_curve(qtbot, source, target)
     target.render_now()
     length = f"{tool.image.centreline.length:.1f} mm"
     text = corner_text(target, "bottom-left")
