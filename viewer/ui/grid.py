@@ -236,19 +236,25 @@ class ViewportGrid(QWidget):
         self.images = {}
         self.mpr, self.scene = None, None
 
+    def shown_items(self) -> list[tuple[Volume | ImageSeries, Demographics | None]]:
+        """What the grid shows, cell by cell: (volume or 2-D series, demographics) pairs."""
+        items: list[tuple[Volume | ImageSeries, Demographics | None]] = []
+        for n, vp in enumerate(self.viewports):
+            ivp = self.images.get(n)
+            if ivp is not None and ivp.series is not None and self.cells[n].child is ivp:
+                items.append((ivp.series, ivp.demographics))
+            elif vp.model.volume is not None:
+                items.append((vp.model.volume, vp.model.demographics))
+        return items
+
     def set_layout(self, name: str) -> None:
         """Switch to ``name`` (1x1, 1x2, 2x2, mpr); volumes shown before are shown again."""
         if name not in LAYOUTS:
             raise ValueError(f"unknown layout {name!r}: expected one of {', '.join(LAYOUTS)}")
         if name == self.layout_name and self.cells:
             return  # no new OpenGL windows for nothing (they cost tens of ms each)
-        previous: list[tuple[Volume | ImageSeries, Demographics | None] | None] = []
-        for n, vp in enumerate(self.viewports):
-            ivp = self.images.get(n)
-            if ivp is not None and ivp.series is not None and self.cells[n].child is ivp:
-                previous.append((ivp.series, ivp.demographics))
-            elif vp.model.volume is not None:
-                previous.append((vp.model.volume, vp.model.demographics))
+        previous: list[tuple[Volume | ImageSeries, Demographics | None] | None] = [
+            *self.shown_items()]
         self._clear()
         self.layout_name = name
         rows, cols = LAYOUTS[name]

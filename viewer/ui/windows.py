@@ -169,18 +169,6 @@ def open_viewer_window(screen_index: int, windows: list[ViewerWindow],
     return win
 
 
-def grid_items(grid: Any) -> list[Any]:
-    """What a grid shows, cell by cell: ``(Volume or ImageSeries, Demographics)`` pairs."""
-    items = []
-    for n, vp in enumerate(grid.viewports):
-        ivp = grid.images.get(n)
-        if ivp is not None and ivp.series is not None and grid.cells[n].child is ivp:
-            items.append((ivp.series, ivp.demographics))
-        elif vp.model.volume is not None:
-            items.append((vp.model.volume, vp.model.demographics))
-    return items
-
-
 class WindowMenu:
     """"Windows" menu of the main window: "New window on screen N" for each screen.
 
@@ -218,7 +206,7 @@ class WindowMenu:
         records the screen) and again whenever the window moves.
         """
         grid = self._grid()
-        items = grid_items(grid) if grid is not None else []
+        items = grid.shown_items() if grid is not None else []
         layout = grid.layout_name if grid is not None else ""
         return open_viewer_window(screen_index, self.windows, items, layout, self._guard)
 
