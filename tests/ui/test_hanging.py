@@ -43,17 +43,22 @@ def test_a_users_saved_protocol_is_used_for_that_user_only(tmp_path: Path) -> No
     assert (stage.protocol, stage.layout) == ("CT", "mpr")
 
 
+def write_ct_and_prior(folder: Path, patient_id: str, patient_name: str, new_uid: str,
+                       old_uid: str) -> None:
+    """A patient's CT of 2025 ("New CT") and its prior of 2020 ("Old CT") under ``folder``."""
+    common = dict(columns=96, rows=96, slices=30, slice_mm=5.0, patient_id=patient_id,
+                  patient_name=patient_name)
+    write_phantom_series(folder / "new", study_uid=new_uid, series_description="New CT",
+                         extra={"StudyDate": "20250101"}, **common)
+    write_phantom_series(folder / "old", study_uid=old_uid, series_description="Old CT",
+                         extra={"StudyDate": "20200101"}, **common)
+
+
 @pytest.mark.gui
 def test_main_window_opens_a_study_and_its_prior_side_by_side(qtbot, qapp,
                                                               tmp_path: Path) -> None:
-    common = dict(columns=96, rows=96, slices=30, slice_mm=5.0, patient_id="PRI-1",
-                  patient_name="PRIOR^PATIENT")
-    write_phantom_series(tmp_path / "new", study_uid="1.2.826.0.1.3680043.10.1.1",
-                         series_description="New CT", extra={"StudyDate": "20250101"},
-                         **common)
-    write_phantom_series(tmp_path / "old", study_uid="1.2.826.0.1.3680043.10.1.2",
-                         series_description="Old CT", extra={"StudyDate": "20200101"},
-                         **common)
+    write_ct_and_prior(tmp_path, "PRI-1", "PRIOR^PATIENT",
+                       "1.2.826.0.1.3680043.10.1.1", "1.2.826.0.1.3680043.10.1.2")
     win = station_showing(qtbot, tmp_path)
     assert win.hanging_rule.protocol == "CT" and win.hanging_rule.layout == "1x2"
     assert win.grid.layout_name == "1x2"
@@ -115,14 +120,8 @@ def _shows_phantom(vp) -> bool:
 def test_next_and_previous_stage_rehang_the_study(qtbot, qapp, tmp_path: Path) -> None:
     """CT with a prior opens side by side (stage 2/2 of the CT protocol); N hangs the MPR
     stage (three planes of the current CT), N again wraps round, Shift+N steps back."""
-    common = dict(columns=96, rows=96, slices=30, slice_mm=5.0, patient_id="STG-1",
-                  patient_name="STAGE^PATIENT")
-    write_phantom_series(tmp_path / "new", study_uid="1.2.826.0.1.3680043.10.1.21",
-                         series_description="New CT", extra={"StudyDate": "20250101"},
-                         **common)
-    write_phantom_series(tmp_path / "old", study_uid="1.2.826.0.1.3680043.10.1.22",
-                         series_description="Old CT", extra={"StudyDate": "20200101"},
-                         **common)
+    write_ct_and_prior(tmp_path, "STG-1", "STAGE^PATIENT",
+                       "1.2.826.0.1.3680043.10.1.21", "1.2.826.0.1.3680043.10.1.22")
     win = station_window(qtbot)
     keys = _shortcuts(win)
     # single-key shortcuts are ambiguous (and then do nothing) when two actions share one
