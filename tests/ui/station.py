@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Any
 
 
-def station_window(qtbot: Any) -> Any:
+def station_window(qtbot: Any, size: tuple[int, int] = (1200, 800)) -> Any:
     """A shown main window with its viewers ready; failures go to signals, not boxes."""
     from viewer.ui.main_window import MainWindow
 
     win = MainWindow()
     win.quiet = True
     qtbot.addWidget(win)
-    win.resize(1200, 800)
+    win.resize(*size)
     win.show()
     qtbot.waitExposed(win)
     win.load_viewers()

@@ -16,6 +16,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.shared_data import shared
+from tests.ui.station import station_window
 from viewer.dicom.image2d import ImageSeries
 
 CR_CHEST = "pixel_pipeline/monochrome1/CR-MONO1-10-chest_nometa.dcm"  # 440 x 440
@@ -210,7 +211,6 @@ def test_main_window_opens_a_radiograph_in_an_image_viewport(qtbot, qapp, tmp_pa
     into a volume but shown as a 2-D image, marker where the file puts it."""
     from tests.dicom.projection import write_dx
     from viewer.ui.image_viewport import ImageViewport
-    from viewer.ui.main_window import MainWindow
 
     folder = tmp_path / "dx"
     folder.mkdir()
@@ -218,13 +218,7 @@ def test_main_window_opens_a_radiograph_in_an_image_viewport(qtbot, qapp, tmp_pa
     arr[0:8, 52:60] = 3000  # top right
     write_dx(folder / "dx.dcm", arr, PatientOrientation=["L", "F"], WindowCenter=2000,
              WindowWidth=2001)
-    win = MainWindow()
-    win.quiet = True
-    qtbot.addWidget(win)
-    win.resize(900, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    win.load_viewers()
+    win = station_window(qtbot, (900, 700))
     try:
         with qtbot.waitSignal(win.images_shown, timeout=60000):
             win.open_path(folder)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.ui.station import station_window
 from viewer.dicom.geometry import Geometry
 from viewer.dicom.volume import Volume
 
@@ -30,15 +31,7 @@ def vessel_volume() -> Volume:
 
 @pytest.fixture
 def window(qtbot, qapp):
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True
-    qtbot.addWidget(win)
-    win.resize(900, 700)
-    win.show()
-    qtbot.waitExposed(win)
-    win.load_viewers()
+    win = station_window(qtbot, (900, 700))
     yield win
     win.close()
 
