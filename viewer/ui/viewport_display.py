@@ -69,11 +69,6 @@ def calibration_watch() -> CalibrationWatch:
     return _watch[0]
 
 
-def calibration_changed() -> None:
-    """Re-read every viewport's calibration now (e.g. after the QA dialog changed it)."""
-    calibration_watch().changed.emit()
-
-
 _policy_cache: list[tuple[tuple[Any, ...], DisplayPolicy]] = []
 
 
