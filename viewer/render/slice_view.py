@@ -1,4 +1,4 @@
-"""A Qt-free slice view of a volume: reslice -> window/level -> image actor, with overlays.
+"""A Qt-free slice view of a volume: reslice -> window/level -> textured quad, with overlays.
 
 ``SliceView`` renders either offscreen (its own window; :meth:`SliceView.to_array`,
 :meth:`SliceView.save_png`) or into a ``vtkRenderWindow`` handed to it (e.g.
@@ -25,24 +25,19 @@ from pathlib import Path
 
 import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
-from vtkmodules.vtkCommonCore import vtkLookupTable, vtkPoints, vtkUnsignedCharArray
+from vtkmodules.vtkCommonCore import vtkPoints, vtkUnsignedCharArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkImagingCore import vtkImageReslice
-from vtkmodules.vtkRenderingCore import (
-    vtkActor,
-    vtkImageActor,
-    vtkPolyDataMapper,
-    vtkRenderer,
-    vtkRenderWindow,
-)
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkRenderWindow
 
 from viewer.dicom.volume import Volume
 from viewer.render.backend import new_render_window
-from viewer.render.display_lut import GreyLUT, grey_table
+from viewer.render.display_lut import GreyLUT, grey_levels
 from viewer.render.image import VolumeImage, image_to_numpy, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.planes import Plane, make_plane, volume_corners
+from viewer.render.slice_texture import GreyMap, SliceTexture
 from viewer.render.windowing import default_window, vtk_window_level
 
 log = logging.getLogger(__name__)
@@ -125,12 +120,12 @@ class SliceView:
         self._axes = vtkMatrix4x4()
         self.reslice.SetResliceAxes(self._axes)
 
-        self.actor = vtkImageActor()
-        self.actor.GetMapper().SetInputConnection(self.reslice.GetOutputPort())
-        self.actor.GetMapper().BorderOn()  # draw whole pixels up to the image edges
-        self.actor.GetProperty().SetInterpolationTypeToLinear()
-        self.renderer.AddActor(self.actor)
-        self._lut: vtkLookupTable | None = None
+        # the slice: drawn first in the renderer, whole pixels up to the image edges
+        self.image = SliceTexture(self.renderer)
+        self.image.before_draw = self._refresh_image
+        self._grey = GreyMap()
+        self._image_key: tuple | None = None
+        self._levels: np.ndarray | None = None
         self._inverted = self.volume.photometric.upper() == "MONOCHROME1"
         self._presentation: GreyLUT | None = None
         self._apply_grey_table()
@@ -218,10 +213,6 @@ class SliceView:
         if width < 1:
             raise ValueError(f"window width must be >= 1, got {width}")
         self.width, self.center = float(width), float(level)
-        vw, vl = vtk_window_level(self.center, self.width)
-        prop = self.actor.GetProperty()
-        prop.SetColorWindow(vw)
-        prop.SetColorLevel(vl)
         self._update_text()
 
     def set_inverted(self, inverted: bool) -> None:
@@ -236,11 +227,24 @@ class SliceView:
 
     def _apply_grey_table(self) -> None:
         """One table after window/level: inversion, then the presentation LUT."""
-        self._lut = grey_table(self._inverted, self._presentation, rounded=True)
-        prop = self.actor.GetProperty()
-        prop.SetLookupTable(self._lut)
-        if self._lut is not None:
-            prop.UseLookupTableScalarRangeOff()
+        self._levels = grey_levels(self._inverted, self._presentation, rounded=True)
+        self._image_key = None
+
+    def _refresh_image(self) -> None:
+        """The resliced values through window/level and the grey table into the texture
+        (when the slice, the window or the table changed)."""
+        self.reslice.Update()
+        out = self.reslice.GetOutput()
+        key = (out.GetMTime(), self.width, self.center, id(self._levels))
+        if key == self._image_key:
+            return
+        self._image_key = key
+        vw, vl = vtk_window_level(self.center, self.width)
+        rgba = self._grey.rgba(image_to_numpy(out), vw, vl, self._levels)
+        (ox, oy, _), (sx, sy, _) = out.GetOrigin(), out.GetSpacing()
+        nx, ny, _ = out.GetDimensions()
+        self.image.set_image(rgba, (ox - sx / 2, ox + (nx - 0.5) * sx,
+                                    oy - sy / 2, oy + (ny - 0.5) * sy))
 
     def set_slab(self, thickness_mm: float, mode: str = "mip") -> None:
         """Thick slab centred on the plane: ``mip``, ``minip`` or ``mean``; 0 = thin slice.
@@ -300,11 +304,7 @@ class SliceView:
         {"linear": self.reslice.SetInterpolationModeToLinear,
          "cubic": self.reslice.SetInterpolationModeToCubic,
          "nearest": self.reslice.SetInterpolationModeToNearestNeighbor}[mode]()
-        prop = self.actor.GetProperty()
-        if self.interpolation == "nearest":
-            prop.SetInterpolationTypeToNearest()
-        else:
-            prop.SetInterpolationTypeToLinear()
+        self.image.linear = self.interpolation != "nearest"
 
     def set_overlay_visible(self, visible: bool) -> None:
         self.show_overlay = visible
@@ -363,7 +363,6 @@ class SliceView:
             self.reslice.OptimizationOn()
         self.grid = SliceGrid(center, (2 * nv + 1, 2 * nu + 1), s, -nu * s, nv * s)
         self._half = (hu, hv)
-        self.actor.SetDisplayExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
         self._update_camera()
         self._update_crosshair()
         self._update_text()
@@ -557,4 +556,5 @@ class SliceView:
 
     def close(self) -> None:
         """Detach from the render window (and free an offscreen one)."""
+        self.image.close()
         self.window.RemoveRenderer(self.renderer)
