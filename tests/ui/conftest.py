@@ -116,8 +116,7 @@ def grid(qtbot, qapp):
     g.show()
     qtbot.waitExposed(g)
     yield g
-    for host in g.hosts():
-        host.close_vtk()
+    g.close_vtk()
 
 
 def bright_centroid(rgb: np.ndarray, threshold: int = 250) -> tuple[float, float] | None:

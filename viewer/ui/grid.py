@@ -189,7 +189,15 @@ class View3D(VTKHost):
 
 
 class ViewportGrid(QWidget):
-    """Holds the viewports of the current layout and which one is active."""
+    """Holds the viewports of the current layout and which one is active.
+
+    The viewports are kept across layout changes (a pool): the 1x1, 1x2 and 2x2 layouts
+    show the first one, two or four of the same 2-D cells, the MPR layout its own four
+    (three planes and the 3-D view). A layout change shows, hides and places cells; a
+    cell that shows the same series before and after keeps its viewport as it was (slice,
+    window, zoom, measurements) and no OpenGL window is made again. A hidden cell never
+    keeps an exam the grid no longer shows (it would come back in a later layout).
+    """
 
     active_changed = Signal(object)
     cursor_moved = Signal(object, object)
@@ -215,71 +223,70 @@ class ViewportGrid(QWidget):
         self.reference_lines = True
         # SliceView -> the reference lines it draws (a new view starts with none)
         self._shown_lines: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # the pool: 2-D cells by position (made on first use), their image viewports, the
+        # MPR layout's cells and, while another layout is shown, its model and scene
+        self._flat: list[Cell] = []
+        self._image_pool: dict[int, ImageViewport] = {}
+        self._mpr_cells: list[Cell] = []
+        self._kept_mpr: tuple[MPRModel, MPRScene] | None = None
         self.set_layout("1x1")
 
     # ------------------------------------------------------------- layout
-    def _clear(self) -> None:
-        for ivp in self.images.values():
-            ivp.stop()
-        for cell in self.cells:
-            for child in (cell.child, cell.spare):
-                if isinstance(child, VTKHost):
-                    child.close_vtk()
-            self._layout.removeWidget(cell)
-            # hidden explicitly first: a show QLayout queued when the cell was added would
-            # otherwise make the orphan a top-level window, painted after close_vtk (crash)
-            cell.hide()
-            cell.setParent(None)
-            cell.deleteLater()
-        self.cells, self.viewports, self.view3d, self.active = [], [], None, None
-        self._shown_lines = weakref.WeakKeyDictionary()
-        self.images = {}
-        self.mpr, self.scene = None, None
-
     def shown_items(self) -> list[tuple[Volume | ImageSeries, Demographics | None]]:
-        """What the grid shows, cell by cell: (volume or 2-D series, demographics) pairs."""
+        """What the grid shows, cell by cell: (volume or 2-D series, demographics) pairs
+        (the MPR layout: its one volume, not once per plane)."""
+        if self.layout_name == "mpr":
+            vp = self.viewports[0] if self.mpr is not None and self.viewports else None
+            return [(vp.model.volume, vp.model.demographics)] if vp is not None else []
         items: list[tuple[Volume | ImageSeries, Demographics | None]] = []
         for n, vp in enumerate(self.viewports):
             ivp = self.images.get(n)
             if ivp is not None and ivp.series is not None and self.cells[n].child is ivp:
                 items.append((ivp.series, ivp.demographics))
-            elif vp.model.volume is not None:
+            elif vp.view is not None and vp.model.volume is not None:  # not an emptied one
                 items.append((vp.model.volume, vp.model.demographics))
         return items
 
     def set_layout(self, name: str) -> None:
-        """Switch to ``name`` (1x1, 1x2, 2x2, mpr); volumes shown before are shown again."""
+        """Switch to ``name`` (1x1, 1x2, 2x2, mpr); what was shown before is shown again,
+        from the first cell on, each cell that shows the same series keeping its state."""
         if name not in LAYOUTS:
             raise ValueError(f"unknown layout {name!r}: expected one of {', '.join(LAYOUTS)}")
         if name == self.layout_name and self.cells:
-            return  # no new OpenGL windows for nothing (they cost tens of ms each)
-        previous: list[tuple[Volume | ImageSeries, Demographics | None] | None] = [
-            *self.shown_items()]
-        self._clear()
+            return
+        previous = self.shown_items()
+        self._take_down()
         self.layout_name = name
         rows, cols = LAYOUTS[name]
-        for n in range(rows * cols):
-            if name == "mpr" and n == 3:
-                child: QWidget = View3D()
-                self.view3d = child  # type: ignore[assignment]
-            else:
-                plane = MPR_PLANES[n] if name == "mpr" else "acquisition"
-                vp = SliceViewport(plane=plane)
-                vp.activated.connect(self.set_active)
-                vp.cursor_moved.connect(self.cursor_moved)
-                if name == "mpr":
-                    vp.model.tool = "crosshair"
-                    vp.crosshair_picked.connect(self._crosshair_picked)
-                    vp.interacting.connect(self._mpr_interacting)
-                    vp.model.events.connect(self._make_point_sync(vp))
-                else:
-                    vp.model.events.connect(self._make_link(vp))
-                self.viewports.append(vp)
-                child = vp
-            cell = Cell(child)
-            if name == "mpr" and n < 3:
-                cell.set_active(False, _rgb(PLANE_COLORS[MPR_PLANES[n]]))
-            self.cells.append(cell)
+        self.cells = self._mpr_pool() if name == "mpr" else self._flat_pool(rows * cols)
+        self._place(rows, cols)
+        self.viewports = [_slice_viewport(c) for c in self.cells
+                          if not isinstance(c.child, View3D)]
+        if name == "mpr":
+            self.view3d = self.cells[3].child  # type: ignore[assignment]
+        else:
+            self.images = {n: self._image_pool[n] for n in range(len(self.cells))
+                           if n in self._image_pool}
+        self.set_active(self.viewports[0])
+        self._show_again(previous)
+        self._drop_hidden()
+        self.update_reference_lines()  # a kept view may still draw a hidden cell's line
+
+    def _take_down(self) -> None:
+        """The current cells out of the grid, hidden (kept in the pool as they are)."""
+        for ivp in self.images.values():
+            ivp.stop()
+        for cell in self.cells:
+            self._layout.removeWidget(cell)
+            cell.hide()
+        if self.scene is not None and self.mpr is not None:
+            self._kept_mpr = (self.mpr, self.scene)
+        self.cells, self.viewports, self.view3d, self.active = [], [], None, None
+        self.images = {}
+        self.mpr, self.scene = None, None
+
+    def _place(self, rows: int, cols: int) -> None:
+        for n, cell in enumerate(self.cells):
             self._layout.addWidget(cell, n // cols, n % cols)
         for r in range(rows):
             self._layout.setRowStretch(r, 1)
@@ -291,13 +298,114 @@ class ViewportGrid(QWidget):
             self._layout.setRowStretch(r, 0)
         for c in range(cols, self._layout.columnCount()):
             self._layout.setColumnStretch(c, 0)
-        if self.isVisible():  # show and size the new cells now, not on the next event turn
-            for cell in self.cells:
-                cell.show()
+        for cell in self.cells:  # shown with the grid (now, if it is visible)
+            cell.show()
+        if self.isVisible():  # sized now, not on the next event turn
             self._layout.activate()
-        self.set_active(self.viewports[0])
-        if previous:
-            self.show_volumes(previous)
+
+    def _new_viewport(self, plane: str) -> SliceViewport:
+        vp = SliceViewport(plane=plane)
+        vp.activated.connect(self.set_active)
+        vp.cursor_moved.connect(self.cursor_moved)
+        return vp
+
+    def _flat_pool(self, count: int) -> list[Cell]:
+        """The first ``count`` cells of the 1x1/1x2/2x2 layouts (made on first use)."""
+        while len(self._flat) < count:
+            vp = self._new_viewport("acquisition")
+            vp.model.events.connect(self._make_link(vp))
+            self._flat.append(Cell(vp, self))
+        return self._flat[:count]
+
+    def _mpr_pool(self) -> list[Cell]:
+        """The MPR layout's cells: axial, coronal, sagittal and the 3-D view."""
+        if not self._mpr_cells:
+            for plane in MPR_PLANES:
+                vp = self._new_viewport(plane)
+                vp.model.tool = "crosshair"
+                vp.crosshair_picked.connect(self._crosshair_picked)
+                vp.interacting.connect(self._mpr_interacting)
+                vp.model.events.connect(self._make_point_sync(vp))
+                cell = Cell(vp, self)
+                cell.set_active(False, _rgb(PLANE_COLORS[plane]))
+                self._mpr_cells.append(cell)
+            self._mpr_cells.append(Cell(View3D(), self))
+        return list(self._mpr_cells)
+
+    def _show_again(self, previous: list[tuple[Volume | ImageSeries, Demographics | None]]
+                    ) -> None:
+        """After a layout change: ``previous`` from the first cell on; a cell that shows
+        its item already is left as it is, a cell beyond them is emptied."""
+        if self.layout_name == "mpr":
+            volumes = [i for i in previous if isinstance(i[0], Volume)]
+            kept, self._kept_mpr = self._kept_mpr, None
+            if volumes and kept is not None and kept[0].volume is volumes[0][0]:
+                self.mpr, self.scene = kept  # as the reader left it (crosshair, rotation)
+            elif volumes:  # 2-D images (radiographs, cine) have no MPR
+                self.show_mpr(*volumes[0])
+            elif kept is not None:
+                self._release_mpr()
+            return
+        for n in range(len(self.cells)):
+            item = previous[n] if n < len(previous) else None
+            if item is None:
+                self._empty_cell(n)
+            elif not self._cell_shows(n, item[0]):
+                self._forget(n)  # a new viewport's state, as a new series gets
+                self._show_item(n, item)
+
+    def _cell_shows(self, index: int, content: Volume | ImageSeries) -> bool:
+        cell, vp, ivp = self.cells[index], self.viewports[index], self.images.get(index)
+        if isinstance(content, ImageSeries):
+            return ivp is not None and cell.child is ivp and ivp.series is content
+        return cell.child is vp and vp.view is not None and vp.model.volume is content
+
+    def _forget(self, index: int) -> None:
+        self.viewports[index].forget()
+        ivp = self.images.get(index)
+        if ivp is not None:
+            ivp.forget()
+
+    def _empty_cell(self, index: int) -> None:
+        cell, vp = self.cells[index], self.viewports[index]
+        if cell.child is not vp:
+            self.images[index].clear()
+            cell.show_child(vp)
+        if vp.view is not None:
+            vp.clear()
+        self._forget(index)
+
+    def _drop_hidden(self) -> None:
+        """Hidden cells let go of what the grid does not show any more (its memory, and
+        no other exam comes back with a later layout)."""
+        shown = [content for content, _ in self.shown_items()]
+
+        def gone(content: object) -> bool:
+            return content is not None and not any(content is s for s in shown)
+
+        for n, cell in enumerate(self._flat):
+            if cell in self.cells:
+                continue
+            ivp, vp = self._image_pool.get(n), _slice_viewport(cell)
+            if ivp is not None and gone(ivp.series):
+                ivp.clear()
+            if vp.view is not None and gone(vp.model.volume):
+                vp.clear()
+        if self._kept_mpr is not None and gone(self._kept_mpr[0].volume):
+            self._kept_mpr = None
+            self._release_mpr()
+
+    def _release_mpr(self) -> None:
+        """The MPR cells emptied (their scene and its volume let go)."""
+        for cell in self._mpr_cells:
+            child = cell.child
+            if isinstance(child, SliceViewport):
+                if child.view is not None:
+                    child.clear()
+            elif isinstance(child, View3D) and child.scene is not None:
+                child.render_window.RemoveRenderer(child.scene.renderer)
+                child.scene = None
+                child.request_render()
 
     # -------------------------------------------------------------- content
     def show_volumes(self, items: list[tuple[Volume, Demographics | None] | None]) -> None:
@@ -316,6 +424,7 @@ class ViewportGrid(QWidget):
                 break
             if item is not None:
                 self._show_item(start + n, item)
+        self._drop_hidden()
 
     def _show_item(self, index: int, item: tuple[Volume | ImageSeries, Demographics | None]
                    ) -> None:
@@ -335,7 +444,7 @@ class ViewportGrid(QWidget):
         if ivp is None:
             ivp = ImageViewport()
             ivp.activated.connect(lambda _w, vp=vp: self.set_active(vp))
-            self.images[index] = ivp
+            self.images[index] = self._image_pool[index] = ivp
         vp.clear()
         cell.show_child(ivp)
         ivp.set_series(content, demographics=demographics)
@@ -350,6 +459,7 @@ class ViewportGrid(QWidget):
         data = VolumeImage(volume)
         for vp in self.viewports:
             vp.clear()
+            vp.forget()  # no tilt or slab of another volume's MPR
         windows = {n: vp.render_window for n, vp in zip(MPR_PLANES, self.viewports, strict=True)}
         self.scene = MPRScene(data, render_windows=windows)
         self.mpr = MPRModel(volume, views={n: vp.model for n, vp in zip(MPR_PLANES, self.viewports,
@@ -362,6 +472,7 @@ class ViewportGrid(QWidget):
         self.set_crosshair(self.mpr.point)  # the middle voxel
         if self.view3d is not None:
             self.view3d.set_data(data)
+        self._drop_hidden()
 
     def _crosshair_picked(self, lps: np.ndarray) -> None:
         if self.mpr is not None:
@@ -461,7 +572,20 @@ class ViewportGrid(QWidget):
         self.active_changed.emit(vp)
 
     def hosts(self) -> list[VTKHost]:
+        """The VTK hosts shown now (one a cell)."""
         return [c.child for c in self.cells if isinstance(c.child, VTKHost)]
+
+    def all_hosts(self) -> list[VTKHost]:
+        """Every VTK host the grid keeps, shown or not (the pool)."""
+        cells = [*self._flat, *self._mpr_cells]
+        return [h for c in cells for h in (c.child, c.spare) if isinstance(h, VTKHost)]
+
+    def close_vtk(self) -> None:
+        """Release the OpenGL contexts of all the grid's hosts (before it goes)."""
+        for ivp in self._image_pool.values():
+            ivp.stop()
+        for host in self.all_hosts():
+            host.close_vtk()
 
     def render_all(self) -> None:
         for host in self.hosts():
@@ -493,6 +617,13 @@ class ViewportGrid(QWidget):
             hh, ww = min(rgb.shape[0], h - y), min(rgb.shape[1], w - x)
             out[y:y + hh, x:x + ww] = rgb[:hh, :ww]
         return out
+
+
+def _slice_viewport(cell: Cell) -> SliceViewport:
+    """A 2-D cell's SliceViewport (shown, or kept while its image viewport is)."""
+    vp = cell.child if isinstance(cell.child, SliceViewport) else cell.spare
+    assert isinstance(vp, SliceViewport)
+    return vp
 
 
 def _same_lines(a: list, b: list) -> bool:

@@ -121,6 +121,11 @@ class ImageViewport(VTKHost):
         self.series = None
         self.request_render()
 
+    def forget(self) -> None:
+        """Before other content (a grid keeps its viewports across layouts): no corner
+        text of the last series (its patient's name) carried to the next."""
+        self.corner_texts = {}
+
     # ------------------------------------------------------------ actions
     @property
     def frame(self) -> int:

@@ -810,7 +810,6 @@ class MainWindow(QMainWindow):
         self.cancel_tasks()
         self.window_menu.close_all()
         if self.grid is not None:
-            for host in self.grid.hosts():
-                host.close_vtk()
+            self.grid.close_vtk()  # the hidden cells' windows too
         super().closeEvent(event)
 

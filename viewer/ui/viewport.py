@@ -90,6 +90,15 @@ class SliceViewport(VTKHost):
         self.request_render()
         self.data_changed.emit()
 
+    def forget(self) -> None:
+        """Per-series state back to a new viewport's, before other content (a grid keeps
+        its viewports across layouts): no flip, turn, inversion, tilt or slab of the last
+        series carried to the next; the tool stays the reader's."""
+        m, fresh = self.model, ViewportModel(plane=self.model.plane_name)
+        m.normal, m.invert, m.quarter_turns = fresh.normal, fresh.invert, fresh.quarter_turns
+        m.flip_h, m.flip_v = fresh.flip_h, fresh.flip_v
+        m.slab_mm, m.slab_mode = fresh.slab_mm, fresh.slab_mode
+
     # ------------------------------------------------------ model -> scene
     def _on_model(self, changed: set[str]) -> None:
         view, m = self.view, self.model

@@ -138,8 +138,7 @@ class ViewerWindow(QMainWindow):
 
     def closeEvent(self, event: Any) -> None:
         self.save_geometry()
-        for host in self.grid.hosts():
-            host.close_vtk()
+        self.grid.close_vtk()  # the hidden cells' windows too
         super().closeEvent(event)
 
 
