@@ -2,7 +2,10 @@
 
 Without a GPU, VTK's smart mapper costs ~3.4 s a frame on llvmpipe and the CPU
 ray caster ~0.5 s (PLATFORM.md), so this module uses the CPU caster and lowers
-its resolution while the user interacts (:meth:`VolumeRenderView.set_interacting`).
+its resolution while the user interacts (:meth:`VolumeRenderView.set_interacting`):
+about :data:`INTERACTIVE_RAYS` rays across the viewport whatever its size, one
+sample a voxel, nearest-voxel MIP; full quality (a ray a pixel, two samples a
+voxel, trilinear) on release.
 
 The image stays in voxel index space and the prop's user matrix is the
 volume's full affine, so sheared (gantry-tilt) stacks are drawn in their true
@@ -12,6 +15,7 @@ patient shape. The default camera looks at the patient from the front
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +35,16 @@ from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage, matrix4, save_rgb_png, window_rgb
 from viewer.render.planes import volume_corners
 from viewer.render.slice_view import _new_offscreen_window
+
+# Sample distances of vtkFixedPointVolumeRayCastMapper are in units of the input image's
+# spacing (ComputeRayInfo scales the voxel ray by it), and our image's spacing is 1 (the
+# affine is the prop's user matrix): they are distances in voxels, whatever the mm.
+FULL_STEP = 0.5  # two samples a voxel along the ray
+INTERACTIVE_STEP = 1.0
+# while the user turns the volume: about this many rays across the viewport's longer side
+# (every 4th pixel at 1024), so a frame costs the same in a small cell or on a HiDPI screen
+INTERACTIVE_RAYS = 256
+MIN_INTERACTIVE_SAMPLE_DISTANCE = 2.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,8 @@ class VolumeRenderView:
         self.mapper.SetInputData(self.data.image)
         self.mapper.AutoAdjustSampleDistancesOff()
         self.mapper.LockSampleDistanceToInputSpacingOff()
+        # nothing opaque shares the renderer: no z-buffer read-back a frame
+        self.mapper.IntermixIntersectingGeometryOff()
         self.property = vtkVolumeProperty()
         self.property.SetInterpolationTypeToLinear()
         self.prop = vtkVolume()
@@ -121,6 +137,16 @@ class VolumeRenderView:
         self.prop.SetProperty(self.property)
         self.prop.SetUserMatrix(matrix4(self.volume.geometry.affine))
         self.renderer.AddVolume(self.prop)
+        ref = weakref.ref(self)  # the observer must not keep the view (and its voxels) alive
+
+        def before_frame(_renderer: object, _event: str) -> None:
+            view = ref()
+            if view is not None:
+                view.prepare()
+
+        # whoever renders the window (the Qt cell, render(), an export), rays are spaced
+        # for the viewport's size at that frame
+        self.renderer.AddObserver("StartEvent", before_frame)
         self.interacting = False
         sample = self.data.array.reshape(-1)[:: max(1, self.data.array.size // 10**6)]
         lo, hi = np.percentile(sample, [1, 99])
@@ -167,13 +193,36 @@ class VolumeRenderView:
         else:
             self.mapper.SetBlendModeToComposite()
         self.preset = name
+        self._apply_quality()
 
     def set_interacting(self, interacting: bool) -> None:
-        """Coarser rays (every 3rd pixel, 2x sample distance) while the user drags."""
+        """Reduced frames while the user drags (fewer rays, one sample a voxel, nearest-voxel
+        MIP); full quality again with ``False``."""
         self.interacting = interacting
-        step = float(min(self.volume.geometry.spacing))  # world (mm) distance between samples
-        self.mapper.SetImageSampleDistance(3.0 if interacting else 1.0)
-        self.mapper.SetSampleDistance(step * (2.0 if interacting else 0.5))
+        self._apply_quality()
+
+    def _apply_quality(self) -> None:
+        coarse = self.interacting
+        self.mapper.SetSampleDistance(INTERACTIVE_STEP if coarse else FULL_STEP)
+        # a trilinear MIP sample costs ~3x a nearest one (a MIP ray has no early end); the
+        # composite presets end their rays early and gain nothing from it
+        if coarse and self.mapper.GetBlendMode() == self.mapper.MAXIMUM_INTENSITY_BLEND:
+            self.property.SetInterpolationTypeToNearest()
+        else:
+            self.property.SetInterpolationTypeToLinear()
+        self.prepare()
+
+    def image_sample_distance(self) -> float:
+        """Pixels between rays for the next frame: 1 at full quality; while interacting,
+        the viewport's longer side over INTERACTIVE_RAYS (at least 2)."""
+        if not self.interacting:
+            return 1.0
+        longest = max(self.renderer.GetSize())
+        return max(MIN_INTERACTIVE_SAMPLE_DISTANCE, longest / INTERACTIVE_RAYS)
+
+    def prepare(self) -> None:
+        """Bring the ray spacing up to date with the viewport's size (before a frame)."""
+        self.mapper.SetImageSampleDistance(self.image_sample_distance())
 
     def set_view(self, name: str) -> None:
         """Camera from one side of the patient (``anterior`` ...), whole volume framed."""
