@@ -236,8 +236,9 @@ class ViewportGrid(QWidget):
         """What the grid shows, cell by cell: (volume or 2-D series, demographics) pairs
         (the MPR layout: its one volume, not once per plane)."""
         if self.layout_name == "mpr":
-            vp = self.viewports[0] if self.mpr is not None and self.viewports else None
-            return [(vp.model.volume, vp.model.demographics)] if vp is not None else []
+            shown = self.mpr is not None and all(vp.view is not None for vp in self.viewports)
+            vp = self.viewports[0]
+            return [(vp.model.volume, vp.model.demographics)] if shown else []
         items: list[tuple[Volume | ImageSeries, Demographics | None]] = []
         for n, vp in enumerate(self.viewports):
             ivp = self.images.get(n)
@@ -339,7 +340,8 @@ class ViewportGrid(QWidget):
         if self.layout_name == "mpr":
             volumes = [i for i in previous if isinstance(i[0], Volume)]
             kept, self._kept_mpr = self._kept_mpr, None
-            if volumes and kept is not None and kept[0].volume is volumes[0][0]:
+            if (volumes and kept is not None and kept[0].volume is volumes[0][0]
+                    and all(vp.view is not None for vp in self.viewports)):
                 self.mpr, self.scene = kept  # as the reader left it (crosshair, rotation)
             elif volumes:  # 2-D images (radiographs, cine) have no MPR
                 self.show_mpr(*volumes[0])
