@@ -1,7 +1,7 @@
 """A viewport for what is not a volume: an :class:`~viewer.render.image_view.ImageView`
 hosted in Qt (radiographs, cine loops, colour images).
 
-Mouse (as :mod:`viewer.ui.viewport`): wheel = next/previous frame (stack
+Mouse (as every 2-D viewport, :mod:`viewer.ui.viewport_base`): wheel = next/previous frame (stack
 scroll over instances and frames); Ctrl+wheel = zoom about the cursor;
 right-drag = window/level; middle-drag = pan; left button = the active tool
 (``scroll``, ``window``, ``zoom``, ``pan``).
@@ -20,13 +20,13 @@ import logging
 import time
 
 from PySide6.QtCore import QEvent, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QWidget
 
 from viewer.dicom.image2d import ImageSeries
 from viewer.render.image_view import ImageView
 from viewer.ui.models import Demographics, WindowPreset, format_da, format_pn
-from viewer.ui.vtk_host import VTKHost
+from viewer.ui.viewport_base import StackViewport
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,12 @@ def demographics_text(d: Demographics) -> str:
     return "\n".join(x for x in lines if x)
 
 
-class ImageViewport(VTKHost):
-    """One 2-D image viewport; ``view`` is the Qt-free scene (None when empty)."""
+class ImageViewport(StackViewport):
+    """One 2-D image viewport; ``view`` is the Qt-free scene (None when empty).
 
-    # (column, row) and value (modality units or RGB) under the cursor, for the status bar
-    cursor_moved = Signal(object, object)
-    activated = Signal(object)
+    ``cursor_moved`` gives (column, row) and the value (modality units or RGB) there.
+    """
+
     frame_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -75,16 +75,11 @@ class ImageViewport(VTKHost):
         self.presets: list[WindowPreset] = []
         self.demographics: Demographics | None = None
         self.corner_texts: dict[str, str] = {}
-        self._drag_button: Qt.MouseButton | None = None
-        self._last: QPointF | None = None
-        self._press: QPointF | None = None
         self._cine = QTimer(self)
         self._cine.setSingleShot(True)
         self._cine.setTimerType(Qt.TimerType.PreciseTimer)
         self._cine.timeout.connect(self._cine_tick)
         self._cine_due = 0.0
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMouseTracking(True)
 
     # ----------------------------------------------------------- content
     def set_series(self, series: ImageSeries, frame: int = 0,
@@ -101,8 +96,7 @@ class ImageViewport(VTKHost):
         self.view = ImageView(series, render_window=self.render_window, overlay=True,
                               frame=frame)
         self.presets = header_presets(series, frame) + list(presets or [])
-        for corner, text in self.corner_texts.items():
-            self.view.set_corner_text(corner, text)
+        self.show_corner_texts(self.view, self.corner_texts)
         self.frame_changed.emit(frame)
         self.request_render()
 
@@ -115,15 +109,11 @@ class ImageViewport(VTKHost):
 
     def clear(self) -> None:
         self.stop()
-        if self.view is not None:
-            self.view.close()
-        self.view = None
+        self.close_view()
         self.series = None
-        self.request_render()
 
     def forget(self) -> None:
-        """Before other content (a grid keeps its viewports across layouts): no corner
-        text of the last series (its patient's name) carried to the next."""
+        """No corner text of the last series (its patient's name) carried to the next."""
         self.corner_texts = {}
 
     # ------------------------------------------------------------ actions
@@ -187,7 +177,6 @@ class ImageViewport(VTKHost):
             self.request_render()
 
     def window_drag(self, dx: float, dy: float) -> None:
-        """Right-drag: right widens the window, down raises the level (as the volume views)."""
         if self.view is None or self.view.colour:
             return
         step = max(self.view.width / 256.0, 0.5)
@@ -247,76 +236,48 @@ class ImageViewport(VTKHost):
         if self.view is not None:
             self.view.prepare()
 
-    def to_device(self, pos: QPointF) -> tuple[float, float]:
+    # ------------------------------------------------- gestures (StackViewport)
+    def active_tool(self) -> str:
+        return self.tool
+
+    def go_to(self, index: int) -> None:
+        self.set_frame(index)
+
+    def image_count(self) -> int:
+        return len(self.series) if self.series is not None else 0
+
+    def pan_drag(self, dx: float, dy: float) -> None:
+        assert self.view is not None
         r = self.device_ratio()
-        return pos.x() * r, pos.y() * r
+        self.view.pan_by(dx * r, dy * r)
+        self.request_render()
+
+    def zoom_drag(self, dy: float) -> None:
+        self.zoom_by(1.01 ** (-dy), self._press)
+
+    def wheel_zoom(self, factor: float, at: QPointF) -> None:
+        self.zoom_by(factor, at)  # about the cursor
+
+    def report_cursor(self, pos: QPointF) -> None:
+        assert self.view is not None
+        hit = self.view.pick(self.to_device(pos))
+        if hit is not None:
+            self.cursor_moved.emit((hit.column, hit.row), hit.value)
+
+    def can_drag(self) -> bool:
+        return self.view is not None
 
     # ------------------------------------------------------------- events
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps == 0 or self.view is None:
-            return
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            self.zoom_by(1.1 ** steps, event.position())
-        else:
-            self.scroll(-int(steps / abs(steps)) * max(1, int(abs(steps))))
-        event.accept()
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.activated.emit(self)
-        self.setFocus()
-        self._drag_button = event.button()
-        self._last = self._press = event.position()
-        event.accept()
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        pos = event.position()
-        if self.view is not None:
-            hit = self.view.pick(self.to_device(pos))
-            if hit is not None:
-                self.cursor_moved.emit((hit.column, hit.row), hit.value)
-        if self._drag_button is None or self._last is None or self.view is None:
-            return
-        dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
-        self._last = pos
-        button, tool = self._drag_button, self.tool
-        left = button == Qt.MouseButton.LeftButton
-        r = self.device_ratio()
-        if button == Qt.MouseButton.RightButton or (left and tool == "window"):
-            self.window_drag(dx, dy)
-        elif button == Qt.MouseButton.MiddleButton or (left and tool == "pan"):
-            self.view.pan_by(dx * r, dy * r)
-            self.request_render()
-        elif left and tool == "zoom":
-            self.zoom_by(1.01 ** (-dy), self._press)
-        elif left and tool == "scroll":
-            assert self._press is not None
-            if abs(pos.y() - self._press.y()) >= 4:
-                self.scroll(1 if pos.y() > self._press.y() else -1)
-                self._press = pos
-        event.accept()
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        self._drag_button = None
-        self._last = None
-        event.accept()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
+    def handle_key(self, event: QKeyEvent) -> bool:
+        if super().handle_key(event):  # the stack keys
+            return True
         key = Qt.Key(event.key())
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10,
-                 Qt.Key.Key_PageDown: 10}.get(key)
         actions = {Qt.Key.Key_F: "fit", Qt.Key.Key_R: "rotate_back" if shift else "rotate",
                    Qt.Key.Key_H: "flip_h", Qt.Key.Key_V: "flip_v", Qt.Key.Key_I: "invert"}
         text = event.text()
         preset = next((p for p in self.presets if p.shortcut and p.shortcut == text), None)
-        if steps is not None:
-            self.scroll(steps)
-        elif key == Qt.Key.Key_Home:
-            self.set_frame(0)
-        elif key == Qt.Key.Key_End and self.series is not None:
-            self.set_frame(len(self.series) - 1)
-        elif key == Qt.Key.Key_Space:
+        if key == Qt.Key.Key_Space:
             self.toggle_cine()
         elif key == Qt.Key.Key_W:
             self.reset_window()
@@ -327,12 +288,8 @@ class ImageViewport(VTKHost):
         elif key in actions:
             self._do(actions[key])
         else:
-            event.ignore()
-            return
-        event.accept()
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        event.ignore()
+            return False
+        return True
 
     def event(self, event: QEvent) -> bool:
         """Keys this viewport handles win over the main window's shortcuts of the same
@@ -348,10 +305,6 @@ class ImageViewport(VTKHost):
             return False  # Ctrl+... stays the main window's
         return event.key() in _OWN_KEYS or any(
             p.shortcut and p.shortcut == event.text() for p in self.presets)
-
-    def resizeEvent(self, event: object) -> None:
-        super().resizeEvent(event)
-        self.request_render()
 
     def closeEvent(self, event: object) -> None:
         self.stop()

@@ -4,9 +4,9 @@ Mouse and keys change the Qt-free :class:`~viewer.ui.models.ViewportModel`;
 the model's events update the SliceView, and a frame is requested (coalesced
 on the next event-loop turn so a fast wheel never queues frames).
 
-Mouse (as in most radiology viewers): wheel = stack scroll; right-drag =
-window/level; middle-drag = pan; Ctrl+wheel = zoom; left button = the active
-tool (scroll-drag, window, zoom, pan, distance, crosshair).
+Mouse and keys as every 2-D viewport (:mod:`viewer.ui.viewport_base`: wheel = stack
+scroll, right-drag = window/level, middle-drag = pan, Ctrl+wheel = zoom); the left
+button's tools here are also ``distance`` and ``crosshair``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QWheelEvent
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QWidget
 from vtkmodules.vtkRenderingCore import vtkActor2D
 
@@ -24,18 +24,18 @@ from viewer.render.image import VolumeImage
 from viewer.render.slice_view import SliceView
 from viewer.ui.i18n import tr
 from viewer.ui.models import ViewportModel
-from viewer.ui.vtk_host import VTKHost
+from viewer.ui.viewport_base import StackViewport
 from viewer.ui.vtk_layers import MeasurementLayer
 
 log = logging.getLogger(__name__)
 
 
-class SliceViewport(VTKHost):
-    """One image viewport. ``model`` holds the state; ``view`` is the VTK scene (or None)."""
+class SliceViewport(StackViewport):
+    """One image viewport. ``model`` holds the state; ``view`` is the VTK scene (or None).
 
-    # LPS point (3 floats) and value under the cursor, for the status bar read-out
-    cursor_moved = Signal(object, object)
-    activated = Signal(object)
+    ``cursor_moved`` gives the LPS point (3 floats) and the value under the cursor.
+    """
+
     # the user clicked/dragged with the crosshair tool: LPS point
     crosshair_picked = Signal(object)
     # a drag or a wheel burst starts (True) or settles (False): cheaper frames meanwhile
@@ -55,16 +55,11 @@ class SliceViewport(VTKHost):
         self.data: VolumeImage | None = None
         self.measure_layer: MeasurementLayer | None = None
         self.scene_owns_plane = False  # MPR: the MPRScene orients the plane (oblique)
-        self._drag_button: Qt.MouseButton | None = None
-        self._last: QPointF | None = None
-        self._press: QPointF | None = None
         self._interacting = False
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(self.SETTLE_MS)
         self._settle.timeout.connect(lambda: self.set_interacting(False))
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setMouseTracking(True)
 
     # ----------------------------------------------------------- content
     def set_volume(self, volume: Volume, data: VolumeImage | None = None,
@@ -83,17 +78,13 @@ class SliceViewport(VTKHost):
         if self.measure_layer is not None:
             self.measure_layer.remove()
             self.measure_layer = None
-        if self.view is not None:
-            self.view.close()
-        self.view = None
         self._interacting = False
-        self.request_render()
+        self.close_view()
         self.data_changed.emit()
 
     def forget(self) -> None:
-        """Per-series state back to a new viewport's, before other content (a grid keeps
-        its viewports across layouts): no flip, turn, inversion, tilt or slab of the last
-        series carried to the next; the tool stays the reader's."""
+        """No flip, turn, inversion, tilt or slab of the last series carried to the next;
+        the tool stays the reader's."""
         m, fresh = self.model, ViewportModel(plane=self.model.plane_name)
         m.normal, m.invert, m.quarter_turns = fresh.normal, fresh.invert, fresh.quarter_turns
         m.flip_h, m.flip_v = fresh.flip_h, fresh.flip_v
@@ -162,9 +153,7 @@ class SliceViewport(VTKHost):
         view.set_reduction(self.frame_reduction() if self.reduced_frames_possible() else 1)
         if self.model.true_size:
             view.set_zoom(self.true_size_zoom())
-        for corner, text in self.model.corner_texts(tr).items():
-            if view.corner_text.get(corner) != text:  # each call re-lays the overlay out
-                view.set_corner_text(corner, text)
+        self.show_corner_texts(view, self.model.corner_texts(tr))
         view.prepare()
         if self.measure_layer is not None:
             self.measure_layer.update(self.model, view)
@@ -187,10 +176,6 @@ class SliceViewport(VTKHost):
         self._settle.start()
 
     # ------------------------------------------------------------ picking
-    def to_device(self, pos: QPointF) -> tuple[float, float]:
-        r = self.device_ratio()
-        return pos.x() * r, pos.y() * r
-
     def pick(self, pos: QPointF) -> np.ndarray | None:
         """LPS point on the shown plane under a widget position (logical pixels)."""
         if self.view is None:
@@ -207,109 +192,72 @@ class SliceViewport(VTKHost):
             return None
         return float(v.array[ijk[2], ijk[1], ijk[0]])
 
-    # ------------------------------------------------------------- events
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        steps = event.angleDelta().y() / 120.0
-        if steps == 0 or self.view is None:
-            return
-        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            self._wheel_burst()
-            self.model.zoom_by(1.1 ** steps)
-        else:
-            # stack scrolling is reading (small nodules are found while scrolling): every
-            # frame at full quality, never the reduced frames of a drag
-            self.model.scroll(-int(np.sign(steps)) * max(1, int(abs(steps))))
-        event.accept()
+    # ------------------------------------------------- gestures (StackViewport)
+    def active_tool(self) -> str:
+        return self.model.tool
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.activated.emit(self)
-        self.setFocus()
-        self._drag_button = event.button()
-        self._last = self._press = event.position()
-        if self.view is not None and not (
-                event.button() == Qt.MouseButton.LeftButton and self.model.tool == "distance"):
-            self._settle.stop()
-            self.set_interacting(True)
-        if event.button() == Qt.MouseButton.LeftButton and self.view is not None:
-            tool = self.model.tool
-            if tool == "distance":
-                p = self.pick(event.position())
-                if p is not None:
-                    self.model.measure_click(p)
-            elif tool == "crosshair":
-                p = self.pick(event.position())
-                if p is not None:
-                    self.crosshair_picked.emit(p)
-        event.accept()
+    def scroll(self, steps: int) -> None:
+        # stack scrolling is reading (small nodules are found while scrolling): every
+        # frame at full quality, never the reduced frames of a drag
+        self.model.scroll(steps)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        pos = event.position()
+    def go_to(self, index: int) -> None:
+        self.model.set_slice(index)
+
+    def image_count(self) -> int:
+        return self.model.slice_count()
+
+    def window_drag(self, dx: float, dy: float) -> None:
+        self.model.window_drag(dx, dy)
+
+    def pan_drag(self, dx: float, dy: float) -> None:
         if self.view is not None:
-            p = self.pick(pos)
-            if p is not None:
-                self.cursor_moved.emit(p, self.value_at(p))
-        if self._drag_button is None or self._last is None:
-            return
-        dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
-        self._last = pos
-        button = self._drag_button
-        tool = self.model.tool
-        if button == Qt.MouseButton.RightButton or (
-            button == Qt.MouseButton.LeftButton and tool == "window"
-        ):
-            self.model.window_drag(dx, dy)
-        elif button == Qt.MouseButton.MiddleButton or (
-            button == Qt.MouseButton.LeftButton and tool == "pan"
-        ):
-            if self.view is not None:
-                mm = self.view.mm_per_pixel() * self.device_ratio()
-                self.model.pan_by(-dx * mm, dy * mm)
-        elif button == Qt.MouseButton.LeftButton and tool == "zoom":
-            self.model.zoom_by(1.01 ** (-dy))
-        elif button == Qt.MouseButton.LeftButton and tool == "scroll":
-            assert self._press is not None
-            if abs(pos.y() - self._press.y()) >= 4:
-                self.model.scroll(int(np.sign(pos.y() - self._press.y())))
-                self._press = pos
-        elif button == Qt.MouseButton.LeftButton and tool == "crosshair":
+            mm = self.view.mm_per_pixel() * self.device_ratio()
+            self.model.pan_by(-dx * mm, dy * mm)
+
+    def zoom_drag(self, dy: float) -> None:
+        self.model.zoom_by(1.01 ** (-dy))
+
+    def wheel_zoom(self, factor: float, at: QPointF) -> None:
+        self._wheel_burst()
+        self.model.zoom_by(factor)
+
+    def tool_drag(self, tool: str, pos: QPointF) -> None:
+        if tool == "crosshair":
             p = self.pick(pos)
             if p is not None:
                 self.crosshair_picked.emit(p)
-        event.accept()
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        self._drag_button = None
-        self._last = None
+    def report_cursor(self, pos: QPointF) -> None:
+        p = self.pick(pos)
+        if p is not None:
+            self.cursor_moved.emit(p, self.value_at(p))
+
+    def pressed(self, event: QMouseEvent) -> None:
+        left = event.button() == Qt.MouseButton.LeftButton
+        if self.view is None:
+            return
+        if not (left and self.model.tool == "distance"):
+            self._settle.stop()
+            self.set_interacting(True)
+        if left and self.model.tool in ("distance", "crosshair"):
+            p = self.pick(event.position())
+            if p is None:
+                return
+            if self.model.tool == "distance":
+                self.model.measure_click(p)
+            else:
+                self.crosshair_picked.emit(p)
+
+    def released(self) -> None:
         self.set_interacting(False)
-        event.accept()
 
+    # ------------------------------------------------------------- events
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         event.accept()
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        key = event.key()
-        steps = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_PageUp: -10,
-                 Qt.Key.Key_PageDown: 10}.get(Qt.Key(key))
-        if steps is not None:
-            self.model.scroll(steps)
-        elif key == Qt.Key.Key_Home:
-            self.model.set_slice(0)
-        elif key == Qt.Key.Key_End:
-            self.model.set_slice(self.model.slice_count() - 1)
-        else:
-            event.ignore()
-            return
-        event.accept()
-
-    def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        event.ignore()
 
     def enterEvent(self, event: object) -> None:
         pass
 
     def leaveEvent(self, event: object) -> None:
         pass
-
-    def resizeEvent(self, event: object) -> None:
-        super().resizeEvent(event)
-        self.request_render()
