@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
 from vtkmodules.util.numpy_support import numpy_to_vtk
-from vtkmodules.vtkCommonCore import vtkLookupTable
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkRenderingCore import (
     vtkImageActor,
@@ -47,10 +47,11 @@ from vtkmodules.vtkRenderingCore import (
 
 from viewer.dicom.image2d import FrameInfo, ImageSeries, opposite_letters
 from viewer.render.backend import new_render_window
-from viewer.render.display_lut import GreyLUT, grey_table
+from viewer.render.display_lut import GreyLUT, grey_levels
 from viewer.render.image import matrix4, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
-from viewer.render.windowing import vtk_window_level
+from viewer.render.slice_texture import GreyMap, SliceTexture, opaque_rgba, rectangle
+from viewer.render.windowing import voi_linear
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +123,12 @@ class ImageView:
         self.renderer.SetBackground(0.0, 0.0, 0.0)
         self.window.AddRenderer(self.renderer)
 
-        self.actor = vtkImageActor()
-        self.actor.GetMapper().BorderOn()  # whole pixels up to the image edges
-        self.actor.GetProperty().SetInterpolationTypeToLinear()
-        self.renderer.AddActor(self.actor)
-        self._image: vtkImageData | None = None
-        self._pixels: np.ndarray | None = None  # buffer VTK borrows
+        # the frame: drawn first in the renderer, whole pixels up to the image edges
+        self.image = SliceTexture(self.renderer)
+        self.image.before_draw = self._refresh_image
+        self._grey = GreyMap()
+        self._image_key: tuple | None = None
+        self._pixels: np.ndarray | None = None  # the frame's values, row 0 at the top
 
         # overlay planes (60xx): white where set, transparent elsewhere, just above the image
         self.planes_actor = vtkImageActor()
@@ -152,7 +153,7 @@ class ImageView:
         self.user_invert = False
         self._negated = False
         self._presentation: GreyLUT | None = None
-        self._grey_table: vtkLookupTable | None = None
+        self._levels: np.ndarray | None = None  # the presentation LUT's grey levels
         self.index = -1
         self.shape = (0, 0)  # (rows, cols) of the frame shown
         self.aspect = 1.0
@@ -199,10 +200,7 @@ class ImageView:
             if self.user_invert:
                 data = 255 - data
         else:
-            data = self.series.values(n)
-            if self.inverted:
-                # minus the values, minus the level: the same straight line, reversed
-                data = np.negative(data, dtype=np.float32)
+            data = self.series.values(n)  # inverted, if so, by _grey_of (255 - y, then floor)
         self._set_pixels(data, info.aspect)
         self._set_planes(self.series.overlay_mask(n) if self.show_overlay_planes else None)
         self._apply_window()
@@ -247,20 +245,11 @@ class ImageView:
 
     def _set_pixels(self, data: np.ndarray, aspect: float) -> None:
         rows, cols = data.shape[:2]
-        flipped = np.ascontiguousarray(data[::-1])  # VTK rows go up
-        if flipped.dtype == np.float64 or flipped.dtype.kind not in "iuf":
-            flipped = flipped.astype(np.float32)
-        comps = flipped.shape[2] if flipped.ndim == 3 else 1
-        image = vtkImageData()
-        image.SetDimensions(cols, rows, 1)
-        image.SetSpacing(1.0, aspect, 1.0)
-        scalars = numpy_to_vtk(flipped.reshape(-1, comps) if comps > 1 else flipped.reshape(-1),
-                               deep=False)
-        image.GetPointData().SetScalars(scalars)
-        self._pixels, self._image = flipped, image
+        if data.dtype.kind not in "iuf":
+            data = data.astype(np.float32)
+        self._pixels = data
+        self._image_key = None
         self._negated = self.inverted and not self.header_voi and not self._rgb_display
-        self.actor.GetMapper().SetInputData(image)
-        self.actor.SetDisplayExtent(0, cols - 1, 0, rows - 1, 0, 0)
         reframe = (rows, cols) != self.shape or aspect != self.aspect
         self.shape, self.aspect = (rows, cols), aspect
         if reframe:
@@ -310,40 +299,56 @@ class ImageView:
         """The screen's GSDF presentation LUT (P-values -> driving levels) for grey frames,
         None: off. Colour frames are never mapped (PS3.14 is a greyscale function)."""
         self._presentation = lut
-        self._grey_table = grey_table(False, lut)  # inversion is done on the values
+        self._levels = grey_levels(False, lut)  # inversion is done before (_grey_of)
         self._apply_window()
 
     def _apply_window(self) -> None:
-        prop = self.actor.GetProperty()
-        rgb = self.colour or self._rgb_display
-        table = None if rgb else self._grey_table
-        prop.SetLookupTable(table)
-        if table is not None:
-            prop.UseLookupTableScalarRangeOff()
-        if rgb or self.header_voi:
-            # 8-bit values as they are; through a table, value v is entry v
-            prop.SetColorWindow(255.0 if table is None else 256.0)
-            prop.SetColorLevel(127.5)
+        self._image_key = None  # the next frame maps the values again (_refresh_image)
+
+    def _refresh_image(self) -> None:
+        """The frame's grey (or colour) bytes into the texture, when the frame, the window
+        or the grey levels changed."""
+        data = self._pixels
+        if data is None:
             return
-        vw, vl = vtk_window_level(self.center, self.width)
-        # The framebuffer rounds to 8 bits where PS3.3 / dcmj2pnm floor: a level almost half
-        # an output step higher gives the floor. "Almost": exact ties (y an integer) must
-        # stay on their side, and with integer input y moves in steps of 255/(w-1), so its
-        # fraction is never within 1/(w-1) of the next integer (measured equal to
-        # pixels.to_display on real CR/NM frames for widths 1 to 60000).
-        margin = min(1.0 / 2048.0, 0.25 / max(self.width - 1.0, 1.0))
-        level = -vl if self._negated else vl
-        if table is None:
-            prop.SetColorWindow(vw)
-            prop.SetColorLevel(level + (0.5 - margin) * vw / 255.0)
+        passthrough = self.colour or self._rgb_display or self.header_voi
+        levels = None if self.colour or self._rgb_display else self._levels
+        key = (id(data), passthrough, self.center, self.width, self._negated,
+               None if levels is None else levels.tobytes())
+        if key == self._image_key:
             return
-        # a table's entry is floor(N (x - low) / window): stretch the window by N/(N-1)
-        # so that entry p is the P-value floor(y), y the 0..N-1 output of the VOI
-        steps = table.GetNumberOfTableValues() - 1.0
-        low = level - vw / 2.0 - margin * vw / steps
-        window = vw * (steps + 1.0) / steps
-        prop.SetColorWindow(window)
-        prop.SetColorLevel(low + window / 2.0)
+        self._image_key = key
+        flipped = data[::-1]  # the texture's rows go up
+        if passthrough and levels is None:
+            rgba = opaque_rgba(np.asarray(flipped, dtype=np.uint8))
+        else:
+            rgba = self._grey.map(flipped, key[1:], self._grey_of(passthrough, levels))
+        self.image.set_image(rgba, self._corners())
+
+    def _grey_of(self, passthrough: bool, levels: np.ndarray | None
+                 ) -> Callable[[np.ndarray], np.ndarray]:
+        """Values -> 8-bit grey: the P-value floor(y) of PS3.3 C.11.2.1.2's linear VOI (as
+        dcmj2pnm; ``255 - y`` before the floor when inverted), or the 8-bit value itself
+        (header VOI LUT / SIGMOID frames), then the presentation LUT's level for it."""
+        center, width, negated = self.center, self.width, self._negated
+        # y in floating point may fall just under an integer it equals exactly; with integer
+        # input y moves in steps of 255/(w-1), so a nudge below 1/(w-1) never crosses the
+        # next integer (measured equal to pixels.to_display on real CR/NM frames for widths
+        # 1 to 60000)
+        margin = min(1.0 / 2048.0, 0.25 / max(width - 1.0, 1.0))
+
+        def grey(x: np.ndarray) -> np.ndarray:
+            if passthrough:
+                p = np.clip(x, 0, 255).astype(np.intp)
+            else:
+                y = voi_linear(x, center, width)
+                y = (255.0 - y if negated else y) + margin
+                p = np.clip(np.floor(y), 0, 255).astype(np.intp)
+            if levels is None:
+                return p.astype(np.uint8)
+            return np.floor(levels[p] * 255.0 + 0.5).astype(np.uint8)
+
+        return grey
 
     # ------------------------------------------------------------ orientation
     def rotate(self, quarter_turns: int = 1) -> None:
@@ -388,6 +393,14 @@ class ImageView:
         rows, cols = self.shape
         return np.array([(cols - 1) / 2.0, (rows - 1) * self.aspect / 2.0])
 
+    def _corners(self) -> np.ndarray:
+        """World corners of the frame's whole pixels (bottom-left, bottom-right, top-right,
+        top-left of the texture) after rotation and flips about the image centre."""
+        rows, cols = self.shape
+        a = self.aspect
+        frame = rectangle(-0.5, cols - 0.5, -a / 2.0, (rows - 0.5) * a)
+        return (frame - self._centre_world()) @ self.transform.T
+
     def _half_extent(self) -> tuple[float, float]:
         """Half width and height (world units) of the rotated image on screen."""
         rows, cols = self.shape
@@ -398,7 +411,7 @@ class ImageView:
         m = np.eye(4)
         m[:2, :2] = self.transform
         m[:2, 3] = -self.transform @ self._centre_world()
-        self.actor.SetUserMatrix(matrix4(m))
+        self._image_key = None  # the quad's corners move (_corners)
         m[2, 3] = 0.5  # overlay planes just in front of the image
         self.planes_actor.SetUserMatrix(matrix4(m))
         self._update_camera()
@@ -498,11 +511,7 @@ class ImageView:
         self._update_camera()
 
     def _update_camera(self) -> None:
-        prop = self.actor.GetProperty()
-        if self.true_pixel or self.interpolation == "nearest":
-            prop.SetInterpolationTypeToNearest()
-        else:
-            prop.SetInterpolationTypeToLinear()
+        self.image.linear = not (self.true_pixel or self.interpolation == "nearest")
         _, _, vw, vh = self._viewport_pixels()
         u = self.units_per_pixel()
         if self.true_pixel:
@@ -665,6 +674,7 @@ class ImageView:
 
     def close(self) -> None:
         """Detach from the render window."""
+        self.image.close()
         self.window.RemoveRenderer(self.renderer)
 
 

@@ -51,6 +51,9 @@ def grey_bytes(values: NDArray, window: float, level: float,
     return np.floor(levels[k] * 255.0 + 0.5).astype(np.uint8)
 
 
+GreyFunction = Callable[[NDArray], NDArray[np.uint8]]
+
+
 class GreyMap:
     """Values -> opaque grey RGBA bytes; 8- and 16-bit integers through one cached table."""
 
@@ -60,27 +63,45 @@ class GreyMap:
 
     def rgba(self, values: NDArray, window: float, level: float,
              levels: NDArray[np.float64] | None) -> NDArray[np.uint8]:
-        """(rows, cols, 4) uint8 RGBA, alpha 255."""
+        """(rows, cols, 4) uint8 RGBA, alpha 255, through VTK's window/level (grey_bytes)."""
+        key = ("vtk", window, level, None if levels is None else levels.tobytes())
+        return self.map(values, key, lambda x: grey_bytes(x, window, level, levels))
+
+    def map(self, values: NDArray, key: tuple, grey: GreyFunction) -> NDArray[np.uint8]:
+        """(rows, cols, 4) uint8 RGBA of ``grey(values)``; ``key`` names ``grey`` (the table
+        of every 8- or 16-bit value is built again only when it changes)."""
         dtype = values.dtype
         if dtype.kind in "iu" and dtype.itemsize <= 2:
             unsigned = np.dtype(f"u{dtype.itemsize}")
-            table = self._table_for(dtype, unsigned, window, level, levels)
+            table = self._table_for(dtype, unsigned, key, grey)
             packed = table[values.view(unsigned)]
         else:
-            packed = grey_bytes(values, window, level, levels).astype(np.uint32) * _GREY
+            packed = grey(values).astype(np.uint32) * _GREY
             packed |= _OPAQUE
         return packed.view(np.uint8).reshape(*values.shape, 4)
 
-    def _table_for(self, dtype: np.dtype, unsigned: np.dtype, window: float, level: float,
-                   levels: NDArray[np.float64] | None) -> NDArray[np.uint32]:
-        key = (dtype.str, window, level, None if levels is None else levels.tobytes())
+    def _table_for(self, dtype: np.dtype, unsigned: np.dtype, key: tuple,
+                   grey: GreyFunction) -> NDArray[np.uint32]:
+        key = (dtype.str, *key)
         if key != self._key or self._table is None:
             # indexed by the values' bit pattern: entry u is the value u reads as in dtype
             every = np.arange(2 ** (8 * dtype.itemsize), dtype=np.uint64).astype(unsigned)
-            grey = grey_bytes(every.view(dtype), window, level, levels)
-            self._table = grey.astype(np.uint32) * _GREY | _OPAQUE
+            self._table = grey(every.view(dtype)).astype(np.uint32) * _GREY | _OPAQUE
             self._key = key
         return self._table
+
+
+def opaque_rgba(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """(rows, cols, 4) of 8-bit grey (rows, cols) or RGB (rows, cols, 3), alpha 255."""
+    out = np.empty((*rgb.shape[:2], 4), dtype=np.uint8)
+    out[..., :3] = rgb[..., None] if rgb.ndim == 2 else rgb[..., :3]
+    out[..., 3] = 255
+    return out
+
+
+def rectangle(x0: float, x1: float, y0: float, y1: float) -> NDArray[np.float64]:
+    """The corners (bottom-left, bottom-right, top-right, top-left) of an upright rectangle."""
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
 
 
 def tiled_viewport(renderer: vtkRenderer) -> tuple[int, int, int, int]:
@@ -94,15 +115,16 @@ def tiled_viewport(renderer: vtkRenderer) -> tuple[int, int, int, int]:
 
 
 class SliceTexture:
-    """Clears ``renderer``'s viewport and draws one RGBA image (bottom row first) over
-    the world rectangle ``bounds`` = (x0, x1, y0, y1) of the plane z = 0, before the
-    renderer's props. The renderer no longer erases by itself (``EraseOff``)."""
+    """Clears ``renderer``'s viewport and draws one RGBA image (bottom row first) on the
+    plane z = 0, its corners (bottom-left, bottom-right, top-right, top-left of the
+    image) at the world points ``corners`` (4 x 2: rotations and flips move them),
+    before the renderer's props. The renderer no longer erases by itself (``EraseOff``)."""
 
     def __init__(self, renderer: vtkRenderer) -> None:
         self.renderer = renderer
         self.linear = True
         self.visible = True
-        self.bounds = (0.0, 1.0, 0.0, 1.0)
+        self.corners = rectangle(0.0, 1.0, 0.0, 1.0)
         self._rgba: NDArray[np.uint8] | None = None
         self._uploaded = False
         self._texture: vtkTextureObject | None = None
@@ -111,10 +133,9 @@ class SliceTexture:
         renderer.EraseOff()
         self._observer = renderer.AddObserver("StartEvent", self._on_start)
 
-    def set_image(self, rgba: NDArray[np.uint8], bounds: tuple[float, float, float, float]
-                  ) -> None:
+    def set_image(self, rgba: NDArray[np.uint8], corners: NDArray[np.float64]) -> None:
         self._rgba = np.ascontiguousarray(rgba)
-        self.bounds = bounds
+        self.corners = np.asarray(corners, dtype=np.float64).reshape(4, 2)
         self._uploaded = False
 
     def close(self) -> None:
@@ -193,7 +214,5 @@ class SliceTexture:
         fx, fy, _ = camera.GetFocalPoint()
         half_h = camera.GetParallelScale()
         half_w = half_h * aspect
-        x0, x1, y0, y1 = self.bounds
-        left, right = (x0 - fx) / half_w, (x1 - fx) / half_w
-        bottom, top = (y0 - fy) / half_h, (y1 - fy) / half_h
-        return [left, bottom, 0.0, right, bottom, 0.0, right, top, 0.0, left, top, 0.0]
+        ndc = (self.corners - (fx, fy)) / (half_w, half_h)
+        return np.column_stack([ndc, np.zeros(4)]).ravel().tolist()

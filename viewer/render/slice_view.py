@@ -37,7 +37,7 @@ from viewer.render.display_lut import GreyLUT, grey_levels
 from viewer.render.image import VolumeImage, image_to_numpy, save_rgb_png, window_rgb
 from viewer.render.overlay import RED, OverlayLayer
 from viewer.render.planes import Plane, make_plane, volume_corners
-from viewer.render.slice_texture import GreyMap, SliceTexture
+from viewer.render.slice_texture import GreyMap, SliceTexture, rectangle
 from viewer.render.windowing import default_window, vtk_window_level
 
 log = logging.getLogger(__name__)
@@ -243,8 +243,8 @@ class SliceView:
         rgba = self._grey.rgba(image_to_numpy(out), vw, vl, self._levels)
         (ox, oy, _), (sx, sy, _) = out.GetOrigin(), out.GetSpacing()
         nx, ny, _ = out.GetDimensions()
-        self.image.set_image(rgba, (ox - sx / 2, ox + (nx - 0.5) * sx,
-                                    oy - sy / 2, oy + (ny - 0.5) * sy))
+        self.image.set_image(rgba, rectangle(ox - sx / 2, ox + (nx - 0.5) * sx,
+                                             oy - sy / 2, oy + (ny - 0.5) * sy))
 
     def set_slab(self, thickness_mm: float, mode: str = "mip") -> None:
         """Thick slab centred on the plane: ``mip``, ``minip`` or ``mean``; 0 = thin slice.
