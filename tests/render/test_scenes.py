@@ -111,6 +111,99 @@ def test_volume_rendering_presets_and_interaction_resolution() -> None:
     assert view.to_array().shape == (120, 120, 3)
 
 
+def _plate(spacing: float, n: int = 40) -> object:
+    """A CT volume of cubic voxels with a one-voxel-thick bright plate (normal along j)."""
+    from viewer.dicom.geometry import Geometry
+    from viewer.dicom.volume import Volume
+
+    array = np.full((n, n, n), -1000, np.int16)
+    array[:, n // 2, :] = 1000
+    geometry = Geometry((n, n, n), (spacing,) * 3, np.zeros(3), np.eye(3))
+    return Volume(array, geometry, modality="CT")
+
+
+def _plate_mip(spacing: float) -> np.ndarray:
+    from viewer.render.volume_rendering import VolumeRenderView
+
+    view = VolumeRenderView(_plate(spacing), size=(200, 200), preset="mip")
+    view.set_range(-1000.0, 1000.0)
+    view.rotate(azimuth=37, elevation=23)  # oblique rays: each meets the plate differently
+    return view.to_array().astype(float).mean(axis=2)
+
+
+def test_volume_rendering_samples_a_thin_plate_evenly_whatever_the_voxel_size() -> None:
+    """Samples along a ray are spaced in voxels (two a voxel), not in mm: with 3 mm voxels a
+    one-voxel plate is met by every ray as with 0.5 mm ones (a step of half the smallest
+    spacing *in mm* was 1.5 voxels there, and the plate showed bands of 1/4 its brightness)."""
+    fine, coarse = _plate_mip(0.5), _plate_mip(3.0)
+    plate = coarse > 0.1 * coarse.max()
+    assert plate.mean() > 0.1  # the plate fills a good part of the picture
+    # even brightness across the plate (its rim, partly covered, aside)
+    assert np.percentile(coarse[plate], 5) > 0.5 * coarse.max()
+    # same picture: the same voxels, framed the same way
+    assert np.abs(fine - coarse).mean() < 1.0
+
+
+def test_volume_rendering_interaction_reduces_rays_and_release_restores_the_frame() -> None:
+    from viewer.render.volume_rendering import (
+        FULL_STEP,
+        INTERACTIVE_RAYS,
+        VolumeRenderView,
+    )
+
+    view = VolumeRenderView(_volume("axial", modality="CT"), size=(1024, 1024), preset="mip")
+    view.set_range(0.0, 1000.0)
+    view.rotate(azimuth=20, elevation=10)
+    full = view.to_array()
+    assert full.max() > 100  # the markers are drawn
+    assert view.mapper.GetImageSampleDistance() == 1.0
+    assert view.mapper.GetSampleDistance() == FULL_STEP
+    assert view.property.GetInterpolationTypeAsString() == "Linear"
+    view.set_interacting(True)
+    coarse = view.to_array()
+    # about INTERACTIVE_RAYS rays across the viewport, one sample a voxel, nearest voxels
+    assert 1024 / view.mapper.GetImageSampleDistance() <= INTERACTIVE_RAYS
+    assert view.mapper.GetSampleDistance() > FULL_STEP
+    assert view.property.GetInterpolationTypeAsString() == "Nearest Neighbor"
+    assert coarse.max() > 100 and np.abs(coarse.astype(int) - full).mean() > 0.05
+    view.set_interacting(False)
+    np.testing.assert_array_equal(view.to_array(), full)  # release: the same full frame
+    # a composite preset keeps trilinear samples while interacting
+    view.set_preset("ct-bone")
+    view.set_interacting(True)
+    assert view.property.GetInterpolationTypeAsString() == "Linear"
+    small = VolumeRenderView(_volume("axial", modality="CT"), size=(300, 300))
+    small.set_interacting(True)
+    assert small.mapper.GetImageSampleDistance() == 2.0  # a small cell: every other pixel
+
+
+def test_volume_rendering_reads_ct_shifted_to_zero_with_the_same_picture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ray caster reads an int16 CT shifted to a minimum of 0 (its faster paths); the
+    presets' HU follow it: the picture is the one of the voxels read as they are."""
+    import dataclasses
+
+    from viewer.render import volume_rendering as vr
+
+    ct = _volume("axial", modality="CT", dtype=np.int16)
+    air = np.where(ct.array == 0, -1000, ct.array).astype(np.int16)  # markers 300-1000 HU
+    ct = dataclasses.replace(ct, array=air)
+    pictures = {}
+    for shifted in (True, False):
+        if not shifted:
+            monkeypatch.setattr(vr, "ray_cast_voxels", lambda data: (data.array, 0.0))
+        for preset in ("ct-bone", "ct-soft-tissue", "mip"):
+            view = vr.VolumeRenderView(ct, size=(160, 160), preset=preset)
+            view.rotate(azimuth=30, elevation=15)
+            assert (view._voxels.min() == 0) == shifted
+            pictures[shifted, preset] = view.to_array().astype(int)
+    for preset in ("ct-bone", "ct-soft-tissue", "mip"):
+        a, b = pictures[True, preset], pictures[False, preset]
+        assert a.max() > 50, preset
+        assert np.abs(a - b).mean() < 0.1, preset
+
+
 def test_backend_check_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     from viewer.render import backend
 

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from viewer.render.volume_rendering import FULL_STEP
+
 pytestmark = pytest.mark.gui
 
 
@@ -49,14 +51,20 @@ def test_left_drag_rotates_at_reduced_resolution_then_full_on_release(qtbot, vie
     qtbot.mousePress(view3d, Qt.MouseButton.LeftButton, pos=centre)
     assert view3d.scene.interacting
     qtbot.mouseMove(view3d, centre + QPoint(0, 80))
-    assert mapper.GetImageSampleDistance() > 1.0  # every 3rd ray while dragging
+    # fewer rays, one sample a voxel, nearest voxels (MIP) while dragging
+    assert mapper.GetImageSampleDistance() >= 2.0
+    assert mapper.GetSampleDistance() > FULL_STEP
+    assert view3d.scene.property.GetInterpolationTypeAsString() == "Nearest Neighbor"
     during = view3d.capture()
     assert diff(during, full) > 2.0  # it turned (the phantom is a cylinder: tilt it)
     qtbot.mouseRelease(view3d, Qt.MouseButton.LeftButton, pos=centre + QPoint(0, 80))
     assert not view3d.scene.interacting and mapper.GetImageSampleDistance() == 1.0
+    assert mapper.GetSampleDistance() == FULL_STEP
+    assert view3d.scene.property.GetInterpolationTypeAsString() == "Linear"
     after = view3d.capture()  # same camera, full resolution: finer than the drag frame
     assert diff(after, during) > 0.2
     assert diff(after, full) > 2.0
+    assert after.mean() > 10  # the phantom's soft tissue, full quality
 
 
 def test_overview_of_a_big_volume_keeps_its_patient_geometry(monkeypatch, phantom) -> None:
