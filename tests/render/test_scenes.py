@@ -162,7 +162,7 @@ def test_volume_rendering_interaction_reduces_rays_and_release_restores_the_fram
     view.set_interacting(True)
     coarse = view.to_array()
     # about INTERACTIVE_RAYS rays across the viewport, one sample a voxel, nearest voxels
-    assert 1024 / view.mapper.GetImageSampleDistance() <= INTERACTIVE_RAYS
+    assert 1024 / view.mapper.GetImageSampleDistance() == pytest.approx(INTERACTIVE_RAYS)
     assert view.mapper.GetSampleDistance() > FULL_STEP
     assert view.property.GetInterpolationTypeAsString() == "Nearest Neighbor"
     assert coarse.max() > 100 and np.abs(coarse.astype(int) - full).mean() > 0.05

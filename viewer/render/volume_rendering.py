@@ -43,8 +43,8 @@ from viewer.render.slice_view import _new_offscreen_window
 FULL_STEP = 0.5  # two samples a voxel along the ray
 INTERACTIVE_STEP = 1.0
 # while the user turns the volume: about this many rays across the viewport's longer side
-# (every 4th pixel at 1024), so a frame costs the same in a small cell or on a HiDPI screen
-INTERACTIVE_RAYS = 256
+# (every 5th pixel at 1024), so a frame costs the same in a small cell or on a HiDPI screen
+INTERACTIVE_RAYS = 200
 MIN_INTERACTIVE_SAMPLE_DISTANCE = 2.0
 
 
