@@ -354,7 +354,7 @@ def bench_volume_rendering(app: object, volume: object) -> dict[str, object]:
         _vr_frames(app, view, 2)
         res["interactive_ms"], res["interactive_cpu_ms"] = _vr_frames(app, view, 15)
         res["interactive_fps"] = fps(res["interactive_ms"] / 1000)  # type: ignore[operator]
-        res["interactive_ray_spacing_px"] = scene.mapper.GetImageSampleDistance()  # type: ignore
+        res["interactive_ray_spacing_px"] = round(scene.mapper.GetImageSampleDistance(), 2)  # type: ignore
         scene.set_interacting(False)  # type: ignore[union-attr]
         res["full_ms"], res["full_cpu_ms"] = _vr_frames(app, view, 3)
         if preset == VR_PRESETS[0]:
