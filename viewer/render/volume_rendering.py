@@ -109,7 +109,8 @@ def ray_cast_voxels(data: VolumeImage) -> tuple[np.ndarray, float]:
     minimum of 0 and a range below 32768 (scale 1) it takes its simple trilinear
     paths, and its MIP skips the cells whose corners cannot raise the ray's maximum:
     10-25 % less time a full MIP frame, the same picture. Integer volumes with another
-    minimum (CT's -1024) get a shifted copy; the others are read as they are.
+    minimum (CT's -1024) get a shifted copy (the rendered volume's memory once more);
+    the others are read as they are.
     """
     array = data.array
     low, high = data.range
