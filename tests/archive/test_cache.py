@@ -143,3 +143,39 @@ def test_file_meta_we_write_is_read_back_by_pydicom() -> None:
     assert ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
     assert ds.file_meta.SourceApplicationEntityTitle == "PACS"
     assert ds.SOPInstanceUID == "1.2.3.45"
+
+
+@pytest.mark.parametrize("tmpfile", [True, False])
+def test_store_names_only_complete_files_and_replaces_a_leftover(
+    tmp_path: Path, tmpfile: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written unnamed (O_TMPFILE + linkat) or as *.part (elsewhere), a file is seen under
+    its name only once complete; a leftover file of that name (no index row) is replaced."""
+    import viewer.archive.cache as cache_module
+
+    if not tmpfile:
+        monkeypatch.setattr(cache_module, "_TMPFILE", 0)
+    elif not cache_module._TMPFILE:
+        pytest.skip("no O_TMPFILE here")
+    cache = Cache(tmp_path)
+    final = cache.instance_path("1.2.3", "1.2.3.4", "1.2.3.4.5")
+    final.parent.mkdir(parents=True)
+    final.write_bytes(b"an older, broken copy")
+    data = _part10("1.2.3.4.5")
+    during: list[tuple[list[str], bytes]] = []
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(data), 100):
+            during.append((sorted(p.name for p in final.parent.iterdir()), final.read_bytes()))
+            yield data[start : start + 100]
+
+    path = cache.store(chunks(), study_uid="1.2.3", series_uid="1.2.3.4", sop_uid="1.2.3.4.5")
+    assert path == final and path.read_bytes() == data
+    assert len(during) > 2 and all(content == b"an older, broken copy" for _, content in during)
+    names = {name for listed, _ in during for name in listed} - {final.name}
+    if tmpfile:
+        assert not names  # nothing named while writing
+    else:
+        assert len(names) == 1 and next(iter(names)).endswith(".part")
+    assert [p.name for p in final.parent.iterdir()] == [final.name]
+    assert cache.has("1.2.3.4.5")

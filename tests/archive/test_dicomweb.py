@@ -209,3 +209,103 @@ def test_stream_reuses_only_part_buffers_nobody_holds(seeded: Seeded) -> None:
         got = dcmread(BytesIO(bytes(part)))
         source = dcmread(seeded.source(str(got.SOPInstanceUID)))
         assert got.PixelData == source.PixelData
+
+
+def _orthanc_files(seeded: Seeded, study: str) -> dict[str, bytes]:
+    """SOP Instance UID -> the file as Orthanc stores it (what WADO-RS sends, transfer-syntax=*)."""
+    import httpx
+
+    rest = seeded.server.rest_url
+    found = httpx.post(
+        f"{rest}/tools/find",
+        json={"Level": "Instance", "Query": {"StudyInstanceUID": study}, "Expand": True},
+    ).json()
+    return {
+        item["MainDicomTags"]["SOPInstanceUID"]: httpx.get(
+            f"{rest}/instances/{item['ID']}/file"
+        ).content
+        for item in found
+    }
+
+
+def _open_pipes() -> int:
+    import os
+
+    found = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("pipe_size", [1 << 20, 4096])
+def test_piped_retrieve_stores_the_archive_bytes(
+    seeded: Seeded, web_node: Any, local: LocalAE, pipe_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts moved socket -> pipe -> file (splice) are the archive's bytes, byte for byte;
+    with a one-page pipe most of each part comes through memory instead (pipe full)."""
+    from viewer.archive import fastweb
+
+    if not fastweb._SPLICE:
+        pytest.skip("no splice() here")
+    monkeypatch.setattr(fastweb, "_PIPE_SIZE", pipe_size)
+    study = max(seeded.studies, key=lambda uid: len(seeded.studies[uid]))
+    expected = _orthanc_files(seeded, study)
+    pipes = _open_pipes()
+    result = Retriever(web_node, Cache(), local).retrieve(study)
+    assert result.fetched == len(expected) >= 8
+    for path in result.paths:
+        got = path.read_bytes()
+        assert got == expected[str(dcmread(path, stop_before_pixels=True).SOPInstanceUID)]
+    assert _open_pipes() == pipes
+
+
+def test_piped_parts_kept_written_late_or_dropped(
+    seeded: Seeded, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Piped parts can wait (their pipes are not reused while held), be written after the
+    stream is over, or be dropped unwritten; more parts held than pipes come in memory."""
+    import os
+
+    from viewer.archive import fastweb
+    from viewer.archive.dicomweb import ACCEPT_DICOM
+
+    if not fastweb._SPLICE:
+        pytest.skip("no splice() here")
+    monkeypatch.setattr(fastweb, "_PIPES", 3)
+    series = max(seeded.series, key=lambda uid: len(seeded.series[uid]))
+    study = next(s for s, sops in seeded.studies.items() if seeded.series[series][0] in sops)
+    expected = _orthanc_files(seeded, study)
+    url = f"{seeded.server.web_address}/studies/{study}/series/{series}"
+    pipes = _open_pipes()
+    held: list[fastweb.PipedPart] = []
+    for n, part in enumerate(stream_parts_live(url, ACCEPT_DICOM)):
+        assert isinstance(part, fastweb.PipedPart)
+        if n % 3 != 2:  # every third part dropped unwritten
+            held.append(part)
+    in_pipes = [p for p in held if p._pipe is not None]
+    assert len(held) >= 6 and len(in_pipes) == 3  # the others came in memory
+    for n, part in enumerate(held):
+        sop = part10_meta(part.head)["MediaStorageSOPInstanceUID"]
+        if n % 2:
+            assert part.read() == expected[sop]
+            continue
+        path = tmp_path / f"{n}.dcm"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+        try:
+            assert part.write_to(fd) == len(expected[sop])
+        finally:
+            os.close(fd)
+        assert path.read_bytes() == expected[sop]
+        with pytest.raises(RuntimeError):
+            part.write_to(fd)
+    held.clear()
+    assert _open_pipes() == pipes
+
+
+def stream_parts_live(url: str, accept: str) -> Any:
+    from viewer.archive.fastweb import stream_parts
+
+    return stream_parts(url, {"Accept": accept}, 10, "test", live=True)

@@ -5,13 +5,13 @@ Layout::
     $REGARD_HOME/cache/index.sqlite
     $REGARD_HOME/cache/studies/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm
 
-Files are written as ``*.part`` and renamed into place only once complete, then
-indexed; a file is "in the cache" only when its index row exists, so a crash or a
-cancelled retrieve never leaves a half-written file looking complete. The data
-set bytes are kept exactly as the archive sent them (PS3.10 7.1 File Meta
-Information in front), so SOP Instance UID, transfer syntax and pixel data are
-unchanged. Size and age limits evict the least recently used studies first;
-pinned studies are never evicted.
+Files are written unnamed (Linux ``O_TMPFILE``; elsewhere as ``*.part``) and get
+their name only once complete, then are indexed; a file is "in the cache" only
+when its index row exists, so a crash or a cancelled retrieve never leaves a
+half-written file looking complete. The data set bytes are kept exactly as the
+archive sent them (PS3.10 7.1 File Meta Information in front), so SOP Instance
+UID, transfer syntax and pixel data are unchanged. Size and age limits evict the
+least recently used studies first; pinned studies are never evicted.
 """
 
 from __future__ import annotations
@@ -202,22 +202,21 @@ class Cache:
         folder, rel_folder = self._series_folder(study_uid, series_uid)
         name = f"{_safe(sop_uid)}.dcm"
         final = os.path.join(folder, name)
-        part = f"{final}.{threading.get_ident()}.part"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+        try:
+            fd, part = _open_new(folder, final)
+        except FileNotFoundError:  # the folder was removed behind our back
+            os.makedirs(folder, exist_ok=True)
+            fd, part = _open_new(folder, final)
         try:
             try:
-                fd = os.open(part, flags, 0o644)
-            except FileNotFoundError:  # the folder was removed behind our back
-                os.makedirs(folder, exist_ok=True)
-                fd = os.open(part, flags, 0o644)
-            try:
                 size = _write_all(fd, chunks)
+                _publish(fd, part, final)
             finally:
                 os.close(fd)
-            os.replace(part, final)
         except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(part)
+            if part is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(part)
             raise
         path = Path(final)
         now = time.time()
@@ -534,8 +533,78 @@ class Cache:
         return True
 
 
+_TMPFILE = getattr(os, "O_TMPFILE", 0)
+_proc_fd: int | None = None  # /proc/self/fd, for linkat() of an O_TMPFILE file
+
+
+def _proc_fds() -> int | None:
+    global _proc_fd
+    if _proc_fd is None:
+        try:
+            _proc_fd = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError:
+            _proc_fd = -1
+    return _proc_fd if _proc_fd >= 0 else None
+
+
+def _open_new(folder: str, final: str) -> tuple[int, str | None]:
+    """A file to write one instance into, not yet visible under its name.
+
+    Linux: an unnamed O_TMPFILE file in ``folder``, given its name by :func:`_publish`
+    once complete; nothing of it is left if we fail or crash, and the inode is
+    allocated without the folder's lock (two writers creating files in one folder
+    waited on each other's inode allocation). Elsewhere: ``<final>.<thread>.part``,
+    renamed once complete. Returns the descriptor and the ``.part`` path, if any.
+    """
+    global _TMPFILE
+    if _TMPFILE and _proc_fds() is not None:
+        try:
+            return os.open(folder, os.O_WRONLY | _TMPFILE | os.O_CLOEXEC, 0o644), None
+        except FileNotFoundError:
+            raise
+        except OSError as exc:  # a file system without O_TMPFILE (EOPNOTSUPP, EISDIR)
+            log.debug("cache: no O_TMPFILE in %s (%s), using .part files", folder, exc)
+            _TMPFILE = 0
+    part = f"{final}.{threading.get_ident()}.part"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
+    return os.open(part, flags, 0o644), part
+
+
+def _publish(fd: int, part: str | None, final: str) -> None:
+    """Give the complete file its name ``final`` (replacing a file of that name)."""
+    if part is not None:
+        os.replace(part, final)
+        return
+    proc = _proc_fds()
+    try:
+        os.link(str(fd), final, src_dir_fd=proc, follow_symlinks=True)
+    except FileExistsError:  # a file left without index row: replace it atomically
+        spare = f"{final}.{threading.get_ident()}.part"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spare)
+        os.link(str(fd), spare, src_dir_fd=proc, follow_symlinks=True)
+        try:
+            os.replace(spare, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(spare)
+            raise
+
+
 def _write_all(fd: int, chunks: Iterable[bytes | memoryview]) -> int:
-    """Write every chunk to ``fd`` (one ``writev`` when possible); return the byte count."""
+    """Write every chunk to ``fd`` (one ``writev`` when possible); return the byte count.
+
+    A chunk with a ``write_to(fd)`` method (a WADO-RS part waiting in a pipe,
+    :class:`~viewer.archive.fastweb.PipedPart`) writes itself.
+    """
+    if isinstance(chunks, (list, tuple)) and any(hasattr(c, "write_to") for c in chunks):
+        total = 0
+        for chunk in chunks:
+            if hasattr(chunk, "write_to"):
+                total += chunk.write_to(fd)
+            else:
+                total += _write_all(fd, [chunk])
+        return total
     if isinstance(chunks, (list, tuple)) and hasattr(os, "writev"):
         pending = [memoryview(c).cast("B") for c in chunks if len(c)]
         total = sum(len(c) for c in pending)

@@ -27,7 +27,7 @@ from viewer.archive.errors import (
     ProtocolError,
     RetrieveCancelled,
 )
-from viewer.archive.fastweb import FallBack, stream_parts
+from viewer.archive.fastweb import FallBack, PipedPart, stream_parts
 from viewer.archive.nodes import ArchiveNode
 
 log = logging.getLogger(__name__)
@@ -359,12 +359,18 @@ class DicomWebClient:
         study_uid: str,
         series_uid: str | None = None,
         sop_uid: str | None = None,
-        on_part: Callable[[bytes, dict[str, str]], None] | None = None,
+        on_part: Callable[[Any, dict[str, str]], None] | None = None,
         cancel: threading.Event | None = None,
         on_bytes: Callable[[int], None] | None = None,
+        live_parts: bool = False,
     ) -> int:
         """WADO-RS retrieve of a study, series or instance (PS3.18 10.4.1.1.1); streams parts
-        to ``on_part(part10_bytes, file_meta)`` as they arrive; returns the number of parts."""
+        to ``on_part(part10_bytes, file_meta)`` as they arrive; returns the number of parts.
+
+        With ``live_parts`` a part may instead be a :class:`~viewer.archive.fastweb.PipedPart`
+        whose body waits in a kernel pipe: write it to a file with ``write_to(fd)`` (or
+        ``read()`` it), once; dropped unwritten, it closes its pipe.
+        """
         path = f"/studies/{study_uid}"
         if series_uid:
             path += f"/series/{series_uid}"
@@ -374,7 +380,7 @@ class DicomWebClient:
         count = 0
         if self.node.options.get("engine", "fast") == "fast":
             try:
-                return self._fast_retrieve(path, on_part, cancel, on_bytes)
+                return self._fast_retrieve(path, on_part, cancel, on_bytes, live_parts)
             except FallBack:
                 log.debug("WADO-RS answer needs the general reader, asking again")
         try:
@@ -406,9 +412,10 @@ class DicomWebClient:
     def _fast_retrieve(
         self,
         path: str,
-        on_part: Callable[[bytes, dict[str, str]], None] | None,
+        on_part: Callable[[Any, dict[str, str]], None] | None,
         cancel: threading.Event | None,
         on_bytes: Callable[[int], None] | None,
+        live: bool = False,
     ) -> int:
         headers = {"Accept": ACCEPT_DICOM, "User-Agent": "Regard"}
         if self._auth_header:
@@ -418,13 +425,13 @@ class DicomWebClient:
         count = 0
         try:
             for part in stream_parts(
-                self.base + path, headers, self.node.timeout, self._where(), tls, cancel
+                self.base + path, headers, self.node.timeout, self._where(), tls, cancel, live
             ):
-                meta = part10_meta(part)
+                meta = part10_meta(part.head if isinstance(part, PipedPart) else part)
                 if on_bytes is not None:
                     on_bytes(len(part))
                 if on_part is not None:
-                    on_part(part, meta)  # type: ignore[arg-type]
+                    on_part(part, meta)
                 count += 1
         except ProtocolError as exc:
             if str(exc).startswith(self._where()):

@@ -224,7 +224,9 @@ class _Run:
                 if series_uid:
                     row = {"SeriesInstanceUID": series_uid}
                 else:
-                    row = _header_row(b"".join(bytes(c) for c in chunks), sop_uid)
+                    data = b"".join(bytes(c) for c in chunks)  # a piped part is read once
+                    chunks = [data]
+                    row = _header_row(data, sop_uid)
             if row.get("StudyInstanceUID", self.study_uid) != self.study_uid:
                 raise ArchiveError(f"the archive sent an instance of another study ({sop_uid})")
             path = self.cache.store(
@@ -999,7 +1001,13 @@ class Retriever:
                 series_uid=series_uid,
             )
 
-        self._web.retrieve(run.study_uid, series_uid, on_part=on_part, cancel=cancel)  # type: ignore[arg-type]
+        self._web.retrieve(
+            run.study_uid,
+            series_uid,
+            on_part=on_part,
+            cancel=cancel,  # type: ignore[arg-type]
+            live_parts=True,
+        )
 
     def _web_instances(self, rows: list[dict[str, Any]], run: _Run, cancel: _Either) -> None:
         """WADO-RS instance by instance (a few missing instances of a series)."""
@@ -1024,6 +1032,7 @@ class Retriever:
                 row["SOPInstanceUID"],
                 on_part=on_one,
                 cancel=cancel,  # type: ignore[arg-type]
+                live_parts=True,
             )
 
     def _dimse_sink(
