@@ -85,6 +85,17 @@ def dicom_json_to_dict(item: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+_ELEMENT = struct.Struct("<HH2sH")  # group, element, VR, 16-bit length (Explicit VR LE)
+_LONG_VRS = frozenset(
+    (b"OB", b"OW", b"OF", b"SQ", b"UT", b"UN", b"UC", b"UR", b"OD", b"OL", b"OV", b"SV", b"UV")
+)
+_META_NAMES = {
+    0x0002: "MediaStorageSOPClassUID",
+    0x0003: "MediaStorageSOPInstanceUID",
+    0x0010: "TransferSyntaxUID",
+}
+
+
 def part10_meta(data: bytes | bytearray | memoryview) -> dict[str, str]:
     """Read File Meta Information group (0002) of a Part 10 file (PS3.10 7.1).
 
@@ -92,45 +103,25 @@ def part10_meta(data: bytes | bytearray | memoryview) -> dict[str, str]:
     The group is always Explicit VR Little Endian, so a tiny reader is enough and
     avoids parsing the data set.
     """
-    view = memoryview(data)
-    if len(view) < 132 or bytes(view[128:132]) != b"DICM":
+    if len(data) < 132 or data[128:132] != b"DICM":
         raise ProtocolError("a WADO-RS part is not a DICOM Part 10 file (no 'DICM' prefix)")
+    # the group only: no copy of a whole part for the UIDs
+    view = memoryview(data)[: min(len(data), 1 << 16)].tobytes()
     pos = 132
-    names = {
-        0x0002: "MediaStorageSOPClassUID",
-        0x0003: "MediaStorageSOPInstanceUID",
-        0x0010: "TransferSyntaxUID",
-    }
     found: dict[str, str] = {}
+    unpack = _ELEMENT.unpack_from
     while pos + 8 <= len(view):
-        group, elem = struct.unpack_from("<HH", view, pos)
+        group, elem, vr, length = unpack(view, pos)
         if group != 0x0002:
             break
-        vr = bytes(view[pos + 4 : pos + 6])
-        if vr in (
-            b"OB",
-            b"OW",
-            b"OF",
-            b"SQ",
-            b"UT",
-            b"UN",
-            b"UC",
-            b"UR",
-            b"OD",
-            b"OL",
-            b"OV",
-            b"SV",
-            b"UV",
-        ):
+        if vr in _LONG_VRS:
             (length,) = struct.unpack_from("<I", view, pos + 8)
             start = pos + 12
         else:
-            (length,) = struct.unpack_from("<H", view, pos + 6)
             start = pos + 8
-        if elem in names:
-            found[names[elem]] = (
-                bytes(view[start : start + length]).decode("ascii", "replace").strip("\x00 ")
-            )
+        name = _META_NAMES.get(elem)
+        if name is not None:
+            found[name] = view[start : start + length].decode("ascii", "replace").strip("\x00 ")
         pos = start + length
     if "MediaStorageSOPInstanceUID" not in found or "TransferSyntaxUID" not in found:
         raise ProtocolError(
