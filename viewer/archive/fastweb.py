@@ -53,6 +53,7 @@ _PIPE_SIZE = 1 << 20  # the default unprivileged maximum (/proc/sys/fs/pipe-max-
 # the default per-user allowance (/proc/sys/fs/pipe-user-pages-soft: 64 MiB)
 _PIPES = 24
 _F_SETPIPE_SZ = 1031
+_LOW_WATER = _PIPE_SIZE  # a part at once (the kernel lets the receive buffer grow to twice this)
 _SPLICE_F_NONBLOCK = getattr(os, "SPLICE_F_NONBLOCK", 2)
 # bytes of a part read into memory before it is handed over: its File Meta group
 # (PS3.10 7.1, ~200-400 bytes; its length is in (0002,0000)) for part10_meta
@@ -73,6 +74,7 @@ class _Reader:
         self.timeout = timeout
         self.pool: list[bytearray] = []
         self.pooled = 0  # bytes in the pool
+        self.lowat = 1
 
     def _recv(self, size: int = 1 << 13) -> bytes:
         # small: what comes after part headers is the next body, better read by read_exact
@@ -193,16 +195,26 @@ class _Reader:
         piped = 0
         try:
             while pipe is not None and piped < left:
+                self.low_water(min(left - piped, _LOW_WATER))
                 k = self.splice_in(pipe[1], min(left - piped, _PIPE_SIZE))
                 if not k:
                     break
                 piped += k
+            self.low_water(1)
             tail = self.read_exact(left - piped) if piped < left else b""
         except BaseException:
             if pipe is not None:
                 pipes.put(pipe, empty=False)
             raise
         return PipedPart(head, pipes, pipe, piped, tail)
+
+    def low_water(self, n: int) -> None:
+        """Wake the reader only once ``n`` bytes wait (SO_RCVLOWAT): one wake-up, and one
+        call, for most of a part instead of one per packet that arrives."""
+        if n != self.lowat:
+            self.lowat = n
+            with contextlib.suppress(OSError):
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, n)
 
 
 class _Pipes:
