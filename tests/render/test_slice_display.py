@@ -95,6 +95,31 @@ def test_thin_slice_is_the_stored_slice() -> None:
     np.testing.assert_array_equal(view.slice_array(), volume.array[10])
 
 
+def test_reformats_of_an_anisotropic_even_stack_show_the_stored_voxels() -> None:
+    """0.7 mm pixels, 0.625 mm slices, even counts: the axial image is the stored slice and
+    the coronal one the stored rows, not a resampling at the smallest spacing or half a
+    voxel off the volume's centre."""
+    rng = np.random.default_rng(3)
+    array = rng.integers(-1000, 1000, size=(10, 12, 16), dtype=np.int16)
+    geometry = Geometry((16, 12, 10), (0.7, 0.7, 0.625), np.array([-5.0, 3.0, 8.0]),
+                        np.eye(3))
+    volume = Volume(array, geometry, modality="CT")
+    view = SliceView(volume, size=(64, 64), overlay=False, plane="axial")
+    view.set_point(geometry.index_to_lps((0, 0, 4)))
+    shown = view.slice_array()
+    assert (view.grid.spacing, view.grid.row_spacing) == (0.7, 0.7)
+    # the grid is symmetric about the centre: one background column/row at one edge
+    assert any(np.array_equal(shown[r:r + 12, c:c + 16], array[4])
+               for r in (0, 1) for c in (0, 1))
+    view.set_plane("coronal")
+    view.set_point(geometry.index_to_lps((0, 5, 0)))
+    shown = view.slice_array()
+    assert (view.grid.spacing, view.grid.row_spacing) == (0.7, 0.625)
+    want = array[::-1, 5, :]  # head at the top
+    assert any(np.array_equal(shown[r:r + 10, c:c + 16], want)
+               for r in (0, 1) for c in (0, 1))
+
+
 def _block_volume(values: list[float], photometric: str = "MONOCHROME2") -> Volume:
     array = np.repeat(np.asarray(values, dtype=np.float32), 8)[None, None, :]
     array = np.repeat(np.repeat(array, 8, axis=1), 3, axis=0)  # (3, 8, 8 * n)

@@ -51,19 +51,21 @@ _CAMERA_DISTANCE = 1000.0
 @dataclass(frozen=True)
 class SliceGrid:
     """Where the resliced pixels are: pixel (row r, col c), row 0 at the top of the screen,
-    lies at plane-frame ``u = u0 + c * spacing``, ``v = v0 - r * spacing`` around ``center``."""
+    lies at plane-frame ``u = u0 + c * spacing``, ``v = v0 - r * row_spacing`` around
+    ``center``."""
 
     center: np.ndarray  # LPS point of u = v = 0 (on the current plane)
     shape: tuple[int, int]  # (rows, cols)
-    spacing: float
+    spacing: float  # along u (columns)
     u0: float
     v0: float  # v of row 0 (the top row)
+    row_spacing: float = 0.0  # along v (rows); 0: as ``spacing``
 
     def pixel_lps(self, plane: Plane) -> np.ndarray:
         """(rows, cols, 3) LPS position of every output pixel."""
         rows, cols = self.shape
         u = self.u0 + np.arange(cols) * self.spacing
-        v = self.v0 - np.arange(rows) * self.spacing
+        v = self.v0 - np.arange(rows) * (self.row_spacing or self.spacing)
         uu, vv = np.meshgrid(u, v)
         return self.center + uu[..., None] * plane.right + vv[..., None] * plane.up
 
@@ -333,15 +335,19 @@ class SliceView:
         uvw = (self._corners - center) @ plane.rotation
         hu, hv = float(np.abs(uvw[:, 0]).max()), float(np.abs(uvw[:, 1]).max())
         s = float(min(geometry.spacing))
-        nu = max(0, math.ceil(hu / s - 0.5))
-        nv = max(0, math.ceil(hv / s - 0.5))
+        (su, phase_u), (sv, phase_v) = (self._sampling(center, d, s)
+                                        for d in (plane.right, plane.up))
+        # the grid spans the whole projected volume whatever the phase shift
+        nu = max(0, math.ceil((hu + abs(phase_u)) / su - 0.5))
+        nv = max(0, math.ceil((hv + abs(phase_v)) / sv - 0.5))
+        u0, v0 = phase_u - nu * su, phase_v - nv * sv
         frame = np.eye(4)
         frame[:3, :3] = plane.rotation
         frame[:3, 3] = center
         axes = self._inverse_affine @ frame
         self._axes.DeepCopy(tuple(float(x) for x in axes.ravel()))
         self.reslice.SetResliceAxes(self._axes)
-        self.reslice.SetOutputOrigin(-nu * s, -nv * s, 0.0)
+        self.reslice.SetOutputOrigin(u0, v0, 0.0)
         self.reslice.SetOutputExtent(0, 2 * nu, 0, 2 * nv, 0, 0)
         if self.slab_mm > 0:
             n = max(2, round(self.slab_mm / self.slice_step()) + 1)
@@ -352,20 +358,39 @@ class SliceView:
              "mean": self.reslice.SetSlabModeToMean}[self.slab_mode]()
             self.reslice.SetSlabNumberOfSlices(n)
             self.reslice.SetSlabSliceSpacingFraction(1.0)
-            self.reslice.SetOutputSpacing(s, s, step)
+            self.reslice.SetOutputSpacing(su, sv, step)
             # VTK 9.7's permutation fast path (axis-aligned reslices) places slab samples
             # half or one sample off centre; the general path is exact. Caught by
             # tests/render/test_reslice_geometry.py::test_slab_matches_oracle_for_any_geometry.
             self.reslice.OptimizationOff()
         else:
             self.reslice.SetSlabNumberOfSlices(1)
-            self.reslice.SetOutputSpacing(s, s, s)
+            self.reslice.SetOutputSpacing(su, sv, s)
             self.reslice.OptimizationOn()
-        self.grid = SliceGrid(center, (2 * nv + 1, 2 * nu + 1), s, -nu * s, nv * s)
+        self.grid = SliceGrid(center, (2 * nv + 1, 2 * nu + 1), su, u0, v0 + 2 * nv * sv, sv)
         self._half = (hu, hv)
         self._update_camera()
         self._update_crosshair()
         self._update_text()
+
+    def _sampling(self, center: np.ndarray, direction: np.ndarray, fallback: float
+                  ) -> tuple[float, float]:
+        """(spacing, phase) of the output pixels along an in-plane direction.
+
+        Along a direction of the voxel grid (the axial plane of an axial stack, the rows
+        and columns of coronal and sagittal reformats): its voxel step, and the shift (mm)
+        from ``center`` to the nearest voxel centre, so that the pixels shown are the
+        stored voxels, not a resampling of them (a 0.7 mm CT slice at the smallest
+        spacing, or half a voxel off for an even count, would be interpolated). Else
+        (oblique): ``fallback`` and no shift.
+        """
+        d_idx = self._inverse_affine[:3, :3] @ direction
+        k = int(np.argmax(np.abs(d_idx)))
+        big = float(abs(d_idx[k]))
+        if big < 1e-12 or float(np.abs(d_idx).sum()) - big > 1e-9 * big:
+            return fallback, 0.0
+        c_idx = float(self._inverse_affine[k, :3] @ center + self._inverse_affine[k, 3])
+        return 1.0 / big, (round(c_idx) - c_idx) / float(d_idx[k])
 
     def viewport_pixels(self) -> tuple[float, float, float, float]:
         """(left, bottom, width, height) of this view's viewport in window pixels."""
