@@ -8,8 +8,11 @@ Geometry: the volume's voxels stay in index space (:mod:`viewer.render.image`);
 the reslice axes are ``inverse(affine) @ plane_frame``, so output pixels are
 placed in the plane frame (u right, v up, in mm) and sampled exactly at
 ``plane.to_lps(u, v)`` even for sheared (gantry tilt) stacks. The output image
-covers the projection of the whole voxel grid, centred on the projection of
-the volume centre; the camera frames it whole by default (zoom 1, no pan).
+covers the projection of the whole voxel grid, around the projection of the
+volume centre; the camera frames it whole by default (zoom 1, no pan). Along an
+in-plane direction of the voxel grid the pixels are the stored voxels (their
+spacing, on their centres: :meth:`SliceView._sampling`); obliquely they are
+spaced at the smallest voxel spacing.
 
 Display: radiological conventions of :mod:`viewer.render.planes`; PS3.3
 C.11.2.1.2 linear VOI (see :func:`viewer.render.windowing.vtk_window_level`);
