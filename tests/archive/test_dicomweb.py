@@ -309,3 +309,59 @@ def stream_parts_live(url: str, accept: str) -> Any:
     from viewer.archive.fastweb import stream_parts
 
     return stream_parts(url, {"Accept": accept}, 10, "test", live=True)
+
+
+def test_series_with_nothing_cached_is_asked_for_before_the_series_query(
+    seeded: Seeded, web_node: Any, local: LocalAE, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The series retrieve is sent first and read once planned (one GET of it, first image
+    still first); with part of it cached, or for a series the archive does not have, the
+    early request is not made or is closed unused."""
+    from viewer.archive import dicomweb, fastweb
+
+    sent: list[tuple[str, Any]] = []
+    real = fastweb.send_get
+
+    def spy(url: str, *args: Any) -> Any:
+        sock = real(url, *args)
+        sent.append((url, sock))
+        return sock
+
+    monkeypatch.setattr(dicomweb, "send_get", spy)
+    monkeypatch.setattr(fastweb, "send_get", spy)
+    series = max(seeded.series, key=lambda uid: len(seeded.series[uid]))
+    study = next(s for s, sops in seeded.studies.items() if seeded.series[series][0] in sops)
+    cache = Cache()
+    paths: list[Any] = []
+    result = Retriever(web_node, cache, local).retrieve(study, series, on_instance=paths.append)
+    assert result.fetched == len(seeded.series[series])
+    assert paths[0].name == f"{_first_number_one(seeded, series)}.dcm"
+    series_gets = [u for u, _ in sent if u.endswith(f"/series/{series}")]
+    assert sent[0][0].endswith(f"/series/{series}") and len(series_gets) == 1
+    assert all(sock.fileno() == -1 for _, sock in sent)
+
+    early: list[str] = []
+    real_early = DicomWebClient.send_retrieve
+
+    def spy_early(self: DicomWebClient, study_uid: str, series_uid: str) -> Any:
+        early.append(series_uid)
+        return real_early(self, study_uid, series_uid)
+
+    monkeypatch.setattr(DicomWebClient, "send_retrieve", spy_early)
+    cache.delete_study(study)  # some cached: nothing asked early
+    Retriever(web_node, cache, local).retrieve(study, series, seeded.series[series][:2])
+    Retriever(web_node, cache, local).retrieve(study, series)
+    assert not early and cache.count(study, series) == len(seeded.series[series])
+
+    sent.clear()  # a series the archive does not have: the early request is closed
+    Retriever(web_node, Cache(), local).retrieve(study, "1.2.3.4.5.6.7.8.9")
+    assert [u for u, _ in sent][:1] == [f"{web_node.url}/studies/{study}/series/1.2.3.4.5.6.7.8.9"]
+    assert all(sock.fileno() == -1 for _, sock in sent)
+
+
+def _first_number_one(seeded: Seeded, series: str) -> str:
+    numbers = {
+        sop: int(dcmread(seeded.source(sop), stop_before_pixels=True).InstanceNumber)
+        for sop in seeded.series[series]
+    }
+    return min(numbers, key=numbers.__getitem__)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import socket
 import ssl
 import struct
 import threading
@@ -27,7 +28,7 @@ from viewer.archive.errors import (
     ProtocolError,
     RetrieveCancelled,
 )
-from viewer.archive.fastweb import FallBack, PipedPart, stream_parts
+from viewer.archive.fastweb import FallBack, PipedPart, send_get, stream_parts
 from viewer.archive.nodes import ArchiveNode
 
 log = logging.getLogger(__name__)
@@ -354,13 +355,15 @@ class DicomWebClient:
         cancel: threading.Event | None = None,
         on_bytes: Callable[[int], None] | None = None,
         live_parts: bool = False,
+        sent: socket.socket | None = None,
     ) -> int:
         """WADO-RS retrieve of a study, series or instance (PS3.18 10.4.1.1.1); streams parts
         to ``on_part(part10_bytes, file_meta)`` as they arrive; returns the number of parts.
 
         With ``live_parts`` a part may instead be a :class:`~viewer.archive.fastweb.PipedPart`
         whose body waits in a kernel pipe: write it to a file with ``write_to(fd)`` (or
-        ``read()`` it), once; dropped unwritten, it closes its pipe.
+        ``read()`` it), once; dropped unwritten, it closes its pipe. ``sent``: the request
+        already sent by :meth:`send_retrieve` for this path.
         """
         path = f"/studies/{study_uid}"
         if series_uid:
@@ -369,9 +372,9 @@ class DicomWebClient:
                 path += f"/instances/{sop_uid}"
         what = "a retrieve"
         count = 0
-        if self.node.options.get("engine", "fast") == "fast":
+        if self._fast() or sent is not None:
             try:
-                return self._fast_retrieve(path, on_part, cancel, on_bytes, live_parts)
+                return self._fast_retrieve(path, on_part, cancel, on_bytes, live_parts, sent)
             except FallBack:
                 log.debug("WADO-RS answer needs the general reader, asking again")
         try:
@@ -407,16 +410,20 @@ class DicomWebClient:
         cancel: threading.Event | None,
         on_bytes: Callable[[int], None] | None,
         live: bool = False,
+        sent: socket.socket | None = None,
     ) -> int:
-        headers = {"Accept": ACCEPT_DICOM, "User-Agent": "Regard"}
-        if self._auth_header:
-            headers["Authorization"] = self._auth_header
-        verify = self._verify()
-        tls = verify if isinstance(verify, ssl.SSLContext) else None
+        headers, tls = self._fast_request()
         count = 0
         try:
             for part in stream_parts(
-                self.base + path, headers, self.node.timeout, self._where(), tls, cancel, live
+                self.base + path,
+                headers,
+                self.node.timeout,
+                self._where(),
+                tls,
+                cancel,
+                live,
+                sent,
             ):
                 meta = part10_meta(part.head if isinstance(part, PipedPart) else part)
                 if on_bytes is not None:
@@ -429,6 +436,29 @@ class DicomWebClient:
                 raise
             raise ProtocolError(f"{self._where()}: a retrieve: {exc}") from exc
         return count
+
+    def _fast(self) -> bool:
+        return bool(self.node.options.get("engine", "fast") == "fast")
+
+    def _fast_request(self) -> tuple[dict[str, str], ssl.SSLContext | None]:
+        headers = {"Accept": ACCEPT_DICOM, "User-Agent": "Regard"}
+        if self._auth_header:
+            headers["Authorization"] = self._auth_header
+        verify = self._verify()
+        return headers, verify if isinstance(verify, ssl.SSLContext) else None
+
+    def send_retrieve(self, study_uid: str, series_uid: str) -> socket.socket | None:
+        """Send the WADO-RS retrieve of a series now, to be read later by :meth:`retrieve`
+        (``sent=``): the archive prepares its answer meanwhile. None when it could not be
+        sent (the retrieve will ask again and report what goes wrong)."""
+        if not self._fast():
+            return None
+        headers, tls = self._fast_request()
+        url = f"{self.base}/studies/{study_uid}/series/{series_uid}"
+        try:
+            return send_get(url, headers, self.node.timeout, self._where(), tls)
+        except ArchiveError:
+            return None
 
     def close(self) -> None:
         client = getattr(self._local, "client", None)

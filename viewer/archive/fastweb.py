@@ -139,12 +139,16 @@ class _Reader:
             view[:have] = buffered[:have]
         del self.buf[:have]
         got = have
+        plain = not isinstance(self.sock, ssl.SSLSocket)
         try:
             while got < n:
+                if plain:
+                    self.low_water(min(n - got, _LOW_WATER))
                 k = self.sock.recv_into(view[got:], min(n - got, 1 << 20))
                 if not k:
                     raise ProtocolError(f"{self.where}: response truncated in the middle of a part")
                 got += k
+            self.low_water(1)
         except TimeoutError as exc:
             raise ArchiveTimeout(f"{self.where} sent nothing for {self.timeout:.0f} s") from exc
         except ssl.SSLError as exc:
@@ -373,22 +377,14 @@ def _headers(block: bytes) -> dict[str, str]:
     return out
 
 
-def stream_parts(
+def send_get(
     url: str,
     headers: Mapping[str, str],
     timeout: float,
     where: str,
     tls: ssl.SSLContext | None = None,
-    cancel: Any = None,
-    live: bool = False,
-) -> Iterator[bytearray | PipedPart]:
-    """GET ``url`` and yield each part body of its ``multipart/related`` answer.
-
-    With ``live``, over plain HTTP where ``splice`` exists, parts come as
-    :class:`PipedPart` (the body in a kernel pipe); otherwise as buffers.
-    """
-    from viewer.archive.dicomweb import _boundary
-
+) -> socket.socket:
+    """Connect and send ``GET url`` (the answer is read by :func:`stream_parts`)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -400,7 +396,6 @@ def stream_parts(
         ) from exc
     except OSError as exc:
         raise ArchiveUnreachable(f"{where} is unreachable: {exc.strerror or exc}") from exc
-    pipes: _Pipes | None = None
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if parts.scheme == "https":
@@ -411,7 +406,37 @@ def stream_parts(
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: close"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        try:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        except OSError as exc:
+            raise ArchiveError(f"{where}: connection lost: {exc}") from exc
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def stream_parts(
+    url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    where: str,
+    tls: ssl.SSLContext | None = None,
+    cancel: Any = None,
+    live: bool = False,
+    sent: socket.socket | None = None,
+) -> Iterator[bytearray | PipedPart]:
+    """GET ``url`` and yield each part body of its ``multipart/related`` answer.
+
+    With ``live``, over plain HTTP where ``splice`` exists, parts come as
+    :class:`PipedPart` (the body in a kernel pipe); otherwise as buffers. ``sent``:
+    the socket :func:`send_get` already sent the request on (closed here).
+    """
+    from viewer.archive.dicomweb import _boundary
+
+    sock = sent if sent is not None else send_get(url, headers, timeout, where, tls)
+    pipes: _Pipes | None = None
+    try:
         reader = _Reader(sock, where, timeout)
         status_line = reader.read_until(b"\r\n")
         fields = status_line.split(b" ", 2)

@@ -204,6 +204,7 @@ class _Run:
     writer: _Writer | None = None
     first_uid: str | None = None  # the instance fetched alone first
     gate: threading.Event | None = None  # set once the first image is stored (streams wait)
+    early: dict[str, Any] = field(default_factory=dict)  # series UID -> request already sent
 
     def store(
         self,
@@ -452,6 +453,42 @@ class Retriever:
         """
         started = time.monotonic()
         wanted = set(sop_uids) if sop_uids is not None else None
+        early = self._send_early(study_uid, series_uid, wanted)
+        try:
+            return self._retrieve(
+                study_uid, series_uid, wanted, started, early,
+                progress, on_instance, cancel, first_series, study_info,
+            )  # fmt: skip
+        finally:
+            for sock in early.values():  # asked for, but the plan did not stream it
+                sock.close()
+
+    def _send_early(
+        self, study_uid: str, series_uid: str | None, wanted: set[str] | None
+    ) -> dict[str, Any]:
+        """WADO-RS: a whole series with nothing cached is asked for at once, before the
+        series query, so the archive prepares it meanwhile (Orthanc takes 40-100 ms to
+        send its first part); :meth:`_web_stream` reads that answer."""
+        if self._web is None or not series_uid or wanted is not None:
+            return {}
+        if self.cache.count(study_uid, series_uid):
+            return {}
+        sent = self._web.send_retrieve(study_uid, series_uid)
+        return {} if sent is None else {series_uid: sent}
+
+    def _retrieve(
+        self,
+        study_uid: str,
+        series_uid: str | None,
+        wanted: set[str] | None,
+        started: float,
+        early: dict[str, Any],
+        progress: Callable[[Progress], None] | None,
+        on_instance: Callable[[Path], None] | None,
+        cancel: threading.Event | None,
+        first_series: str | None,
+        study_info: Mapping[str, Any] | None,
+    ) -> RetrieveResult:
         series_rows = self._series_rows(study_uid, series_uid)
         if not series_rows:
             raise ArchiveError(f"archive '{self.node.name}' has no such study or series")
@@ -466,6 +503,7 @@ class Retriever:
             on_instance=on_instance,
             started=started,
             skip=cached,
+            early=early,
         )
         stop = threading.Event()
         either = _Either(cancel, stop)
@@ -1007,6 +1045,7 @@ class Retriever:
             on_part=on_part,
             cancel=cancel,  # type: ignore[arg-type]
             live_parts=True,
+            sent=run.early.pop(series_uid, None),
         )
 
     def _web_instances(self, rows: list[dict[str, Any]], run: _Run, cancel: _Either) -> None:
