@@ -13,9 +13,24 @@ into it, then retrieved by
   several associations for several series or a resume);
 * Regard over DICOMweb (WADO-RS, ``transfer-syntax=*``).
 
-For each: wall time, MB/s, and for Regard the time to first image (study C-FIND or
-QIDO-RS -> first instance stored -> its pixels decoded). Medians over ``--repeat`` runs,
+For each: wall time, MB/s, CPU time (ours: this process, or getscu's; and Orthanc's,
+from /proc: on a shared machine CPU time varies less than the wall time), and for
+Regard the time to first image (study C-FIND or QIDO-RS -> first instance stored ->
+its pixels decoded). Medians over ``--repeat`` runs,
 ratios against getscu. The series is generated once (``--data``) and reused.
+
+Measured 2026-11-23 evening, same machine (load average 2.2-2.7 from other sessions),
+after WADO-RS bodies went socket -> pipe -> file (splice), SO_RCVLOWAT per part and
+the series asked for before the series query, three runs of ``--repeat 5``: WADO-RS
+1.86x, 1.86x, 1.18x getscu (per repeat 1.18-2.70x; getscu 0.96-1.16 s, WADO-RS
+0.52-0.94 s), DIMSE 1.05-1.25x. Alternating runs of the code before and after
+against one Orthanc (20 retrieves each, load ~3.5): WADO-RS 0.664 -> 0.610 s, CPU of
+one retrieve ours 0.46 -> 0.43 s and Orthanc's 0.375 -> 0.335 s; getscu 0.97 s,
+0.52 s + Orthanc's 0.49 s. What is left of ours is mostly ext4's page-cache writes
+and inode allocation (on this file system without a journal, creating a file scans
+the inodes deleted in the last 30 s: 0.02-1 ms a file depending on what other
+processes just deleted), the same for getscu; the machine's other load decides the
+rest: with a core taken, Orthanc's one sending thread is the critical path.
 
 Measured 2026-11-23 on the 2-core build machine while other sessions' tests and
 benchmarks ran (load average 4-9), Orthanc 1.10.1, 600 x 512x512 CT uncompressed,
@@ -41,6 +56,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -131,6 +147,21 @@ def _fresh(work: Path, name: str) -> Path:
     raise RuntimeError("too many runs")
 
 
+def _cpu(who: int = 0) -> float:
+    """User + system CPU seconds of this process (all its threads) or of its children."""
+    usage = resource.getrusage(who or resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """User + system CPU seconds of another process (Orthanc), from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_getscu(server: OrthancServer, study: str, series: str, out: Path) -> dict[str, float]:
     out.mkdir(parents=True)
     args = [
@@ -140,9 +171,11 @@ def run_getscu(server: OrthancServer, study: str, series: str, out: Path) -> dic
         "127.0.0.1", str(server.dicom_port),
     ]  # fmt: skip
     env = dict(os.environ, TCP_NODELAY="1")
+    cpu = _cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True, env=env, timeout=600)
     seconds = time.perf_counter() - started
+    cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu
     files = list(out.iterdir())
     nbytes = sum(f.stat().st_size for f in files)
     _empty(out)
@@ -151,6 +184,7 @@ def run_getscu(server: OrthancServer, study: str, series: str, out: Path) -> dic
         "bytes": nbytes,
         "instances": len(files),
         "first_image": float("nan"),
+        "cpu": cpu,
     }
 
 
@@ -163,6 +197,7 @@ def run_regard(
     cache = Cache(home)
     node = parse_address(address, name="bench", timeout=30, associations=associations)
     first: dict[str, float] = {}
+    cpu = _cpu()
     started = time.perf_counter()
     retriever = Retriever(node, cache, LocalAE(LOCAL_AET, timeout=30))
     found = retriever.query("study", {"StudyInstanceUID": study})
@@ -175,6 +210,7 @@ def run_regard(
 
     result = retriever.retrieve(study, series, on_instance=on_instance, study_info=found[0])
     seconds = time.perf_counter() - started
+    cpu = _cpu() - cpu
     cache.close()
     _empty(home)
     return {
@@ -182,6 +218,7 @@ def run_regard(
         "bytes": result.bytes,
         "instances": result.instances,
         "first_image": first.get("decoded", float("nan")),
+        "cpu": cpu,
     }
 
 
@@ -191,6 +228,7 @@ def run_stream_only(address: str, study: str, series: str) -> dict[str, float]:
     from viewer.archive.dicomweb import ACCEPT_DICOM
     from viewer.archive.fastweb import stream_parts
 
+    cpu = _cpu()
     started = time.perf_counter()
     url = f"{address}/studies/{study}/series/{series}"
     sizes = [len(part) for part in stream_parts(url, {"Accept": ACCEPT_DICOM}, 30, "bench")]
@@ -200,6 +238,7 @@ def run_stream_only(address: str, study: str, series: str) -> dict[str, float]:
         "bytes": sum(sizes),
         "instances": len(sizes),
         "first_image": float("nan"),
+        "cpu": _cpu() - cpu,
     }
 
 
@@ -212,6 +251,8 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
         "instances": int(runs[0]["instances"]),
         "megabytes": round(nbytes / 1e6, 1),
         "first_image_s": round(statistics.median(r["first_image"] for r in runs), 4),
+        "cpu_s": round(statistics.median(r["cpu"] for r in runs), 3),
+        "archive_cpu_s": round(statistics.median(r["archive_cpu"] for r in runs), 3),
         "all_seconds": [round(r["seconds"], 3) for r in runs],
     }
 
@@ -272,9 +313,12 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.warmup):
             for name in chosen:
                 contenders[name]()
+        pid = server.process.pid if server.process is not None else 0
         for _ in range(args.repeat):  # interleaved, so a noisy moment hits everyone
             for name in chosen:
+                archive_cpu = _process_cpu(pid)
                 runs[name].append(contenders[name]())
+                runs[name][-1]["archive_cpu"] = _process_cpu(pid) - archive_cpu
                 if args.delete_between:
                     for folder in work.glob("[cg]*-*"):
                         shutil.rmtree(folder, ignore_errors=True)
@@ -297,12 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        head = f"{'':8} {'seconds':>8} {'MB/s':>8} {'first image s':>14} {'x getscu':>9}"
+        head = f"{'':8} {'seconds':>8} {'MB/s':>8} {'first image s':>14} {'CPU s':>6}"
+        head += f" {'Orthanc CPU s':>13} {'x getscu':>9}"
         print(f"{head}  {'x getscu in each repeat':>24}  seconds of each repeat")
         for name in chosen:
             r = report[name]
             ratio = r.get("throughput_vs_getscu", float("nan"))
             cells = f"{r['seconds']:8.3f} {r['mb_per_s']:8.1f} {r['first_image_s']:14.4f}"
+            cells += f" {r['cpu_s']:6.3f} {r['archive_cpu_s']:13.3f}"
             each = " ".join(f"{x:.2f}" for x in r.get("ratio_per_repeat", []))
             print(f"{name:8} {cells} {ratio:9.2f}  {each:>24}  {r['all_seconds']}")
     return 0
