@@ -165,3 +165,18 @@ def test_archive_killed_mid_retrieve_then_resume(tmp_path: Path, kind: str) -> N
         assert len(cache.cached_sop_uids(study)) == 40
     finally:
         server.stop(graceful=False)
+
+
+def test_web_retrieve_from_an_unreachable_archive_fails_once_naming_it() -> None:
+    """The series asked for before the series query: a refused connection is reported
+    as the archive being unreachable, not retried by the query."""
+    from viewer.archive.errors import ArchiveUnreachable
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    node = parse_address(f"http://127.0.0.1:{port}/dicom-web", name="gone", timeout=2)
+    started = time.monotonic()
+    with pytest.raises(ArchiveUnreachable, match=rf"archive 'gone' \(http://127\.0\.0\.1:{port}"):
+        Retriever(node, Cache(), LocalAE(timeout=2)).retrieve("1.2.3", "1.2.3.4")
+    assert time.monotonic() - started < 2

@@ -449,14 +449,17 @@ class DicomWebClient:
 
     def send_retrieve(self, study_uid: str, series_uid: str) -> socket.socket | None:
         """Send the WADO-RS retrieve of a series now, to be read later by :meth:`retrieve`
-        (``sent=``): the archive prepares its answer meanwhile. None when it could not be
-        sent (the retrieve will ask again and report what goes wrong)."""
+        (``sent=``): the archive prepares its answer meanwhile. Raises what makes the
+        archive unusable (unreachable, certificate refused: no second wait for the same
+        answer); None when the request was lost otherwise (the retrieve asks again)."""
         if not self._fast():
             return None
         headers, tls = self._fast_request()
         url = f"{self.base}/studies/{study_uid}/series/{series_uid}"
         try:
             return send_get(url, headers, self.node.timeout, self._where(), tls)
+        except (ArchiveUnreachable, AuthenticationFailed):
+            raise
         except ArchiveError:
             return None
 
