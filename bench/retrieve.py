@@ -21,16 +21,20 @@ ratios against getscu. The series is generated once (``--data``) and reused.
 
 Measured 2026-11-23 evening, same machine (load average 2.2-2.7 from other sessions),
 after WADO-RS bodies went socket -> pipe -> file (splice), SO_RCVLOWAT per part and
-the series asked for before the series query, three runs of ``--repeat 5``: WADO-RS
-1.86x, 1.86x, 1.18x getscu (per repeat 1.18-2.70x; getscu 0.96-1.16 s, WADO-RS
-0.52-0.94 s), DIMSE 1.05-1.25x. Alternating runs of the code before and after
-against one Orthanc (20 retrieves each, load ~3.5): WADO-RS 0.664 -> 0.610 s, CPU of
-one retrieve ours 0.46 -> 0.43 s and Orthanc's 0.375 -> 0.335 s; getscu 0.97 s,
-0.52 s + Orthanc's 0.49 s. What is left of ours is mostly ext4's page-cache writes
-and inode allocation (on this file system without a journal, creating a file scans
-the inodes deleted in the last 30 s: 0.02-1 ms a file depending on what other
-processes just deleted), the same for getscu; the machine's other load decides the
-rest: with a core taken, Orthanc's one sending thread is the critical path.
+the series asked for before the series query; three runs of ``--repeat 5``, back to
+back: WADO-RS 2.29x, 2.22x, 2.40x getscu (per repeat 1.85-4.30x; WADO-RS 0.60-0.85 s,
+getscu 1.37-2.05 s), DIMSE 1.23-2.02x. CPU of one retrieve (medians of the runs):
+WADO-RS ours 0.42-1.09 s + Orthanc's 0.43-0.49 s; getscu 0.72-1.41 s + Orthanc's
+0.84-0.92 s. Both grew run after run: each run deletes its ~11,000 files at the end,
+and on this ext4 without a journal creating a file scans the inodes deleted in the
+last 30 s (0.02-1 ms a file, in the kernel). Three runs an hour before, with the
+splice and SO_RCVLOWAT only: 1.86x, 1.86x, 1.18x (per repeat 1.18-2.70x).
+Alternating runs of the code before and after against one Orthanc (20 retrieves
+each, load ~3.5): WADO-RS 0.664 -> 0.610 s, CPU of one retrieve ours 0.46 -> 0.43 s
+and Orthanc's 0.375 -> 0.335 s. What is left of ours is mostly ext4's page-cache
+writes and inode allocation, the same for getscu; with a core taken by another
+process, Orthanc's one sending thread is the critical path (0.65 s a retrieve with a
+busy loop running, storing inline in the reading thread then took 0.78 s).
 
 Measured 2026-11-23 on the 2-core build machine while other sessions' tests and
 benchmarks ran (load average 4-9), Orthanc 1.10.1, 600 x 512x512 CT uncompressed,
