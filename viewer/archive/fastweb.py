@@ -19,6 +19,7 @@ and their memory traffic were most of the retrieve's CPU time.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import select
 import socket
@@ -300,7 +301,10 @@ class PipedPart:
             left = self._piped
             while left:
                 assert self._pipe is not None
-                left -= os.splice(self._pipe[0], fd, left)
+                k = os.splice(self._pipe[0], fd, left)  # a non-blocking pipe: never hangs
+                if not k:
+                    raise OSError(errno.EIO, "a piped part is shorter than its length")
+                left -= k
             empty = True
             _write_fully(fd, self._tail)
         finally:
@@ -317,6 +321,8 @@ class PipedPart:
             while left:
                 assert self._pipe is not None
                 data = os.read(self._pipe[0], min(left, 1 << 20))
+                if not data:
+                    raise OSError(errno.EIO, "a piped part is shorter than its length")
                 chunks.append(data)
                 left -= len(data)
             empty = True
@@ -360,7 +366,7 @@ def _pipe() -> tuple[int, int] | None:
     try:
         import fcntl
 
-        pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC)
+        pipe_r, pipe_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
     except (ImportError, OSError):
         return None
     with contextlib.suppress(OSError):  # a smaller pipe only means more calls
