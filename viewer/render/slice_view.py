@@ -49,6 +49,8 @@ SLAB_MODES = ("mip", "minip", "mean")
 INTERACTIVE_SLAB_SAMPLES = 6
 CrosshairLine = tuple[np.ndarray, np.ndarray, tuple[int, int, int]]
 _CAMERA_DISTANCE = 1000.0
+# a grid axis is sampled at its own voxel step up to this many times the smallest spacing
+_NATIVE_SPACING_LIMIT = 1.5
 
 
 @dataclass(frozen=True)
@@ -385,12 +387,17 @@ class SliceView:
         from ``center`` to the nearest voxel centre, so that the pixels shown are the
         stored voxels, not a resampling of them (a 0.7 mm CT slice at the smallest
         spacing, or half a voxel off for an even count, would be interpolated). Else
-        (oblique): ``fallback`` and no shift.
+        (oblique), or across thick slices: ``fallback`` and no shift. Between thick slices
+        the values must be interpolated before the window, not the grey levels after it
+        (the texture's filter): a narrow window then draws smooth edges, not a staircase
+        of slices.
         """
         d_idx = self._inverse_affine[:3, :3] @ direction
         k = int(np.argmax(np.abs(d_idx)))
         big = float(abs(d_idx[k]))
         if big < 1e-12 or float(np.abs(d_idx).sum()) - big > 1e-9 * big:
+            return fallback, 0.0
+        if 1.0 / big > _NATIVE_SPACING_LIMIT * fallback:
             return fallback, 0.0
         c_idx = float(self._inverse_affine[k, :3] @ center + self._inverse_affine[k, 3])
         return 1.0 / big, (round(c_idx) - c_idx) / float(d_idx[k])
