@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +27,14 @@ def station_showing(qtbot: Any, path: Path | str) -> Any:
     with qtbot.waitSignal(win.images_shown, timeout=60000):
         win.open_path(path)
     return win
+
+
+def archive_station(qtbot: Any, name: str, node: Any) -> Iterator[Any]:
+    """A station whose browser searches one archive ``name``; its retrievals are cancelled
+    when the test ends (a fixture's body: ``yield from archive_station(...)``)."""
+    win = station_window(qtbot)
+    win.browser.set_archives({name: node})
+    yield win
+    for job in list(win.browser.jobs.values()):
+        job.cancel()
+    win.close()

@@ -15,6 +15,7 @@ from PySide6.QtCore import QElapsedTimer, Qt
 
 from tests.ui.responsiveness import max_gap_ms
 from tests.ui.seeded_archive import SeededArchive, seeded_archive
+from tests.ui.station import archive_station
 from viewer.archive.nodes import parse_address
 from viewer.archive.orthanc import free_port
 
@@ -38,20 +39,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
 
 @pytest.fixture
 def window(qtbot, qapp, archive: Archive):
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True  # failures in the status bar and signals, no modal box
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.load_viewers()
-    win.browser.set_archives({"testpacs": archive.node})
-    yield win
-    for job in list(win.browser.jobs.values()):
-        job.cancel()
-    win.close()
+    yield from archive_station(qtbot, "testpacs", archive.node)
 
 
 def _search(qtbot, browser, archive_name: str = "testpacs") -> None:

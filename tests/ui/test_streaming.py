@@ -21,6 +21,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.seeded_archive import SeededArchive, seeded_archive
+from tests.ui.station import archive_station
 
 pytestmark = pytest.mark.gui
 
@@ -43,20 +44,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
 
 @pytest.fixture
 def window(qtbot, qapp, archive: Archive):
-    from viewer.ui.main_window import MainWindow
-
-    win = MainWindow()
-    win.quiet = True  # scripted: the access check asks nothing, records a consultation
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.load_viewers()
-    win.browser.set_archives({"streampacs": archive.node})
-    yield win
-    for job in list(win.browser.jobs.values()):
-        job.cancel()
-    win.close()
+    yield from archive_station(qtbot, "streampacs", archive.node)
 
 
 def _search_and_select(qtbot, browser) -> None:
