@@ -6,22 +6,23 @@ frame time), colour (RGB, YBR, palette) and single images without geometry.
 Like :class:`~viewer.render.slice_view.SliceView` it renders offscreen (its
 own window) or into a ``vtkRenderWindow`` handed to it, in a viewport of it.
 
-World frame: the frame is a vtkImageData whose pixel (column c, row r) has
-its centre at ``(c, (rows - 1 - r) * aspect)``; one world unit is one image
-column pixel, ``aspect`` is the height/width of a pixel (row/column spacing,
-else Pixel Aspect Ratio). Rotation and flips are an integer 2x2 matrix
-``transform`` from that frame (x = +column, y = -row) to the screen (x right,
-y up), applied about the image centre as the actor's user matrix, so picking,
-orientation letters and the scale bar follow exactly.
+World frame: pixel (column c, row r) of the frame has its centre at
+``(c, (rows - 1 - r) * aspect)``; one world unit is one image column pixel,
+``aspect`` is the height/width of a pixel (row/column spacing, else Pixel
+Aspect Ratio). Rotation and flips are an integer 2x2 matrix ``transform`` from
+that frame (x = +column, y = -row) to the screen (x right, y up), applied about
+the image centre to the corners of the frame's textured quad
+(:mod:`viewer.render.slice_texture`) and to the overlay planes' actor, so
+picking, orientation letters and the scale bar follow exactly.
 
-Display: grey frames in modality units with the PS3.3 C.11.2.1.2 linear VOI
-on the GPU (:func:`viewer.render.windowing.vtk_window_level`), inverted for
-MONOCHROME1 / Presentation LUT Shape INVERSE (C.7.6.3.1.2) or on request by
-showing minus the values with minus the level (255 - y exactly, without the
-quantisation of a look-up table). When the header's VOI is
-a VOI LUT Sequence or the SIGMOID function (C.11.2.1.3) the frame is shown as
-:func:`viewer.dicom.pixels.to_display` computes it until the user changes the
-window. Colour frames (8-bit RGB after palette / YBR conversion) pass through.
+Display: grey frames in modality units through the PS3.3 C.11.2.1.2 linear VOI
+on the CPU, floored to 8 bits as dcmj2pnm does (:meth:`ImageView._grey_of`),
+inverted for MONOCHROME1 / Presentation LUT Shape INVERSE (C.7.6.3.1.2) or on
+request as 255 - y before the floor (without the quantisation of a look-up table).
+When the header's VOI is a VOI LUT Sequence or the SIGMOID function
+(C.11.2.1.3) the frame is shown as :func:`viewer.dicom.pixels.to_display`
+computes it until the user changes the window. Colour frames (8-bit RGB after
+palette / YBR conversion) pass through.
 Grey frames with a Supplemental Palette Color LUT (PS3.3 C.8.16.2.1.1.1) are
 windowed on the CPU (:meth:`ImageSeries.display`): grey below the palette's
 first mapped value, its colours above, shown as RGB.
@@ -176,7 +177,7 @@ class ImageView:
         return self.info.supplemental_palette and not self.info.colour
 
     def _header_voi_needed(self, n: int) -> bool:
-        """True when the header's VOI cannot be a linear GPU window (PS3.3 C.11.2.1):
+        """True when the header's VOI cannot be a linear window (PS3.3 C.11.2.1):
         a SIGMOID function, or a VOI LUT Sequence without a window."""
         if self.series.frames[n].colour:
             return False

@@ -123,7 +123,6 @@ class SliceTexture:
     def __init__(self, renderer: vtkRenderer) -> None:
         self.renderer = renderer
         self.linear = True
-        self.visible = True
         self.corners = rectangle(0.0, 1.0, 0.0, 1.0)
         self._rgba: NDArray[np.uint8] | None = None
         self._uploaded = False
@@ -165,7 +164,7 @@ class SliceTexture:
         state.vtkglClear(_GL_COLOR_BUFFER_BIT | _GL_DEPTH_BUFFER_BIT)
         if self.before_draw is not None:
             self.before_draw()
-        if self.visible and self._rgba is not None and self._rgba.size:
+        if self._rgba is not None and self._rgba.size:
             self._draw(window, state, w / h)
 
     def _draw(self, window: object, state: object, aspect: float) -> None:
