@@ -38,11 +38,23 @@ def _mpr(grid, phantom, overlays: bool = True):
     return grid.viewports
 
 
-def test_the_screen_shows_the_rendered_frame(grid, phantom) -> None:
-    for vp in _mpr(grid, phantom):
-        rendered = vp.capture()
-        assert rendered.std() > 5  # an image, not a blank window
+def test_the_screen_shows_the_rendered_frame(qtbot, grid, phantom) -> None:
+    """A frame drawn straight into the window (VTKHost._render_direct) is the frame VTK
+    renders in its own framebuffer and reads back: image, overlay text, crosshair and a
+    distance measurement, in the same order."""
+    viewports = _mpr(grid, phantom)
+    axial = viewports[0]
+    axial.model.set_tool("distance")
+    w, h = (round(n / axial.device_ratio()) for n in axial.device_size())
+    qtbot.mouseClick(axial, Qt.MouseButton.LeftButton, pos=QPoint(w // 4, h // 3))
+    qtbot.mouseClick(axial, Qt.MouseButton.LeftButton, pos=QPoint(3 * w // 4, h // 2))
+    assert len(axial.model.measurements) == 1
+    for vp in viewports:
+        assert vp.direct_frames
+        vp.render_now()  # a direct frame
         shown = screen_rgb(vp)
+        rendered = vp.capture()  # VTK's framebuffer, read back
+        assert rendered.std() > 5  # an image, not a blank window
         assert shown.shape == rendered.shape
         assert np.array_equal(shown, rendered), vp.model.plane_name
 

@@ -38,6 +38,7 @@ class StackViewport(VTKHost):
     cursor_moved = Signal(object, object)
     activated = Signal(object)
     view: Any
+    direct_frames = True  # flat layers drawn in order (VTKHost._render_direct)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
