@@ -27,6 +27,17 @@ def screen_rgb(widget) -> np.ndarray:
     return rows[:, : w * 3].reshape(h, w, 3).copy()
 
 
+def assert_same_up_to_nearest_ties(shown: np.ndarray, rendered: np.ndarray) -> None:
+    differ = (shown != rendered).any(axis=-1)
+    assert differ.mean() < 0.01
+    padded = np.pad(rendered, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    h, w = differ.shape
+    neighbours = [padded[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+                  for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+    matched = np.any([(n == shown).all(axis=-1) for n in neighbours], axis=0)
+    assert matched[differ].all()
+
+
 def _mpr(grid, phantom, overlays: bool = True):
     grid.set_layout("mpr")
     grid.show_volume(phantom)
@@ -59,7 +70,7 @@ def test_the_screen_shows_the_rendered_frame(qtbot, grid, phantom) -> None:
         assert np.array_equal(shown, rendered), vp.model.plane_name
 
 
-def test_a_drag_draws_reduced_frames_and_the_release_the_full_quality_one(
+def test_a_drag_draws_unfiltered_frames_and_the_release_the_full_quality_one(
         qtbot, grid, phantom) -> None:
     axial, coronal, sagittal = _mpr(grid, phantom, overlays=False)
     size = axial.device_size()
@@ -67,20 +78,24 @@ def test_a_drag_draws_reduced_frames_and_the_release_the_full_quality_one(
     start = QPoint(round(size[0] / r / 2), round(size[1] / r / 2))
     qtbot.mousePress(axial, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(axial, start + QPoint(9, -7))
-    assert all(vp.frame_reduction() == 2 for vp in (axial, coronal, sagittal))
-    full_while_dragging = coronal.capture()  # capture() is always a full-size frame
-    coronal.render_now()  # a drag frame: reduced, scaled up on the way to the screen
+    planes = (axial, coronal, sagittal)
+    # nearest resampling and magnification while dragging (no bilinear full-window pass)
+    assert all(vp.view.interacting and not vp.view.image.linear for vp in planes)
+    coronal.render_now()  # a drag frame, drawn straight into the window
     dragging = screen_rgb(coronal)
-    assert dragging.shape == full_while_dragging.shape
-    assert not np.array_equal(dragging, full_while_dragging)
-    # the same picture at a lower resolution (not a misplaced or blank one)
-    a, b = (x.astype(float).mean(axis=-1).ravel() for x in (dragging, full_while_dragging))
-    assert np.corrcoef(a, b)[0, 1] > 0.95
-    assert np.abs(a - b).mean() < 6
+    # the frame VTK renders in its own framebuffer, up to ties of the nearest texel where a
+    # texel edge falls on a pixel centre (llvmpipe's fixed-point path for the window's
+    # 8-bit buffer rounds them the other way): a column or row of the neighbour's value
+    assert_same_up_to_nearest_ties(dragging, coronal.capture())
     qtbot.mouseRelease(axial, Qt.MouseButton.LeftButton, pos=start + QPoint(9, -7))
-    assert all(vp.frame_reduction() == 1 for vp in (axial, coronal, sagittal))
+    assert all(not vp.view.interacting and vp.view.image.linear for vp in planes)
     qtbot.waitUntil(lambda: not coronal._dirty)
     released = screen_rgb(coronal)
+    assert not np.array_equal(dragging, released)
+    # the same picture, unfiltered (not a misplaced or blank one)
+    a, b = (x.astype(float).mean(axis=-1).ravel() for x in (dragging, released))
+    assert np.corrcoef(a, b)[0, 1] > 0.95
+    assert np.abs(a - b).mean() < 6
     # oracle: the same state rendered at full quality by a viewport that never dragged
     point = grid.mpr.point.copy()
     grid.set_layout("1x1")
@@ -89,16 +104,3 @@ def test_a_drag_draws_reduced_frames_and_the_release_the_full_quality_one(
     grid.render_all()
     fresh = grid.viewports[1].capture()
     assert np.array_equal(released, fresh)
-
-
-def test_a_tool_layer_not_laid_out_for_reduced_frames_keeps_full_frames(grid, phantom) -> None:
-    from vtkmodules.vtkRenderingCore import vtkActor2D
-
-    axial = _mpr(grid, phantom)[0]
-    foreign = vtkActor2D()
-    axial.view.renderer.AddViewProp(foreign)
-    axial.set_interacting(True)
-    assert axial.frame_reduction() == 1
-    foreign.VisibilityOff()
-    assert axial.frame_reduction() == 2
-    axial.set_interacting(False)

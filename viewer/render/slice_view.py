@@ -163,7 +163,6 @@ class SliceView:
 
         self.interpolation = "linear"
         self.interacting = False
-        self.reduction = 1  # drawn at 1/reduction of the viewport's size (set_reduction)
         self._inverse_affine = np.linalg.inv(geometry.affine)
         self._corners = volume_corners(geometry)
         self.zoom = 1.0
@@ -287,31 +286,20 @@ class SliceView:
         self._apply_interpolation()
 
     def set_interacting(self, interacting: bool) -> None:
-        """While the user drags (scroll, W/L, slab): nearest resampling and at most
-        ``INTERACTIVE_SLAB_SAMPLES`` slab samples; full quality again on release."""
+        """While the user drags (crosshair, W/L, pan, slab): nearest resampling, the texture
+        magnified without filtering (a full-window bilinear pass is the largest part of a
+        frame on llvmpipe) and at most ``INTERACTIVE_SLAB_SAMPLES`` slab samples; full
+        quality again on release."""
         self.interacting = bool(interacting)
         self._apply_interpolation()
         self._update_geometry(reframe=False)
-
-    def set_reduction(self, factor: int) -> None:
-        """Interactive level of detail: draw this view at 1/``factor`` of its viewport's size
-        in each direction (1 = full resolution), in the part of the window nearest its
-        origin; the GUI host scales that picture up to the window (viewer.ui.vtk_host).
-        The view's geometry (camera framing, pick, to_display) stays the full viewport's;
-        the overlay is laid out for the reduced size (its text scale is the host's)."""
-        k = max(1, int(factor))
-        if k == self.reduction:
-            return
-        self.reduction = k
-        x0, y0, x1, y1 = self.viewport
-        self.renderer.SetViewport(x0 / k, y0 / k, x1 / k, y1 / k)
 
     def _apply_interpolation(self) -> None:
         mode = "nearest" if self.interacting else self.interpolation
         {"linear": self.reslice.SetInterpolationModeToLinear,
          "cubic": self.reslice.SetInterpolationModeToCubic,
          "nearest": self.reslice.SetInterpolationModeToNearestNeighbor}[mode]()
-        self.image.linear = self.interpolation != "nearest"
+        self.image.linear = self.interpolation != "nearest" and not self.interacting
 
     def set_overlay_visible(self, visible: bool) -> None:
         self.show_overlay = visible
@@ -565,12 +553,11 @@ class SliceView:
     def prepare(self) -> None:
         """Bring overlays and camera up to date with the window size (call before Render)."""
         _, _, vw, vh = self._viewport_pixels()
-        k = self.reduction
         self._update_camera()
         if self.show_overlay:
             self._update_text()
-            self.overlay.layout((round(vw / k), round(vh / k)))
-            self.overlay.set_scale_bar(self.mm_per_pixel() * k)
+            self.overlay.layout((round(vw), round(vh)))
+            self.overlay.set_scale_bar(self.mm_per_pixel())
 
     def render(self) -> None:
         self.prepare()

@@ -17,7 +17,6 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QWidget
-from vtkmodules.vtkRenderingCore import vtkActor2D
 
 from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
@@ -43,9 +42,6 @@ class SliceViewport(StackViewport):
     # the viewport was emptied (its cell's banner and LUT follow what is shown)
     data_changed = Signal()
     SETTLE_MS = 200  # full quality again this long after the last wheel step
-    # while interacting, frames drawn at half the size in each direction and scaled up
-    # (VTKHost.frame_reduction): a quarter of the pixels to shade; full size on release
-    INTERACTIVE_REDUCTION = 2
 
     def __init__(self, parent: QWidget | None = None, plane: str = "acquisition") -> None:
         super().__init__(parent)
@@ -133,24 +129,10 @@ class SliceViewport(StackViewport):
         _, h = self.device_size()
         return 2.0 * self.view.fit_scale() / max(h, 1) / pixel_mm
 
-    def frame_reduction(self) -> int:
-        if not self._interacting or self.view is None:
-            return 1
-        known = set(self.view.overlay.actors())
-        if self.measure_layer is not None:
-            known.update(self.measure_layer.actors())
-        props = self.view.renderer.GetViewProps()
-        for n in range(props.GetNumberOfItems()):
-            prop = props.GetItemAsObject(n)
-            if isinstance(prop, vtkActor2D) and prop.GetVisibility() and prop not in known:
-                return 1  # a tool's 2-D layer that is not laid out for reduced frames
-        return self.INTERACTIVE_REDUCTION
-
     def prepare_frame(self) -> None:
         view = self.view
         if view is None:
             return
-        view.set_reduction(self.frame_reduction() if self.reduced_frames_possible() else 1)
         if self.model.true_size:
             view.set_zoom(self.true_size_zoom())
         self.show_corner_texts(view, self.model.corner_texts(tr))

@@ -14,9 +14,6 @@ Imported only once the main window is visible (it pulls in VTK, ~1-3 s cold).
   VTK's own framebuffer, which VTK would then copy to the window: that copy is a
   full-window shader pass on llvmpipe (~5 ms of a 1024x1024 frame, ~6 ms of CPU).
   Read-backs (:meth:`VTKHost.capture`) still render through VTK's framebuffer.
-* Interactive level of detail: while the user drags, a host may draw its scene at a
-  fraction of the window's size and scale it up when it reaches the window
-  (:meth:`VTKHost.frame_reduction`); the frame after the interaction is full size.
 * The widget's own VTK interactor style never sees an event: the viewport
   subclasses override Qt's event handlers and drive the models instead.
 """
@@ -46,8 +43,6 @@ log = logging.getLogger(__name__)
 _GL_READ_FRAMEBUFFER = 0x8CA8
 _GL_DRAW_FRAMEBUFFER = 0x8CA9
 _GL_BACK_LEFT = 0x0402
-_GL_COLOR_BUFFER_BIT = 0x4000
-_GL_LINEAR = 0x2601
 
 
 def offscreen_render_window() -> vtkRenderWindow:
@@ -99,7 +94,7 @@ class VTKHost(QVTKRenderWindowInteractor):
         self.render_window.SetFrameBlitModeToBlitToCurrent()
         self.frames = 0
         self._dirty = False
-        self._full_frame = False  # capture(): never a reduced frame, never a direct one
+        self._full_frame = False  # capture(): through VTK's framebuffer, never direct
         self._direct = False  # inside a direct frame (see _render_direct)
         self._direct_observed: set[int] = set()
         self.setMinimumSize(64, 64)
@@ -124,27 +119,19 @@ class VTKHost(QVTKRenderWindowInteractor):
     # capture()) may be drawn straight into the window: see _render_direct.
     direct_frames = False
 
-    def frame_reduction(self) -> int:
-        """1, or k > 1 for a frame drawn at 1/k of the window's size in each direction and
-        scaled up (subclasses, while the user drags: every renderer of the window must then
-        draw in the reduced part, see SliceView.set_reduction)."""
-        return 1
-
-    def reduced_frames_possible(self) -> bool:
-        return not self._full_frame and not self.render_window.GetOffScreenRendering()
+    def direct_frame_possible(self) -> bool:
+        return (self.direct_frames and not self._full_frame
+                and not self.render_window.GetOffScreenRendering())
 
     def render_now(self) -> None:
         self._dirty = False
         if not self.isVisible():
             return
-        k = self.frame_reduction() if self.reduced_frames_possible() else 1
         overlay = getattr(getattr(self, "view", None), "overlay", None)
         if overlay is not None:  # HiDPI: text and margins keep their size on screen
-            overlay.set_scale(self.device_ratio() / k)
+            overlay.set_scale(self.device_ratio())
         self.prepare_frame()
-        if k > 1:
-            self._render_reduced(k)
-        elif self.direct_frames and self.reduced_frames_possible():
+        if self.direct_frame_possible():
             self._render_direct()
         else:
             self.render_window.Render()
@@ -180,38 +167,6 @@ class VTKHost(QVTKRenderWindowInteractor):
         state.vtkglBindFramebuffer(_GL_READ_FRAMEBUFFER, 0)
         state.vtkglDrawBuffer(_GL_BACK_LEFT)
 
-    def _render_reduced(self, k: int) -> None:
-        """Render the (reduced) scene, then blit its bottom-left 1/k part scaled up to the
-        window's back buffer and swap: a quarter of the pixels to shade at k = 2. On
-        llvmpipe a 1024x1024 image costs ~16 ms a frame, a quarter of it ~4 ms; the scaled
-        blit replaces the same-size one VTK does anyway (~7 ms either way)."""
-        w = self.render_window
-        width, height = w.GetSize()
-        w.SwapBuffersOff()  # into VTK's render framebuffer only (no copies, no swap)
-        try:
-            w.Render()
-        finally:
-            w.SwapBuffersOn()
-        w.MakeCurrent()
-        state = w.GetState()
-        state.PushFramebufferBindings()
-        source = w.GetRenderFramebuffer()
-        source.Bind(_GL_READ_FRAMEBUFFER)
-        source.ActivateReadBuffer(0)
-        state.vtkglBindFramebuffer(_GL_DRAW_FRAMEBUFFER, 0)
-        state.vtkglDrawBuffer(_GL_BACK_LEFT)
-        state.vtkglViewport(0, 0, width, height)
-        state.vtkglScissor(0, 0, width, height)
-        # VTK's viewport pixels: int(x + 0.5) (vtkViewport::GetTiledSizeAndOrigin)
-        state.vtkglBlitFramebuffer(0, 0, int(width / k + 0.5), int(height / k + 0.5),
-                                   0, 0, width, height, _GL_COLOR_BUFFER_BIT, _GL_LINEAR)
-        state.PopFramebufferBindings()
-        w.SetFrameBlitModeToNoBlit()  # the window's buffer holds the frame already
-        try:
-            w.Frame()  # VTK's copy of the frame (read-backs) and glXSwapBuffers
-        finally:
-            w.SetFrameBlitModeToBlitToCurrent()
-
     # HiDPI across screens: QVTKRenderWindowInteractor takes the device pixel ratio of the
     # screen under the mouse cursor, so a viewport on a 100 % screen got a render window
     # twice its size while the cursor was on a 200 % one (and half the size the other way
@@ -234,7 +189,7 @@ class VTKHost(QVTKRenderWindowInteractor):
 
     def capture(self) -> np.ndarray:
         """The render window's pixels as RGB uint8 (rows, cols, 3), row 0 at the top
-        (a full-size frame, even while the user drags)."""
+        (rendered through VTK's framebuffer and read back from it)."""
         self._full_frame = True
         try:
             self.render_now()

@@ -59,7 +59,7 @@ class MeasurementLayer:
         return self._labels[n]
 
     def actors(self) -> list[vtkActor2D]:
-        """Every 2-D actor this layer draws (laid out for the view's reduction)."""
+        """Every 2-D actor this layer draws."""
         return [self.actor, *self._labels]
 
     def remove(self) -> None:
@@ -71,11 +71,10 @@ class MeasurementLayer:
         """Redraw ``model.measurements`` (and a pending first click) for the current camera."""
         left, bottom, _, _ = view._viewport_pixels()
         _, h = view.window.GetSize()
-        r = getattr(view, "reduction", 1)  # interactive frames drawn smaller (set_reduction)
 
         def px(p: np.ndarray) -> tuple[float, float]:
             x, y = view.to_display(p)
-            return (x - left) / r, ((h - y) - bottom) / r
+            return x - left, (h - y) - bottom
 
         normal, point = view.plane.normal, view.plane.point
         # HiDPI: labels as large as the overlay's text (OverlayLayer.set_scale)
