@@ -179,3 +179,36 @@ def test_store_names_only_complete_files_and_replaces_a_leftover(
         assert len(names) == 1 and next(iter(names)).endswith(".part")
     assert [p.name for p in final.parent.iterdir()] == [final.name]
     assert cache.has("1.2.3.4.5")
+
+
+def _summed(cache: Cache) -> int:
+    return int(cache._db.execute("SELECT COALESCE(SUM(size), 0) FROM instances").fetchone()[0])
+
+
+def test_eviction_check_keeps_a_running_total_instead_of_summing_the_index(
+    tmp_path: Path,
+) -> None:
+    cache = Cache(tmp_path)
+    for k in range(5):
+        _store(cache, f"6.{k}.1", study=f"6.{k}", size=1000)
+        cache.touch(f"6.{k}")
+        time.sleep(0.002)
+    statements: list[str] = []
+    cache._db.set_trace_callback(statements.append)
+    assert cache.evict(CacheLimits()) == []  # no limits: nothing read at all
+    assert not statements
+    assert cache.evict(CacheLimits(max_bytes=10**9, max_age_days=30)) == []  # counts once
+    _store(cache, "6.5.1", study="6.5", size=1000)
+    for k in range(3):
+        cache.store(
+            [_part10(f"6.6.{k}", "6.6", size=1000)],
+            study_uid="6.6", series_uid="1.2.3.4", sop_uid=f"6.6.{k}", deferred=True,
+        )  # fmt: skip
+    cache.flush()
+    statements.clear()
+    assert cache.evict(CacheLimits(max_bytes=10**9, max_age_days=30)) == []
+    assert not [s for s in statements if "instances" in s]  # no sum over the index
+    total = _summed(cache)
+    # over the limit: an exact count, then the least recently used studies go
+    assert cache.evict(CacheLimits(max_bytes=total - 1)) == ["6.0"]
+    assert cache.total_size() == _summed(cache) < total

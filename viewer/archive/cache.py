@@ -147,16 +147,20 @@ class Cache:
         self.root = Path(root) if root is not None else regard_home() / "cache"
         self.studies_dir = self.root / "studies"
         self.studies_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the database connection
+        self._rows_lock = threading.Lock()  # _pending, so that a flush blocks no writer
         self._known: set[tuple[str, str]] = set()  # (study, series) rows known to exist
         self._pending: list[tuple[Any, ...]] = []  # deferred instance rows (see flush)
-        self._folders: dict[tuple[str, str], tuple[str, str]] = {}  # series folders made
+        self._folders: dict[tuple[str, str], tuple[str, str, Path]] = {}  # series folders made
         self._db = sqlite3.connect(
             self.root / "index.sqlite", check_same_thread=False, isolation_level=None
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        # bytes indexed, as far as this object knows: counted once, then kept up to
+        # date by what it stores; None when unknown (see evict)
+        self._total: int | None = None
 
     def close(self) -> None:
         self.flush()
@@ -199,7 +203,7 @@ class Cache:
         """
         # os.path strings, one writev: this runs 600 times a second in writer threads
         # that share the GIL with the thread reading the network
-        folder, rel_folder = self._series_folder(study_uid, series_uid)
+        folder, rel_folder, folder_path = self._series_folder(study_uid, series_uid)
         name = f"{_safe(sop_uid)}.dcm"
         final = os.path.join(folder, name)
         try:
@@ -218,16 +222,12 @@ class Cache:
                 with contextlib.suppress(OSError):
                     os.unlink(part)
             raise
-        path = Path(final)
+        path = folder_path / name  # parses the name only, not the whole path
         now = time.time()
         row = (sop_uid, study_uid, series_uid, sop_class_uid, transfer_syntax, instance_number,
                os.path.join(rel_folder, name), size, now)  # fmt: skip
-        with self._lock:
-            if deferred:
-                self._pending.append(row)
-            else:
-                self._db.execute("INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)", row)
-            if (study_uid, series_uid) not in self._known:
+        if (study_uid, series_uid) not in self._known:
+            with self._lock:
                 self._db.execute(
                     "INSERT OR IGNORE INTO studies (study_uid, created, last_access) "
                     "VALUES (?,?,?)",
@@ -238,25 +238,39 @@ class Cache:
                     (series_uid, study_uid),
                 )
                 self._known.add((study_uid, series_uid))
-        if deferred and len(self._pending) >= 256:
+        if not deferred:
+            with self._lock:
+                self._db.execute("INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)", row)
+                self._grown(size)
+            return path
+        with self._rows_lock:
+            self._pending.append(row)
+            full = len(self._pending) >= 256
+        if full:
             self.flush()
         return path
 
-    def _series_folder(self, study_uid: str, series_uid: str) -> tuple[str, str]:
-        """A series' folder (created) and its path relative to the cache root."""
+    def _series_folder(self, study_uid: str, series_uid: str) -> tuple[str, str, Path]:
+        """A series' folder (created): as a string, relative to the cache root, as a Path."""
         key = (study_uid, series_uid)
         known = self._folders.get(key)
         if known is None:
             path = self.series_dir(study_uid, series_uid)
             path.mkdir(parents=True, exist_ok=True)
-            known = (str(path), str(path.relative_to(self.root)))
+            known = (str(path), str(path.relative_to(self.root)), path)
             self._folders[key] = known
         return known
 
     def flush(self) -> None:
-        """Write the deferred index rows in one transaction."""
+        """Write the deferred index rows in one transaction.
+
+        Rows are taken under the database lock, so a reader of the index that waited
+        for a flush in another thread sees them; writers only append to ``_pending``
+        (another lock) and go on while the transaction is written.
+        """
         with self._lock:
-            rows, self._pending = self._pending, []
+            with self._rows_lock:
+                rows, self._pending = self._pending, []
             if not rows:
                 return
             self._db.execute("BEGIN")
@@ -268,6 +282,7 @@ class Cache:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._grown(sum(row[7] for row in rows))
 
     def set_study_info(
         self, study_uid: str, info: Mapping[str, Any], source: str | None = None
@@ -384,10 +399,19 @@ class Cache:
         ]  # fmt: skip
 
     def total_size(self) -> int:
+        """Bytes of the indexed instances (a sum over the whole index)."""
         with self._lock:
-            return int(
+            total = int(
                 self._db.execute("SELECT COALESCE(SUM(size), 0) FROM instances").fetchone()[0]
             )
+            self._total = total
+        return total
+
+    def _grown(self, size: int) -> None:
+        """Count ``size`` more bytes indexed (caller holds the lock). A replaced row is
+        counted twice: the total errs on the high side, which only costs an exact sum."""
+        if self._total is not None:
+            self._total += size
 
     def touch(self, study_uid: str) -> None:
         """Mark a study as just used (for least-recently-used eviction)."""
@@ -415,6 +439,7 @@ class Cache:
         import shutil
 
         with self._lock:
+            self._total = None  # counted again when next needed (eviction is rare)
             self._known = {k for k in self._known if k[0] != study_uid}
             self._folders = {k: v for k, v in self._folders.items() if k[0] != study_uid}
             self._db.execute("DELETE FROM instances WHERE study_uid=?", (study_uid,))
@@ -430,27 +455,52 @@ class Cache:
         limits = limits or CacheLimits.from_config()
         now = time.time() if now is None else now
         evicted: list[str] = []
+        if limits.max_bytes <= 0 and limits.max_age_days <= 0:
+            return evicted
+        # Called after every retrieve: the running total (exact once over the limit)
+        # and the studies' ages decide whether anything is to go, without a sum over
+        # the whole index each time. Bytes another process indexed meanwhile are seen
+        # at the next exact count (a new Cache, or once this one's total says over).
+        with self._lock:
+            total = self._total
+        if total is None or (limits.max_bytes > 0 and total > limits.max_bytes):
+            total = self.total_size()
+        oldest = now - limits.max_age_days * 86400 if limits.max_age_days > 0 else None
+        if not (limits.max_bytes > 0 and total > limits.max_bytes):
+            if oldest is None:
+                return evicted
+            where = "pinned = 0 AND last_access < ?"
+            args: tuple[float, ...] = (oldest,)
+        else:
+            where, args = "pinned = 0", ()
         with self._lock:
             rows = self._db.execute(
-                "SELECT s.study_uid, s.last_access, COALESCE(SUM(i.size), 0) FROM studies s "
-                "LEFT JOIN instances i ON i.study_uid = s.study_uid WHERE s.pinned = 0 "
-                "GROUP BY s.study_uid ORDER BY s.last_access ASC"
+                f"SELECT study_uid, last_access FROM studies WHERE {where} "
+                "ORDER BY last_access ASC",
+                args,
             ).fetchall()
-        total = self.total_size()
         kept = set(keep)
-        for study_uid, last_access, size in rows:
+        for study_uid, last_access in rows:
             if study_uid in kept:
                 continue
             too_old = limits.max_age_days > 0 and now - last_access > limits.max_age_days * 86400
             too_big = limits.max_bytes > 0 and total > limits.max_bytes
             if not (too_old or too_big):
                 continue
+            size = self._study_size(study_uid)
             self.delete_study(study_uid)
             total -= size
             evicted.append(study_uid)
         if evicted:
             log.info("cache: evicted %d studies", len(evicted))
         return evicted
+
+    def _study_size(self, study_uid: str) -> int:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(SUM(size), 0) FROM instances WHERE study_uid=?", (study_uid,)
+            ).fetchone()
+        return int(row[0])
 
     def check(self, deep: bool = False) -> IntegrityReport:
         """Verify and repair the cache (index rows vs files).
@@ -490,6 +540,7 @@ class Cache:
 
     def _drop(self, inst: CachedInstance) -> None:
         with self._lock:
+            self._total = None
             self._db.execute("DELETE FROM instances WHERE sop_uid=?", (inst.sop_uid,))
         inst.path.unlink(missing_ok=True)
 
@@ -508,6 +559,7 @@ class Cache:
             return False
         number = ds.get("InstanceNumber")
         with self._lock:
+            self._total = None
             self._db.execute(
                 "INSERT OR REPLACE INTO instances VALUES (?,?,?,?,?,?,?,?,?)",
                 (
