@@ -76,6 +76,7 @@ class _Reader:
         self.pool: list[bytearray] = []
         self.pooled = 0  # bytes in the pool
         self.lowat = 1
+        self.poller: Any = None  # select.poll() of the socket, made on first use
 
     def _recv(self, size: int = 1 << 13) -> bytes:
         # small: what comes after part headers is the next body, better read by read_exact
@@ -169,24 +170,26 @@ class _Reader:
             self.buf += data
 
     def splice_in(self, pipe: int, n: int) -> int:
-        """Move up to ``n`` bytes from the socket into ``pipe``; 0 once the pipe is full."""
-        fd = self.sock.fileno()
-        while True:
-            try:
-                k = os.splice(fd, pipe, n, flags=_SPLICE_F_NONBLOCK)
-            except BlockingIOError:  # no data yet (a socket with a timeout is non-blocking)
-                if select.select([fd], [], [], 0)[0]:
-                    return 0  # data waits, so the pipe is full
-                if not select.select([fd], [], [], self.timeout)[0]:
-                    raise ArchiveTimeout(
-                        f"{self.where} sent nothing for {self.timeout:.0f} s"
-                    ) from None
-                continue
-            except OSError as exc:
-                raise ArchiveError(f"{self.where}: connection lost: {exc}") from exc
-            if not k:
-                raise ProtocolError(f"{self.where}: response truncated in the middle of a part")
-            return k
+        """Move up to ``n`` bytes from the socket into ``pipe``; 0 once the pipe is full.
+
+        Waits first (poll honours SO_RCVLOWAT: one wake-up once the part's rest is
+        there), then splices: two calls a part. A socket with a timeout is
+        non-blocking, so a splice that finds nothing after the wait means a full pipe.
+        """
+        if self.poller is None:
+            self.poller = select.poll()
+            self.poller.register(self.sock.fileno(), select.POLLIN)
+        if not self.poller.poll(self.timeout * 1000):
+            raise ArchiveTimeout(f"{self.where} sent nothing for {self.timeout:.0f} s")
+        try:
+            k = os.splice(self.sock.fileno(), pipe, n, flags=_SPLICE_F_NONBLOCK)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            raise ArchiveError(f"{self.where}: connection lost: {exc}") from exc
+        if not k:
+            raise ProtocolError(f"{self.where}: response truncated in the middle of a part")
+        return k
 
     def piped_part(self, size: int, pipes: _Pipes) -> PipedPart:
         """The next ``size`` bytes as a :class:`PipedPart`."""

@@ -159,17 +159,32 @@ class _Writer:
             item = self._take()
             if item is None:
                 return
-            try:
-                if self.cancel is None or not self.cancel.is_set():
-                    self.run.store(*item)  # else dropped: a cancel stops the writing too
-            except BaseException as exc:
-                self.errors.append(exc)
-            finally:
-                self._done(item)
-                item = None  # let go of the part's buffer now: the reader reuses it
+            self._write(item)
+            item = None  # let go of the part's buffer now: the reader reuses it
+
+    def _write(self, item: tuple[Any, ...]) -> None:
+        try:
+            if self.cancel is None or not self.cancel.is_set():
+                self.run.store(*item)  # else dropped: a cancel stops the writing too
+        except BaseException as exc:
+            self.errors.append(exc)
+        finally:
+            self._done(item)
 
     def close(self) -> None:
-        """Write what is queued, stop the threads; raise the first storing error."""
+        """Write what is queued, stop the threads; raise the first storing error.
+
+        The closing thread (the network one, idle now) writes queued items too: the
+        last parts arrive faster than two writers store them, and the retrieve is
+        over only once they are stored.
+        """
+        while True:
+            with self.filled:
+                item = self.queue.popleft() if self.queue else None
+            if item is None:
+                break
+            self._write(item)
+            item = None
         with self.filled:
             self.queue.extend([None] * len(self.threads))
             self.filled.notify_all()
@@ -256,11 +271,11 @@ class _Run:
                 self.paths.append(path)
                 if self.first_at is None:
                     self.first_at = time.monotonic()
-                snapshot = self.snapshot()
+                snapshot = self.snapshot() if self.progress is not None else None
             if self.on_instance is not None:
                 self.on_instance(path)
-            if self.progress is not None:
-                self.progress(snapshot)
+            if snapshot is not None:
+                self.progress(snapshot)  # type: ignore[misc]
 
     def submit(
         self,
