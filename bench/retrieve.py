@@ -80,6 +80,11 @@ from viewer.archive.orthanc import OrthancServer, start_orthanc
 from viewer.archive.retrieve import Retriever
 
 LOCAL_AET = "REGARDBENCH"
+# Orthanc 1.10 keeps a copy of the files it reads in a 128 MB memory cache by default:
+# a 315 MB series never fits, so each instance of each retrieve was copied into it
+# and evicted again (~0.05 s of Orthanc's CPU for WADO-RS, the same for C-GET). Off,
+# Orthanc reads the files from the page cache, as it did before 1.10.
+ORTHANC_SETTINGS: dict[str, Any] = {"MaximumStorageCacheSize": 0}
 
 
 class _Slices:
@@ -142,6 +147,36 @@ def _empty(folder: Path) -> None:
             os.truncate(path, 0)
 
 
+def _spread(folder: Path) -> None:
+    """Have ext4 place each folder made in ``folder`` in a block group of its own choice
+    (the "top directory" flag, ``chattr +T``), away from the recently deleted inodes.
+
+    On an ext4 without a journal (this build machine) creating a file scans the inodes
+    of its block group deleted in the last 30 s to 6 min (``recently_deleted()``);
+    the files other sessions' tests delete, or the ~11,000 of the previous run of this
+    bench, made each contender's 600 files cost 0.3-0.6 s of CPU more in the kernel,
+    growing run after run. Spread, a contender's folder lands in a group with many
+    free inodes instead (600 files: 0.02-0.08 s instead of 0.06-0.62 s after 11,000
+    deletions). A journaled ext4 (any user's disk) never does that scan. The same
+    for every contender; nothing happens elsewhere than on ext4.
+    """
+    import fcntl
+    import struct
+
+    get_flags, set_flags, topdir = 0x80086601, 0x40086602, 0x00020000  # linux/fs.h
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        flags = struct.unpack("l", fcntl.ioctl(fd, get_flags, bytes(8)))[0]
+        fcntl.ioctl(fd, set_flags, struct.pack("l", flags | topdir))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _fresh(work: Path, name: str) -> Path:
     """A new, empty folder for one timed run (never the folder of an earlier run)."""
     for n in range(1, 10_000):
@@ -192,6 +227,83 @@ def run_getscu(server: OrthancServer, study: str, series: str, out: Path) -> dic
     }
 
 
+class Timeline:
+    """Moments of one Regard retrieve, in seconds from the start of the measured span
+    (``--timeline``): the series request sent, the series stream's first and last part
+    received, the first and last instance stored, the writers done, the end.
+
+    Wraps a few functions of ``viewer.archive`` (a measuring aid: nothing else changes).
+    """
+
+    STEPS = ("study query", "request sent", "first image", "first part", "last part",
+             "last stored", "writers done", "end")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.start = 0.0
+        self.marks: dict[str, float] = {}
+        self.runs: list[dict[str, float]] = []
+
+    def mark(self, step: str, first: bool = False) -> None:
+        if not (first and step in self.marks):
+            self.marks[step] = time.perf_counter() - self.start
+
+    def begin(self) -> None:
+        self.marks = {}
+        self.start = time.perf_counter()
+
+    def end(self) -> None:
+        self.mark("end")
+        self.runs.append(self.marks)
+
+    def install(self) -> None:
+        from viewer.archive import dicomweb, retrieve
+
+        def wrap(owner: Any, name: str, before: Any = None, after: Any = None) -> None:
+            inner = getattr(owner, name)
+
+            def outer(*args: Any, **kwargs: Any) -> Any:
+                if before is not None:
+                    before(*args, **kwargs)
+                out = inner(*args, **kwargs)
+                if after is not None:
+                    after(*args, **kwargs)
+                return out
+
+            setattr(owner, name, outer)
+
+        def parts(url: str, *args: Any, **kwargs: Any) -> Any:
+            series = "/instances/" not in url  # the first image comes by its own request
+            for part in stream_parts(url, *args, **kwargs):
+                if series:
+                    self.mark("first part", first=True)
+                    self.mark("last part")
+                yield part
+
+        stream_parts = dicomweb.stream_parts
+        dicomweb.stream_parts = parts  # type: ignore[assignment]
+        wrap(dicomweb.DicomWebClient, "send_retrieve", after=lambda *a: self.mark("request sent"))
+        wrap(retrieve._Run, "store", after=lambda *a, **k: self.mark("last stored"))
+        wrap(retrieve._Writer, "close", after=lambda *a: self.mark("writers done"))
+
+    def report(self) -> str:
+        lines = ["timeline of each Regard retrieve, ms from the start (the study query first):"]
+        head = " ".join(f"{step:>12}" for step in self.STEPS)
+        lines.append(head)
+        for marks in [*self.runs, {}]:
+            if not marks:  # the medians
+                marks = {
+                    step: statistics.median(r.get(step, float("nan")) for r in self.runs)
+                    for step in self.STEPS
+                }
+                lines.append("median:")
+            cells = [marks.get(step, float("nan")) * 1000 for step in self.STEPS]
+            lines.append(" ".join(f"{c:12.0f}" for c in cells))
+        return "\n".join(lines)
+
+
+TIMELINE: Timeline | None = None
+
+
 def run_regard(
     address: str, associations: int, study: str, series: str, home: Path
 ) -> dict[str, float]:
@@ -201,20 +313,29 @@ def run_regard(
     cache = Cache(home)
     node = parse_address(address, name="bench", timeout=30, associations=associations)
     first: dict[str, float] = {}
+    timeline = TIMELINE if "dicom-web" in address else None
     cpu = _cpu()
     started = time.perf_counter()
+    if timeline is not None:
+        timeline.begin()
     retriever = Retriever(node, cache, LocalAE(LOCAL_AET, timeout=30))
     found = retriever.query("study", {"StudyInstanceUID": study})
+    if timeline is not None:
+        timeline.mark("study query")
 
     def on_instance(path: Path) -> None:
         if not first:
             first["stored"] = time.perf_counter() - started
+            if timeline is not None:
+                timeline.mark("first image")
             dcmread(path).pixel_array  # noqa: B018 - decode it, as the viewer would
             first["decoded"] = time.perf_counter() - started
 
     result = retriever.retrieve(study, series, on_instance=on_instance, study_info=found[0])
     seconds = time.perf_counter() - started
     cpu = _cpu() - cpu
+    if timeline is not None:
+        timeline.end()
     cache.close()
     _empty(home)
     return {
@@ -283,6 +404,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave this run's files (emptied) instead of deleting them at the end: "
+        "on ext4 without a journal a run within minutes of deleting ~11,000 files pays "
+        "for it (see _spread); delete the folder printed later",
+    )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="print when each step of the WADO-RS retrieves happened (see Timeline)",
+    )
+    parser.add_argument(
+        "--orthanc",
+        type=json.loads,
+        default=ORTHANC_SETTINGS,
+        metavar="JSON",
+        help="Orthanc settings over the test ones, the same for every contender "
+        f"(default {json.dumps(ORTHANC_SETTINGS)})",
+    )
+    parser.add_argument(
         "--delete-between",
         action="store_true",
         help="delete each run's files right after it (as before 2026-11-23) instead of "
@@ -291,13 +432,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pynetdicom").setLevel(logging.CRITICAL)
+    global TIMELINE
+    if args.timeline:
+        TIMELINE = Timeline()
+        TIMELINE.install()
 
     t = time.perf_counter()
     files = make_series(args.data / f"ct{args.images}", args.images)
     print(f"series: {len(files)} files ({time.perf_counter() - t:.1f} s)", file=sys.stderr)
     study, series = _series_uids(files[0])
     work = Path(tempfile.mkdtemp(prefix="regard-bench-"))
-    server = start_orthanc(work / "orthanc")
+    _spread(work)
+    server = start_orthanc(work / "orthanc", extra=args.orthanc)
     try:
         t = time.perf_counter()
         server.store_files(files)
@@ -317,6 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.warmup):
             for name in chosen:
                 contenders[name]()
+        if TIMELINE is not None:
+            TIMELINE.runs.clear()
         pid = server.process.pid if server.process is not None else 0
         for _ in range(args.repeat):  # interleaved, so a noisy moment hits everyone
             for name in chosen:
@@ -330,7 +478,10 @@ def main(argv: list[str] | None = None) -> int:
         report: dict[str, Any] = {name: summarize(r) for name, r in runs.items()}
     finally:
         server.stop(graceful=False)
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep:
+            print(f"files of this run left (emptied) in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     if "getscu" in report:
         base = report["getscu"]["mb_per_s"]
         for name in report:
@@ -341,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
                 for r, g in zip(runs[name], runs["getscu"], strict=True)
             ]
     report["config"] = {"images": args.images, "associations": args.associations,
-                        "repeat": args.repeat}  # fmt: skip
+                        "repeat": args.repeat, "orthanc": args.orthanc}  # fmt: skip
     if args.json:
         print(json.dumps(report, indent=1))
     else:
@@ -355,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             cells += f" {r['cpu_s']:6.3f} {r['archive_cpu_s']:13.3f}"
             each = " ".join(f"{x:.2f}" for x in r.get("ratio_per_repeat", []))
             print(f"{name:8} {cells} {ratio:9.2f}  {each:>24}  {r['all_seconds']}")
+    if TIMELINE is not None and TIMELINE.runs:
+        print(TIMELINE.report())
     return 0
 
 
