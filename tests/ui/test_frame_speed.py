@@ -9,6 +9,8 @@ X server's copy a wrong blit to the window would go unnoticed.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -104,3 +106,27 @@ def test_a_drag_draws_unfiltered_frames_and_the_release_the_full_quality_one(
     grid.render_all()
     fresh = grid.viewports[1].capture()
     assert np.array_equal(released, fresh)
+
+
+def test_the_three_planes_are_drawn_together_on_worker_threads(
+        qtbot, grid, phantom, monkeypatch) -> None:
+    """A crosshair move re-renders the three planes at once (vtk_host.render_together), each
+    on a worker thread, and what reaches the screen is each window's own frame."""
+    planes = _mpr(grid, phantom)
+    qtbot.wait(50)  # the paints of showing the layout
+    threads: list[str] = []
+    for vp in planes:
+        def spy(draw=vp._draw_frame) -> None:
+            threads.append(threading.current_thread().name)
+            draw()
+        monkeypatch.setattr(vp, "_draw_frame", spy)
+    grid.set_crosshair(grid.mpr.point + np.array([5.0, -4.0, 3.0]))
+    qtbot.waitUntil(lambda: not any(vp._dirty for vp in planes))
+    drawn = list(threads)
+    assert len(drawn) == 3
+    assert all(name.startswith("frame") for name in drawn), drawn
+    for vp in planes:  # the UI thread can draw the windows again (contexts released)
+        shown = screen_rgb(vp)
+        rendered = vp.capture()
+        assert rendered.std() > 5
+        assert np.array_equal(shown, rendered), vp.model.plane_name

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -137,14 +138,23 @@ class _Texture:
 
 
 class TextureCache:
-    """LRU cache of rasterised text blocks as vtkImageData (bottom-up rows, as VTK wants)."""
+    """LRU cache of rasterised text blocks as vtkImageData (bottom-up rows, as VTK wants).
+
+    Thread-safe: tool layers fill their labels while a frame is drawn, and frames of
+    several windows are drawn at once (viewer.ui.vtk_host.render_together)."""
 
     def __init__(self, capacity: int = 256) -> None:
         self.capacity = capacity
         self._items: OrderedDict[tuple[str, int, tuple[int, ...], str], _Texture] = OrderedDict()
         self.misses = 0
+        self._lock = threading.Lock()
 
     def get(self, text: str, size: int, color: tuple[int, int, int, int], align: str) -> _Texture:
+        with self._lock:
+            return self._get(text, size, color, align)
+
+    def _get(self, text: str, size: int, color: tuple[int, int, int, int], align: str
+             ) -> _Texture:
         key = (text, size, tuple(color), align)
         hit = self._items.get(key)
         if hit is not None:

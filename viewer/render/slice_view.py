@@ -238,13 +238,16 @@ class SliceView:
 
     def _refresh_image(self) -> None:
         """The resliced values through window/level and the grey table into the texture
-        (when the slice, the window or the table changed)."""
-        self.reslice.Update()
-        out = self.reslice.GetOutput()
-        key = (out.GetMTime(), self.width, self.center, id(self._levels))
+        (when the slice, the volume's voxels, the window or the table changed). Called by
+        :meth:`prepare`, and again when the frame is drawn, where it then does nothing:
+        a frame drawn on another thread runs no VTK pipeline (viewer.ui.vtk_host)."""
+        key = (self.reslice.GetMTime(), self.data.image.GetMTime(), self.width, self.center,
+               id(self._levels))
         if key == self._image_key:
             return
+        self.reslice.Update()
         self._image_key = key
+        out = self.reslice.GetOutput()
         vw, vl = vtk_window_level(self.center, self.width)
         rgba = self._grey.rgba(image_to_numpy(out), vw, vl, self._levels)
         (ox, oy, _), (sx, sy, _) = out.GetOrigin(), out.GetSpacing()
@@ -558,6 +561,7 @@ class SliceView:
             self._update_text()
             self.overlay.layout((round(vw), round(vh)))
             self.overlay.set_scale_bar(self.mm_per_pixel())
+        self._refresh_image()
 
     def render(self) -> None:
         self.prepare()

@@ -42,6 +42,7 @@ class SliceViewport(StackViewport):
     # the viewport was emptied (its cell's banner and LUT follow what is shown)
     data_changed = Signal()
     SETTLE_MS = 200  # full quality again this long after the last wheel step
+    threaded_frames = True  # prepare_frame() does the reslice and grey mapping
 
     def __init__(self, parent: QWidget | None = None, plane: str = "acquisition") -> None:
         super().__init__(parent)
@@ -128,6 +129,10 @@ class SliceViewport(StackViewport):
         pixel_mm = float(self.view.volume.geometry.spacing[0])
         _, h = self.device_size()
         return 2.0 * self.view.fit_scale() / max(h, 1) / pixel_mm
+
+    def content_key(self) -> object:
+        view = self.view
+        return None if view is None else (id(view), id(view.data))
 
     def prepare_frame(self) -> None:
         view = self.view

@@ -14,6 +14,10 @@ Imported only once the main window is visible (it pulls in VTK, ~1-3 s cold).
   VTK's own framebuffer, which VTK would then copy to the window: that copy is a
   full-window shader pass on llvmpipe (~5 ms of a 1024x1024 frame, ~6 ms of CPU).
   Read-backs (:meth:`VTKHost.capture`) still render through VTK's framebuffer.
+* Frames of several windows (the MPR's three planes after a crosshair move) are drawn at
+  once, one thread each (:func:`render_together`): each window has its own OpenGL
+  context and X connection, VTK's wrappers release the GIL while they draw, and the
+  scene is brought up to date on the UI thread first, so the threads only draw.
 * The widget's own VTK interactor style never sees an event: the viewport
   subclasses override Qt's event handlers and drive the models instead.
 """
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import shiboken6
@@ -97,15 +103,14 @@ class VTKHost(QVTKRenderWindowInteractor):
         self._full_frame = False  # capture(): through VTK's framebuffer, never direct
         self._direct = False  # inside a direct frame (see _render_direct)
         self._direct_observed: set[int] = set()
+        self._drawn_key: object = None
         self.setMinimumSize(64, 64)
 
     # VTK's interactor must not handle events (our subclasses do): keep the base's
-    # paint/resize plumbing but route painting through render_now().
+    # paint/resize plumbing but route painting through the frame queue, where the paints
+    # of showing, resizing and exposing a window in one event-loop turn make one frame.
     def paintEvent(self, event: object) -> None:
-        if self.frames == 0:
-            _queue_frame(self)
-        else:
-            self.render_now()
+        self.request_render()
 
     def request_render(self) -> None:
         if not self._dirty:
@@ -118,24 +123,52 @@ class VTKHost(QVTKRenderWindowInteractor):
     # Flat scenes (no depth between layers, no read-back of VTK's framebuffer outside
     # capture()) may be drawn straight into the window: see _render_direct.
     direct_frames = False
+    # prepare_frame() leaves nothing but drawing to the render (no pipeline update, no Qt
+    # call while VTK draws): the frame may be drawn on another thread (render_together)
+    threaded_frames = False
+
+    def content_key(self) -> object:
+        """What the host shows (subclasses): frames of the same content are cheap and may
+        be drawn together; the first frame of new content (textures, shaders, pipelines
+        made) is drawn in an event-loop turn of its own."""
+        return None
+
+    def warm(self) -> bool:
+        """Its last frame showed what it shows now (see content_key)."""
+        return self.frames > 0 and self._drawn_key == self.content_key()
 
     def direct_frame_possible(self) -> bool:
         return (self.direct_frames and not self._full_frame
                 and not self.render_window.GetOffScreenRendering())
 
     def render_now(self) -> None:
+        if self._begin_frame():
+            self._draw_frame()
+
+    def _begin_frame(self) -> bool:
+        """The scene brought up to date for a frame (UI thread); False: nothing to draw."""
         self._dirty = False
         if not self.isVisible():
-            return
+            return False
         overlay = getattr(getattr(self, "view", None), "overlay", None)
         if overlay is not None:  # HiDPI: text and margins keep their size on screen
             overlay.set_scale(self.device_ratio())
         self.prepare_frame()
+        self.frames += 1
+        self._drawn_key = self.content_key()
+        return True
+
+    def _draw_frame(self) -> None:
         if self.direct_frame_possible():
             self._render_direct()
         else:
             self.render_window.Render()
-        self.frames += 1
+
+    def _draw_frame_in_thread(self) -> None:
+        try:
+            self._draw_frame()
+        finally:  # the UI thread may draw this window next (a paint, a capture)
+            self.render_window.ReleaseCurrent()
 
     def _render_direct(self) -> None:
         """Render every renderer straight into the window's back buffer, then swap.
@@ -224,9 +257,45 @@ def _queue_frame(host: VTKHost) -> None:
         QTimer.singleShot(0, _render_next_frame)
 
 
+_draw_pool: list[ThreadPoolExecutor] = []
+
+
+def render_together(hosts: Sequence[VTKHost]) -> None:
+    """Render the frames of several hosts, drawing those that allow it (``threaded_frames``,
+    a direct frame, the content of their last frame) at the same time on worker threads.
+
+    Each scene is prepared on the UI thread, then its drawing handed to a thread while the
+    next one is prepared; returns when every frame is on screen. On two cores the drawing
+    of one window (llvmpipe's threads) overlaps the preparation and drawing of the others.
+    """
+    together = [h for h in hosts if h.threaded_frames and h.warm()
+                and h.direct_frame_possible()]
+    for host in hosts:
+        if host not in together:
+            host.render_now()
+    if len(together) < 2:
+        for host in together:
+            host.render_now()
+        return
+    if not _draw_pool:
+        _draw_pool.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="frame"))
+    for host in together:  # a context current on the UI thread cannot be made current on
+        host.render_window.ReleaseCurrent()  # another one
+    futures = [_draw_pool[0].submit(host._draw_frame_in_thread)
+               for host in together if host._begin_frame()]
+    for future in futures:
+        future.result()
+
+
 def _render_next_frame() -> None:
     _frame_pending[0] = False
-    while _frame_queue:
+    batch = [h for h in _frame_queue if shiboken6.isValid(h) and h._dirty and h.warm()
+             and h.threaded_frames and h.isVisible()]
+    if len(batch) > 1:  # frames of windows drawn before: all at once (render_together)
+        for host in batch:
+            _frame_queue.remove(host)
+        render_together(batch)
+    while _frame_queue and len(batch) < 2:
         host = _frame_queue.popleft()
         # the widget may have been deleted (layout change) before its queued frame
         if shiboken6.isValid(host) and (host._dirty or host.frames == 0):
