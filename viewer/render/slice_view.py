@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL factories)
 from vtkmodules.vtkCommonCore import vtkPoints, vtkUnsignedCharArray
-from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkImagingCore import vtkImageReslice
 from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer, vtkRenderWindow
@@ -118,7 +118,12 @@ class SliceView:
         self.window.AddRenderer(self.renderer)
 
         self.reslice = vtkImageReslice()
-        self.reslice.SetInputData(self.data.image)
+        # the views of one volume share its voxels but not its vtkImageData: a pipeline
+        # updates its input's bookkeeping, and the views' frames may be drawn at once on
+        # several threads (viewer.ui.vtk_host.render_together)
+        self._input = vtkImageData()
+        self._input.ShallowCopy(self.data.image)
+        self.reslice.SetInputData(self._input)
         self.reslice.SetOutputDimensionality(2)
         self.reslice.SetInterpolationModeToLinear()
         self.reslice.SetBackgroundLevel(self.data.range[0])
@@ -238,10 +243,9 @@ class SliceView:
 
     def _refresh_image(self) -> None:
         """The resliced values through window/level and the grey table into the texture
-        (when the slice, the volume's voxels, the window or the table changed). Called by
-        :meth:`prepare`, and again when the frame is drawn, where it then does nothing:
-        a frame drawn on another thread runs no VTK pipeline (viewer.ui.vtk_host)."""
-        key = (self.reslice.GetMTime(), self.data.image.GetMTime(), self.width, self.center,
+        (when the slice, the voxels, the window or the table changed), when the frame is
+        drawn (possibly on a worker thread: this view's own pipeline and arrays only)."""
+        key = (self.reslice.GetMTime(), self._input.GetMTime(), self.width, self.center,
                id(self._levels))
         if key == self._image_key:
             return
@@ -561,7 +565,6 @@ class SliceView:
             self._update_text()
             self.overlay.layout((round(vw), round(vh)))
             self.overlay.set_scale_bar(self.mm_per_pixel())
-        self._refresh_image()
 
     def render(self) -> None:
         self.prepare()

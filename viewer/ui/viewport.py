@@ -42,7 +42,7 @@ class SliceViewport(StackViewport):
     # the viewport was emptied (its cell's banner and LUT follow what is shown)
     data_changed = Signal()
     SETTLE_MS = 200  # full quality again this long after the last wheel step
-    threaded_frames = True  # prepare_frame() does the reslice and grey mapping
+    threaded_frames = True  # the reslice and grey mapping run when the frame is drawn
 
     def __init__(self, parent: QWidget | None = None, plane: str = "acquisition") -> None:
         super().__init__(parent)

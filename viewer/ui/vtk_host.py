@@ -16,8 +16,8 @@ Imported only once the main window is visible (it pulls in VTK, ~1-3 s cold).
   Read-backs (:meth:`VTKHost.capture`) still render through VTK's framebuffer.
 * Frames of several windows (the MPR's three planes after a crosshair move) are drawn at
   once, one thread each (:func:`render_together`): each window has its own OpenGL
-  context and X connection, VTK's wrappers release the GIL while they draw, and the
-  scene is brought up to date on the UI thread first, so the threads only draw.
+  context and X connection, VTK's wrappers and numpy release the GIL while they work, and
+  what needs Qt is done on the UI thread first.
 * The widget's own VTK interactor style never sees an event: the viewport
   subclasses override Qt's event handlers and drive the models instead.
 """
@@ -123,8 +123,9 @@ class VTKHost(QVTKRenderWindowInteractor):
     # Flat scenes (no depth between layers, no read-back of VTK's framebuffer outside
     # capture()) may be drawn straight into the window: see _render_direct.
     direct_frames = False
-    # prepare_frame() leaves nothing but drawing to the render (no pipeline update, no Qt
-    # call while VTK draws): the frame may be drawn on another thread (render_together)
+    # after prepare_frame() a frame touches only this host's own VTK objects and arrays
+    # (no Qt call, no pipeline sharing a data object with another host's): it may be
+    # drawn on a worker thread (render_together)
     threaded_frames = False
 
     def content_key(self) -> object:
