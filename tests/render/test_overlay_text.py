@@ -1,9 +1,12 @@
-"""Overlay text blocks built from cached lines are Pillow's whole-block drawing, pixel for pixel."""
+"""Overlay text: Pillow's glyphs in the text colour over a one-pixel black outline; blocks
+built from cached lines are the whole-block drawing, pixel for pixel."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+from PIL import Image, ImageDraw
 
 from viewer.render import overlay
 
@@ -38,3 +41,22 @@ def test_only_the_changed_line_is_drawn_again() -> None:
     after = overlay._line.cache_info()
     assert after.misses - before.misses == 1
     assert after.hits - before.hits == 2
+
+
+@pytest.mark.parametrize("text", ["Position H 12.5 mm", "Image 12/600", "gjpq yÿ"])
+def test_a_line_is_pillows_glyphs_over_a_one_pixel_black_outline(text: str) -> None:
+    rgba = overlay.rasterize_text(text, 14, overlay.YELLOW)
+    # oracle: Pillow's own drawing of the glyphs, 2 px from the edges
+    font = overlay._font(14)
+    x0, y0, _, _ = font.getbbox(text)
+    mask = Image.new("L", (rgba.shape[1], rgba.shape[0]), 0)
+    ImageDraw.Draw(mask).text((2 - x0, 2 - y0), text, font=font, fill=255)
+    glyphs = np.asarray(mask).astype(int)
+    halo = sliding_window_view(np.pad(glyphs, 1), (3, 3)).max(axis=(-1, -2))
+    np.testing.assert_array_equal(rgba[..., 3] > 0, halo > 0)  # outline: 1 px around the ink
+    full = glyphs == 255
+    assert full.sum() > 5
+    assert (rgba[full][:, :3] == overlay.YELLOW[:3]).all()  # the text colour where fully inked
+    edge = (halo == 255) & (glyphs == 0)
+    assert edge.sum() > 5
+    assert (rgba[edge] == (0, 0, 0, 255)).all()  # opaque black around it

@@ -72,30 +72,36 @@ def rasterize_text(
     return _rasterize(text, size, color, align)
 
 
-def _left_block(text: str, size: int, color: tuple[int, ...]) -> np.ndarray | None:
-    """A left-aligned block made of cached lines, pixel for pixel as Pillow draws it whole.
+# the outline: each pixel within one pixel (3x3) of a glyph's coverage. Pillow's own
+# stroke (FreeType's stroker, stroke_width=1) looks the same but costs ~0.5 ms a line,
+# twice the glyphs themselves: the slice position's line changes at every step
+_OUTLINE = 1
+_MARGIN = _OUTLINE + 1
+_SPACING = 6  # pixels between lines below the "A" box (Pillow's 4 + the stroke's 2 before)
 
-    The outline makes Pillow ~4x slower per block (3.2 ms for four lines), and a corner's
-    block changes on every slice step (its position line): only the new lines are drawn.
-    Pillow draws line i at the block's origin + (0, i * spacing), all at whole pixels;
-    when the lines' boxes do not overlap (else None), pasting them is what Pillow draws.
-    """
+
+def _left_block(text: str, size: int, color: tuple[int, ...]) -> np.ndarray | None:
+    """A left-aligned block made of cached lines, pixel for pixel what :func:`_rasterize`
+    draws for the whole block: Pillow draws line i at the block's origin + (0, i * line
+    height), at whole pixels, so when the outlined lines do not touch (else None) pasting
+    them is the same picture. A corner's block changes at every slice step (its position
+    line): only the new lines are drawn."""
     font = _font(size)
-    spacing = font.getbbox("A", stroke_width=1)[3] + 1 + 4  # PIL.ImageText._split
-    lines = [(_line(line, size, color), line) for line in text.split("\n")]
-    boxes = [(b[0], b[1] + n * spacing, b[2], b[3] + n * spacing)
-             for n, ((_, b), _) in enumerate(lines)]
-    if any(math.ceil(b[3]) > math.floor(c[1]) for b, c in itertools.pairwise(boxes)):
-        return None  # tall accents or descenders reach the next line
+    step = _line_height(font)
+    lines = [_line(line, size, color) for line in text.split("\n")]
+    boxes = [(b[0], b[1] + n * step, b[2], b[3] + n * step) for n, (_, b) in enumerate(lines)]
+    gap = 2 * _OUTLINE + 1
+    if any(math.ceil(b[3]) + gap > math.floor(c[1]) for b, c in itertools.pairwise(boxes)):
+        return None  # tall accents or descenders come near the next line
     x0 = math.floor(min(b[0] for b in boxes))
     y0 = math.floor(min(b[1] for b in boxes))
-    w = max(1, math.ceil(max(b[2] for b in boxes)) - x0 + 2)
-    h = max(1, math.ceil(max(b[3] for b in boxes)) - y0 + 2)
+    w = max(1, math.ceil(max(b[2] for b in boxes)) - x0 + 2 * _MARGIN)
+    h = max(1, math.ceil(max(b[3] for b in boxes)) - y0 + 2 * _MARGIN)
     out = np.zeros((h, w, 4), dtype=np.uint8)
-    for n, ((rgba, box), _) in enumerate(lines):
-        # the line alone was drawn at (1 - floor(left), 1 - floor(top)) of its own image
+    for (rgba, box), (_, top, _, _) in zip(lines, boxes, strict=True):
+        # the line alone was drawn with its box's floor at (_MARGIN, _MARGIN) of its image
         x = math.floor(box[0]) - x0
-        y = math.floor(box[1]) + n * spacing - y0
+        y = math.floor(top) - y0
         lh, lw = rgba.shape[:2]
         region = out[y:y + lh, x:x + lw]
         ink = rgba[..., 3] > 0
@@ -103,30 +109,72 @@ def _left_block(text: str, size: int, color: tuple[int, ...]) -> np.ndarray | No
     return out
 
 
+@lru_cache(maxsize=8)
+def _line_height(font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> int:
+    """Pillow's distance between lines of a multiline text (ImageDraw._multiline_spacing)."""
+    return int(font.getbbox("A")[3]) + _SPACING
+
+
 @lru_cache(maxsize=512)
 def _line(line: str, size: int, color: tuple[int, ...]
           ) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """One line's RGBA (as :func:`_rasterize`) and its text box at the origin."""
-    box = _font(size).getbbox(line, stroke_width=1)
-    rgba = _rasterize(line, size, color, "left")
+    """One line's RGBA (as :func:`_rasterize`) and its glyphs' box at the origin."""
+    coverage, box = _line_coverage(line, _font(size))
+    rgba = outlined(coverage, color)
     rgba.flags.writeable = False
     return rgba, box
+
+
+def _line_coverage(line: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont
+                   ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """One line's glyph coverage with its margins, and its box at the origin: Pillow's own
+    mask of the line (what ImageDraw.text paints with it), without a second layout."""
+    if not line:
+        return np.zeros((2 * _MARGIN + 1, 2 * _MARGIN + 1), dtype=np.uint8), (0, 0, 0, 0)
+    mask, (ox, oy) = font.getmask2(line, "L")
+    w, h = mask.size
+    coverage = np.zeros((h + 2 * _MARGIN, w + 2 * _MARGIN), dtype=np.uint8)
+    if w and h:
+        coverage[_MARGIN:_MARGIN + h, _MARGIN:_MARGIN + w] = np.asarray(mask).reshape(h, w)
+    return coverage, (ox, oy, ox + w, oy + h)
 
 
 def _rasterize(
     text: str, size: int, color: tuple[int, ...], align: str
 ) -> np.ndarray:
     font = _font(size)
-    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
-    box = probe.multiline_textbbox((0, 0), text, font=font, stroke_width=1, align=align)
+    if "\n" not in text:
+        return outlined(_line_coverage(text, font)[0], color)
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    spacing = _line_height(font) - int(font.getbbox("A")[3])
+    box = probe.multiline_textbbox((0, 0), text, font=font, spacing=spacing, align=align)
     x0, y0 = math.floor(box[0]), math.floor(box[1])
-    w, h = max(1, math.ceil(box[2]) - x0 + 2), max(1, math.ceil(box[3]) - y0 + 2)
-    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
-    ImageDraw.Draw(img).multiline_text(
-        (1 - x0, 1 - y0), text, font=font, fill=color, stroke_width=1,
-        stroke_fill=(0, 0, 0, 255), align=align,
+    w = max(1, math.ceil(box[2]) - x0 + 2 * _MARGIN)
+    h = max(1, math.ceil(box[3]) - y0 + 2 * _MARGIN)
+    mask = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(mask).multiline_text(
+        (_MARGIN - x0, _MARGIN - y0), text, font=font, fill=255, spacing=spacing, align=align,
     )
-    return np.asarray(img)
+    return outlined(np.asarray(mask), color)
+
+
+def outlined(coverage: np.ndarray, color: tuple[int, ...]) -> np.ndarray:
+    """RGBA of glyph ``coverage`` (0-255) in ``color`` over an opaque black outline: black
+    where a glyph covers any pixel of the 3x3 neighbourhood, the colour blended over it
+    by the coverage (as Pillow draws a filled stroke, then the text, on a clear image)."""
+    h, w = coverage.shape
+    padded = np.pad(coverage, _OUTLINE)
+    halo = coverage.copy()
+    for dy in range(2 * _OUTLINE + 1):
+        for dx in range(2 * _OUTLINE + 1):
+            np.maximum(halo, padded[dy:dy + h, dx:dx + w], out=halo)
+    m = coverage.astype(np.uint16)
+    out = np.empty((h, w, 4), dtype=np.uint8)
+    for c in range(3):
+        out[..., c] = (int(color[c]) * m + 127) // 255
+    a = halo.astype(np.int32)
+    out[..., 3] = a + ((int(color[3]) - a) * m.astype(np.int32) + 127) // 255
+    return out
 
 
 @dataclass
