@@ -104,8 +104,7 @@ def _left_block(text: str, size: int, color: tuple[int, ...]) -> np.ndarray | No
         y = math.floor(top) - y0
         lh, lw = rgba.shape[:2]
         region = out[y:y + lh, x:x + lw]
-        ink = rgba[..., 3] > 0
-        region[ink] = rgba[ink]
+        np.maximum(region, rgba, out=region)  # the lines' inks never overlap (gap above)
     return out
 
 
@@ -134,8 +133,8 @@ def _line_coverage(line: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont
     mask, (ox, oy) = font.getmask2(line, "L")
     w, h = mask.size
     coverage = np.zeros((h + 2 * _MARGIN, w + 2 * _MARGIN), dtype=np.uint8)
-    if w and h:
-        coverage[_MARGIN:_MARGIN + h, _MARGIN:_MARGIN + w] = np.asarray(mask).reshape(h, w)
+    if w and h:  # as an Image: numpy reads it through the array interface, not pixel by pixel
+        coverage[_MARGIN:_MARGIN + h, _MARGIN:_MARGIN + w] = np.asarray(Image.Image()._new(mask))
     return coverage, (ox, oy, ox + w, oy + h)
 
 
@@ -164,17 +163,20 @@ def outlined(coverage: np.ndarray, color: tuple[int, ...]) -> np.ndarray:
     by the coverage (as Pillow draws a filled stroke, then the text, on a clear image)."""
     h, w = coverage.shape
     padded = np.pad(coverage, _OUTLINE)
-    halo = coverage.copy()
-    for dy in range(2 * _OUTLINE + 1):
-        for dx in range(2 * _OUTLINE + 1):
-            np.maximum(halo, padded[dy:dy + h, dx:dx + w], out=halo)
-    m = coverage.astype(np.uint16)
+    rows = np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+    halo = np.maximum(np.maximum(rows[:-2], rows[1:-1]), rows[2:])  # 3x3, separably
     out = np.empty((h, w, 4), dtype=np.uint8)
-    for c in range(3):
-        out[..., c] = (int(color[c]) * m + 127) // 255
+    out[..., :3] = _colour_ramp(tuple(int(c) for c in color[:3]))[coverage]
     a = halo.astype(np.int32)
-    out[..., 3] = a + ((int(color[3]) - a) * m.astype(np.int32) + 127) // 255
+    out[..., 3] = a + ((int(color[3]) - a) * coverage + 127) // 255
     return out
+
+
+@lru_cache(maxsize=16)
+def _colour_ramp(rgb: tuple[int, ...]) -> np.ndarray:
+    """(256, 3) uint8: ``rgb`` at coverage 0..255 over black, rounded."""
+    m = np.arange(256)[:, None]
+    return ((np.asarray(rgb)[None, :] * m + 127) // 255).astype(np.uint8)
 
 
 @dataclass
