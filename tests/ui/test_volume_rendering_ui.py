@@ -251,3 +251,143 @@ def test_a_new_volume_is_prepared_off_the_ui_thread_then_drawn(qtbot, qapp,
         gate.set()
         v.hide()
         v.close_vtk()
+
+
+# ------------------------------------------- full-quality frames drawn on a worker thread
+def _drag(qtbot, v, dy: int = 60) -> QPoint:
+    """Press, move (a reduced frame drawn) and leave the button pressed; the end point."""
+    centre = QPoint(v.width() // 2, v.height() // 2)
+    qtbot.mousePress(v, Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseMove(v, centre + QPoint(0, dy))
+    v.render_now()
+    return centre + QPoint(0, dy)
+
+
+def _release_and_wait_for_the_worker(qtbot, v, end: QPoint) -> None:
+    qtbot.mouseRelease(v, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: v.frame_in_flight, timeout=5_000)  # on the worker now
+    qtbot.waitUntil(lambda: not v.frame_in_flight and not v._dirty, timeout=60_000)
+
+
+def direct_full_frame(v) -> np.ndarray:
+    """The cell's volume, preset and camera rendered offscreen at full quality in one go."""
+    from viewer.render.volume_rendering import VolumeRenderView
+
+    scene = v.scene
+    ref = VolumeRenderView(scene.data, size=v.device_size(), preset=scene.preset)
+    ref.renderer.GetActiveCamera().DeepCopy(scene.renderer.GetActiveCamera())
+    ref.renderer.ResetCameraClippingRange()
+    return ref.to_array()
+
+
+@pytest.fixture
+def large_mip(grid, big_view3d):
+    grid.resize(1000, 1000)  # a 3-D cell of ~500 x 500 pixels: a full MIP frame of ~1 s
+    grid.window().resize(1000, 1000)
+    big_view3d.render_now()
+    return big_view3d
+
+
+def test_the_full_quality_frame_after_a_release_is_drawn_off_the_ui_thread(
+        qtbot, large_mip) -> None:
+    from tests.ui.responsiveness import max_gap_ms
+    from tests.ui.test_frame_speed import screen_rgb
+
+    v = large_mip
+    end = _drag(qtbot, v)
+    idle, _ = max_gap_ms(lambda: qtbot.wait(600))  # what the loaded machine alone costs
+    clock: dict[str, float] = {}
+
+    def release() -> None:
+        import time
+
+        t0 = time.perf_counter()
+        _release_and_wait_for_the_worker(qtbot, v, end)
+        clock["frame"] = time.perf_counter() - t0
+
+    gap, ticks = max_gap_ms(release, interval_ms=5)
+    assert clock["frame"] > 0.3  # a frame long enough to have frozen the window before
+    assert ticks > 20 and gap < 150 + max(0.0, idle - 10), (
+        f"the UI thread stalled {gap:.0f} ms during a {clock['frame']:.2f} s frame "
+        f"(idle {idle} ms)")
+    assert v.scene.mapper.GetImageSampleDistance() == 1.0 and v.aborted_frames == 0
+    shown = screen_rgb(v)  # what the X server displays: the worker's frame
+    expected = direct_full_frame(v)
+    assert expected.mean() > 5
+    assert np.array_equal(shown, expected)
+
+
+def test_a_new_drag_aborts_the_full_quality_frame(qtbot, large_mip) -> None:
+    import time
+
+    from tests.ui.test_frame_speed import screen_rgb
+
+    v = large_mip
+    end = _drag(qtbot, v)
+    # the whole full-quality frame, for comparison
+    _release_and_wait_for_the_worker(qtbot, v, end)
+    t0 = time.perf_counter()
+    v.capture()
+    whole = time.perf_counter() - t0
+    end = _drag(qtbot, v, dy=-40)
+    dragged = screen_rgb(v)
+    qtbot.mouseRelease(v, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: v.frame_in_flight, timeout=5_000)
+    time.sleep(whole / 4)  # the caster well under way
+    assert v.frame_in_flight
+    t0 = time.perf_counter()
+    qtbot.mousePress(v, Qt.MouseButton.LeftButton, pos=end)  # turning again
+    stopped = time.perf_counter() - t0
+    assert not v.frame_in_flight and v.aborted_frames == 1
+    assert stopped < whole / 3, f"aborting took {stopped:.2f} s (a whole frame {whole:.2f} s)"
+    assert np.array_equal(screen_rgb(v), dragged)  # the aborted frame never reached it
+    qtbot.mouseMove(v, end + QPoint(0, 30))
+    _release_and_wait_for_the_worker(qtbot, v, end + QPoint(0, 30))
+    assert np.array_equal(screen_rgb(v), direct_full_frame(v))
+
+
+def test_a_frame_request_during_the_worker_frame_is_drawn_after_it(qtbot, large_mip) -> None:
+    from tests.ui.test_frame_speed import screen_rgb
+
+    v = large_mip
+    end = _drag(qtbot, v)
+    qtbot.mouseRelease(v, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: v.frame_in_flight, timeout=5_000)
+    frames = v.frames
+    for _ in range(5):  # paints, exposes: one frame after the worker's
+        v.request_render()
+        qtbot.wait(10)
+    assert v.frames == frames and v.frame_in_flight
+    qtbot.waitUntil(lambda: not v.frame_in_flight and v.frames == frames + 1, timeout=60_000)
+    qtbot.waitUntil(lambda: not v.frame_in_flight and not v._dirty, timeout=60_000)
+    assert v.frames == frames + 1 and v.aborted_frames == 0
+    assert np.array_equal(screen_rgb(v), direct_full_frame(v))
+
+
+def test_layout_change_and_new_volume_during_the_worker_frame(
+        qtbot, grid, large_mip, phantom) -> None:
+    v = large_mip
+    end = _drag(qtbot, v)
+    qtbot.mouseRelease(v, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: v.frame_in_flight, timeout=5_000)
+    grid.set_layout("1x1")  # the cell hidden: its frame ended first
+    assert not v.frame_in_flight
+    grid.set_layout("mpr")
+    qtbot.waitUntil(lambda: not v._dirty and not v.frame_in_flight, timeout=60_000)
+    end = _drag(qtbot, v)
+    qtbot.mouseRelease(v, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: v.frame_in_flight, timeout=5_000)
+    grid.show_volume(phantom)  # a new volume: the renderer leaves the window after the frame
+    assert not v.frame_in_flight and v.aborted_frames == 2
+    qtbot.waitUntil(lambda: not v.preparing, timeout=30_000)
+    assert v.capture().mean() > 5
+
+
+def test_closing_during_the_worker_frame(qtbot, grid, large_mip) -> None:
+    v = large_mip
+    end = _drag(qtbot, v)
+    qtbot.mouseRelease(v, Qt.MouseButton.LeftButton, pos=end)
+    qtbot.waitUntil(lambda: v.frame_in_flight, timeout=5_000)
+    grid.close_vtk()  # the windows finalised after the frame ended: no X error, no crash
+    assert not v.frame_in_flight and v.aborted_frames == 1
+    qtbot.wait(100)
