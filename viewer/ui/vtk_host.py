@@ -107,10 +107,14 @@ class VTKHost(QVTKRenderWindowInteractor):
         self.setMinimumSize(64, 64)
 
     # VTK's interactor must not handle events (our subclasses do): keep the base's
-    # paint/resize plumbing but route painting through the frame queue, where the paints
-    # of showing, resizing and exposing a window in one event-loop turn make one frame.
+    # paint/resize plumbing but route painting through render_now(). An exposed window is
+    # drawn at once (queued, an X server shows it black until the next turn); a new one's
+    # first frame is queued (context and shaders: one window per event-loop turn).
     def paintEvent(self, event: object) -> None:
-        self.request_render()
+        if self.frames == 0:
+            _queue_frame(self)
+        else:
+            self.render_now()
 
     def request_render(self) -> None:
         if not self._dirty:
