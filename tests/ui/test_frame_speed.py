@@ -130,3 +130,25 @@ def test_the_three_planes_are_drawn_together_on_worker_threads(
         rendered = vp.capture()
         assert rendered.std() > 5
         assert np.array_equal(shown, rendered), vp.model.plane_name
+
+
+def test_a_viewport_given_one_volume_after_another_still_draws_to_the_screen(
+        qtbot, grid, phantom) -> None:
+    """Each new volume brings a new SliceView and renderer into the same window; every one
+    is drawn to the screen by direct frames (the host once remembered its renderers by
+    id(), which a new renderer can reuse; whether it does is up to the allocator, so this
+    checks the outcome over a dozen swaps, not the reuse itself)."""
+    import gc
+
+    from tests.ui.conftest import phantom_volume
+
+    vp = grid.viewports[0]
+    for n in range(12):
+        vp.set_volume(phantom_volume() if n % 2 else phantom)
+        gc.collect()  # the previous view's renderer goes
+        vp.model.set_window(400 + 50 * n, 40)  # each frame differs from the one before
+        vp.render_now()
+        shown = screen_rgb(vp)
+        rendered = vp.capture()
+        assert rendered.std() > 5
+        assert np.array_equal(shown, rendered), n

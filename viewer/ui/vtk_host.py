@@ -102,7 +102,10 @@ class VTKHost(QVTKRenderWindowInteractor):
         self._dirty = False
         self._full_frame = False  # capture(): through VTK's framebuffer, never direct
         self._direct = False  # inside a direct frame (see _render_direct)
-        self._direct_observed: set[int] = set()
+        # the renderers given the direct-frame observer, held: a bare id() of a renderer
+        # that went can come back as a new one's, which would then draw into VTK's
+        # framebuffer while the window only swaps (a stale or black window)
+        self._direct_observed: dict[int, object] = {}
         self._drawn_key: object = None
         self.setMinimumSize(64, 64)
 
@@ -183,12 +186,14 @@ class VTKHost(QVTKRenderWindowInteractor):
         there the window's framebuffer is bound instead, so the frame needs no copy."""
         w = self.render_window
         renderers = w.GetRenderers()
+        observed = {}
         for n in range(renderers.GetNumberOfItems()):
             renderer = renderers.GetItemAsObject(n)
-            if id(renderer) not in self._direct_observed:
+            if self._direct_observed.get(id(renderer)) is not renderer:
                 # before any other StartEvent observer (SliceTexture clears and draws there)
                 renderer.AddObserver("StartEvent", self._bind_window_buffer, 1000.0)
-                self._direct_observed.add(id(renderer))
+            observed[id(renderer)] = renderer
+        self._direct_observed = observed  # renderers removed from the window let go
         self._direct = True
         w.SetFrameBlitModeToNoBlit()
         try:
