@@ -75,7 +75,7 @@ def rasterize_text(
 # the outline: each pixel within one pixel (3x3) of a glyph's coverage. Pillow's own
 # stroke (FreeType's stroker, stroke_width=1) looks the same but costs ~0.5 ms a line,
 # twice the glyphs themselves: the slice position's line changes at every step
-_OUTLINE = 1
+_OUTLINE = 1  # pixels (outlined() takes the max over a 3x3 neighbourhood)
 _MARGIN = _OUTLINE + 1
 _SPACING = 6  # pixels between lines below the "A" box (Pillow's 4 + the stroke's 2 before)
 
@@ -145,14 +145,13 @@ def _rasterize(
     if "\n" not in text:
         return outlined(_line_coverage(text, font)[0], color)
     probe = ImageDraw.Draw(Image.new("L", (1, 1)))
-    spacing = _line_height(font) - int(font.getbbox("A")[3])
-    box = probe.multiline_textbbox((0, 0), text, font=font, spacing=spacing, align=align)
+    box = probe.multiline_textbbox((0, 0), text, font=font, spacing=_SPACING, align=align)
     x0, y0 = math.floor(box[0]), math.floor(box[1])
     w = max(1, math.ceil(box[2]) - x0 + 2 * _MARGIN)
     h = max(1, math.ceil(box[3]) - y0 + 2 * _MARGIN)
     mask = Image.new("L", (w, h), 0)
     ImageDraw.Draw(mask).multiline_text(
-        (_MARGIN - x0, _MARGIN - y0), text, font=font, fill=255, spacing=spacing, align=align,
+        (_MARGIN - x0, _MARGIN - y0), text, font=font, fill=255, spacing=_SPACING, align=align,
     )
     return outlined(np.asarray(mask), color)
 
