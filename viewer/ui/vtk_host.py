@@ -110,9 +110,10 @@ class VTKHost(QVTKRenderWindowInteractor):
         self.setMinimumSize(64, 64)
 
     # VTK's interactor must not handle events (our subclasses do): keep the base's
-    # paint/resize plumbing but route painting through render_now(). An exposed window is
-    # drawn at once (queued, an X server shows it black until the next turn); a new one's
-    # first frame is queued (context and shaders: one window per event-loop turn).
+    # paint/resize plumbing but route painting through render_now(). A window already drawn
+    # is drawn again at once when exposed (left to the frame queue, the X server showed it
+    # black until the queue's turn); a new one's first frame is queued (context and
+    # shaders: one new window per event-loop turn).
     def paintEvent(self, event: object) -> None:
         if self.frames == 0:
             _queue_frame(self)
