@@ -332,49 +332,10 @@ def _vr_frames(app: object, view: object, count: int) -> tuple[float, float]:
         view.scene.rotate(azimuth=5)  # type: ignore[attr-defined]
         t, c = time.perf_counter(), time.process_time()
         view.render_now()  # type: ignore[attr-defined]
-        view.settle(abort=False)  # type: ignore[attr-defined]  (a worker's full frame)
         view.render_window.WaitForCompletion()  # type: ignore[attr-defined]
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
     return (round(statistics.median(wall) * 1000, 1), round(statistics.median(cpu) * 1000, 1))
-
-
-def _vr_release(app: object, view: object, on_ui_thread: bool) -> dict[str, float]:
-    """A drag's release: wall ms until the full-quality frame is on screen and the largest
-    gap between the ticks of a 5 ms UI-thread timer meanwhile; ``on_ui_thread``: the frame
-    drawn by the UI thread as before (the worker path switched off), for comparison."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
-
-    scene = view.scene  # type: ignore[attr-defined]
-    scene.set_interacting(True)
-    scene.rotate(azimuth=5)
-    view.render_now()  # type: ignore[attr-defined]  (the drag frame)
-    if on_ui_thread:
-        view._threaded_frame_due = lambda: False  # type: ignore[attr-defined]
-    clock = QElapsedTimer()
-    clock.start()
-    gaps, last = [0.0], [0.0]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    scene.set_interacting(False)  # as mouseReleaseEvent
-    view.request_render()  # type: ignore[attr-defined]
-    while view._dirty or view.frame_in_flight:  # type: ignore[attr-defined]
-        app.processEvents()  # type: ignore[attr-defined]
-        time.sleep(0.001)
-    done = clock.nsecsElapsed() / 1e6
-    timer.stop()
-    if on_ui_thread:
-        del view._threaded_frame_due  # type: ignore[attr-defined]
-    return {"frame_on_screen_ms": round(done, 1),
-            "max_ui_gap_ms": round(max(*gaps, done - last[0]), 1)}
 
 
 def bench_volume_rendering(app: object, volume: object) -> dict[str, object]:
@@ -391,9 +352,7 @@ def bench_volume_rendering(app: object, volume: object) -> dict[str, object]:
     for a new volume, the preset unshaded for ct-bone), the prepared picture, and the
     largest gap between the ticks of a 5 ms timer on the UI thread meanwhile (the longest
     the window was frozen). ``first_full_ms`` is the first full-quality frame after that
-    (the release of a drag). ``release_on_worker``: a drag's release as the cell does it
-    now (the full-quality frame drawn on a worker thread), ``release_on_ui_thread`` as it
-    did before (see _vr_release)."""
+    (the release of a drag)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
     from viewer.render.image import VolumeImage
@@ -461,8 +420,6 @@ def bench_volume_rendering(app: object, volume: object) -> dict[str, object]:
         res["interactive_ray_spacing_px"] = round(scene.mapper.GetImageSampleDistance(), 2)  # type: ignore
         scene.set_interacting(False)  # type: ignore[union-attr]
         res["full_ms"], res["full_cpu_ms"] = _vr_frames(app, view, 3)
-        res["release_on_worker"] = _vr_release(app, view, on_ui_thread=False)
-        res["release_on_ui_thread"] = _vr_release(app, view, on_ui_thread=True)
         if preset == VR_PRESETS[0]:
             out.update(res)
         else:
