@@ -138,25 +138,6 @@ def ray_cast_voxels(data: VolumeImage) -> tuple[np.ndarray, float]:
     return np.subtract(array, array.dtype.type(low), dtype=array.dtype), -low
 
 
-@dataclass(frozen=True)
-class RayCastInputs:
-    """What a view computes from a volume before it is made (:func:`ray_cast_inputs`):
-    plain numpy work, done on any thread (the GUI's on a worker)."""
-
-    data: VolumeImage
-    voxels: np.ndarray  # ray_cast_voxels
-    shift: float
-    relative_range: tuple[float, float]  # the 1-99 percentiles of the voxels
-
-
-def ray_cast_inputs(volume: Volume | VolumeImage) -> RayCastInputs:
-    data = volume if isinstance(volume, VolumeImage) else VolumeImage(volume)
-    voxels, shift = ray_cast_voxels(data)
-    sample = data.array.reshape(-1)[:: max(1, data.array.size // 10**6)]
-    lo, hi = np.percentile(sample, [1, 99])
-    return RayCastInputs(data, voxels, shift, (float(lo), float(max(hi, lo + 1))))
-
-
 def _image_of(array: np.ndarray) -> vtkImageData:
     """A zero-copy vtkImageData of a (k, j, i) array (the caller keeps the array alive)."""
     k, j, i = array.shape
@@ -298,15 +279,6 @@ class MapperPreparation:
         return self.mapper
 
 
-def status_actor() -> vtkTextActor:
-    """The line of text at the bottom left of a 3-D view (its status)."""
-    actor = vtkTextActor()
-    actor.GetTextProperty().SetFontSize(16)
-    actor.GetTextProperty().SetColor(1.0, 0.85, 0.3)
-    actor.SetDisplayPosition(10, 10)
-    return actor
-
-
 def default_preset(volume: Volume) -> str:
     return "ct-bone" if volume.modality.upper() == "CT" else "mr-default"
 
@@ -316,15 +288,14 @@ class VolumeRenderView:
 
     def __init__(
         self,
-        volume: Volume | VolumeImage | RayCastInputs,
+        volume: Volume | VolumeImage,
         render_window: vtkRenderWindow | None = None,
         viewport: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
         size: tuple[int, int] = (512, 512),
         preset: str | None = None,
         deferred: bool = False,
     ) -> None:
-        inputs = volume if isinstance(volume, RayCastInputs) else ray_cast_inputs(volume)
-        self.data = inputs.data
+        self.data = volume if isinstance(volume, VolumeImage) else VolumeImage(volume)
         self.volume = self.data.volume
         self.window = render_window if render_window is not None else _new_offscreen_window(size)
         self.viewport = viewport
@@ -332,7 +303,7 @@ class VolumeRenderView:
         self.renderer.SetViewport(*viewport)
         self.renderer.SetBackground(0.0, 0.0, 0.0)
         self.window.AddRenderer(self.renderer)
-        self._voxels, self._shift = inputs.voxels, inputs.shift  # VTK borrows the buffer
+        self._voxels, self._shift = ray_cast_voxels(self.data)  # VTK borrows the buffer
         self._mapper_image = (self.data.image if self._voxels is self.data.array
                               else _image_of(self._voxels))
         self.mapper = _new_mapper(self._mapper_image)
@@ -341,7 +312,10 @@ class VolumeRenderView:
         self.deferred = deferred
         self._prepared = False
         self._gradients = False
-        self.status = status_actor()
+        self.status = vtkTextActor()
+        self.status.GetTextProperty().SetFontSize(16)
+        self.status.GetTextProperty().SetColor(1.0, 0.85, 0.3)
+        self.status.SetDisplayPosition(10, 10)
         self.status.VisibilityOff()
         self.renderer.AddViewProp(self.status)
         self.property = vtkVolumeProperty()
@@ -362,7 +336,9 @@ class VolumeRenderView:
         # for the viewport's size at that frame
         self.renderer.AddObserver("StartEvent", before_frame)
         self.interacting = False
-        self._relative_range = inputs.relative_range
+        sample = self.data.array.reshape(-1)[:: max(1, self.data.array.size // 10**6)]
+        lo, hi = np.percentile(sample, [1, 99])
+        self._relative_range = (float(lo), float(max(hi, lo + 1)))
         self.preset = ""
         self.set_preset(preset or default_preset(self.volume))
         self.set_interacting(False)

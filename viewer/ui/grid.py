@@ -20,21 +20,13 @@ import shiboken6
 from PySide6.QtCore import QPoint, QPointF, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QActionGroup, QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QMenu, QVBoxLayout, QWidget
-from vtkmodules.vtkRenderingCore import vtkRenderer
 
 from viewer.dicom.geometry import Geometry
 from viewer.dicom.image2d import ImageSeries
 from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
 from viewer.render.mpr import MPRScene
-from viewer.render.volume_rendering import (
-    PRESETS,
-    MapperPreparation,
-    RayCastInputs,
-    VolumeRenderView,
-    ray_cast_inputs,
-    status_actor,
-)
+from viewer.render.volume_rendering import PRESETS, MapperPreparation, VolumeRenderView
 from viewer.ui import workers
 from viewer.ui.i18n import tr
 from viewer.ui.models import (
@@ -122,11 +114,7 @@ class View3D(VTKHost):
     preset the volume's gradients too (seconds for a big volume), while the cell shows the
     preset unshaded and reduced with the progress at its bottom left. ``prepared`` says when
     the prepared picture is in place. Choosing an unshaded preset (MIP), another volume or
-    closing cancels a shading preparation. A big volume's copies (overview, shifted voxels)
-    are made on a worker too before the scene exists (a stale one is dropped).
-
-    The full-quality frame after a release (0.5-2 s of ray casting) is drawn on a worker
-    thread as well (see ``settle``): a new drag aborts it.
+    closing cancels a shading preparation.
     """
 
     preset_changed = Signal(str)
@@ -134,7 +122,6 @@ class View3D(VTKHost):
     prepared = Signal()  # a preparation was adopted (first picture, or shaded from now on)
     frame_drawn = Signal(int)  # a full-quality frame's worker is done (its token)
     DEGREES_PER_PIXEL = 0.5
-    INLINE_VOXELS = 1 << 22  # a smaller volume's copies take a few ms: made at once
     SETTLE_S = 10.0  # the longest wait for a worker's frame (aborted: tens of ms)
     _frame_pool: ThreadPoolExecutor | None = None
     PROGRESS_MS = 500  # each update is a (reduced) frame
@@ -167,12 +154,6 @@ class View3D(VTKHost):
         self._frame_token = 0
         self._redraw = False
         self.aborted_frames = 0
-        # a big volume's copies under way on a worker (their token), the tasks until they end
-        self._copying: int | None = None
-        self._copy_token = 0
-        self._copy_tasks: dict[int, workers.Task] = {}
-        self._notice: vtkRenderer | None = None
-        self._notice_text = None
         self.frame_drawn.connect(self._frame_done)
         self.preset_menu = QMenu(tr("3-D preset"), self)
         self._preset_group = QActionGroup(self)
@@ -185,67 +166,20 @@ class View3D(VTKHost):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
 
     def set_data(self, data: VolumeImage) -> None:
-        """Show ``data``; a big volume's copies (the overview, the caster's shifted voxels)
-        are made on a worker thread, the cell saying so meanwhile."""
+        self.cancel_preparation()
         self.drop_scene()
-        volume = data.volume
-        if volume.array.size <= self.INLINE_VOXELS:
-            self._make_scene(ray_cast_inputs(overview_volume(volume)))
-            return
-        self._copy_token += 1
-        token = self._copy_token
-        task = workers.Task(lambda _progress, _cancel: ray_cast_inputs(overview_volume(volume)))
-        self._copy_tasks[token] = task
-        task.signals.finished.connect(lambda inputs, t=token: self._inputs_ready(t, inputs))
-        task.signals.failed.connect(lambda message, t=token: self._inputs_failed(t, message))
-        self._copying = token
-        workers.start(task, self.preparation_pool())
-        self._show_notice(tr("Preparing the 3-D view…"))
-        self.request_render()
-
-    def _inputs_ready(self, token: int, inputs: RayCastInputs) -> None:
-        self._copy_tasks.pop(token, None)
-        if not shiboken6.isValid(self) or self._copying != token:
-            return  # another volume came meanwhile, or the cell went
-        self._copying = None
-        self._show_notice("")
-        self._make_scene(inputs)
-
-    def _inputs_failed(self, token: int, message: str) -> None:
-        self._copy_tasks.pop(token, None)
-        if not shiboken6.isValid(self) or self._copying != token:
-            return
-        self._copying = None
-        log.warning("3-D view could not be prepared: %s", message)
-        self._show_notice(tr("3-D view failed: {error}").format(error=message))
-        self.request_render()
-
-    def _make_scene(self, inputs: RayCastInputs) -> None:
         # the layout's 3-D MIP: no shading, so no gradient pass over the whole volume
-        self.scene = VolumeRenderView(inputs, render_window=self.render_window, preset="mip",
+        self.scene = VolumeRenderView(overview_volume(data.volume),
+                                      render_window=self.render_window, preset="mip",
                                       deferred=True)
-        # first picture at reduced resolution: full resolution once the user has turned
-        # the volume (release)
+        # first picture at reduced resolution: a full one takes ~0.5-1 s on llvmpipe on the
+        # UI thread (bench/interaction.py) and would stall the study's opening; full
+        # resolution once the user has turned the volume (release)
         self.scene.set_interacting(True)
         self._follow_preparation()
         self._check_preset()
         self.request_render()
         self.data_changed.emit()
-
-    def _show_notice(self, text: str) -> None:
-        """A status line while the cell has no scene yet (empty: none)."""
-        if self._notice is None:
-            if not text:
-                return
-            self._notice = vtkRenderer()
-            self._notice_text = status_actor()
-            self._notice.AddViewProp(self._notice_text)
-        self._notice_text.SetInput(text)
-        shown = bool(self.render_window.HasRenderer(self._notice))
-        if text and not shown:
-            self.render_window.AddRenderer(self._notice)
-        elif not text and shown:
-            self.render_window.RemoveRenderer(self._notice)
 
     def set_preset(self, name: str) -> None:
         """Transfer functions of preset ``name`` (viewer.render.volume_rendering.PRESETS)."""
@@ -260,7 +194,7 @@ class View3D(VTKHost):
 
     @property
     def preparing(self) -> bool:
-        return self._preparing is not None or self._copying is not None
+        return self._preparing is not None
 
     def _follow_preparation(self) -> None:
         """Start the preparation the scene needs, unless the one under way serves; cancel
@@ -351,17 +285,12 @@ class View3D(VTKHost):
 
     def close_vtk(self) -> None:
         self.cancel_preparation(redraw=False)
-        self._copying = None
         self._closed = True  # a frame queued before must not draw into the finalised window
         self.settle()  # the worker's frame ends before the window goes
         super().close_vtk()
 
     def drop_scene(self) -> None:
-        """Let the scene go (the renderer out of the window), the worker's frame ended first;
-        a volume's copies under way are forgotten."""
-        self.cancel_preparation(redraw=False)
-        self._copying = None
-        self._show_notice("")
+        """Let the scene go (the renderer out of the window), the worker's frame ended first."""
         if self.scene is not None:
             self.settle()
             self.render_window.RemoveRenderer(self.scene.renderer)

@@ -513,8 +513,9 @@ class StreamingPreview(QObject):
             if vp.view is not None:
                 vp.clear()
         view3d = grid.view3d
-        if view3d is not None:  # its frame on a worker ended first, copies under way dropped
-            view3d.drop_scene()
+        if view3d is not None and view3d.scene is not None:
+            view3d.render_window.RemoveRenderer(view3d.scene.renderer)
+            view3d.scene = None
             view3d.request_render()
 
     def _show_first(self, p: Preview, grid: Any, series: Any, index: int) -> PreviewView:
