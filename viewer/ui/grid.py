@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -120,10 +118,7 @@ class View3D(VTKHost):
     preset_changed = Signal(str)
     data_changed = Signal()  # a new volume (the cell's banner checks its modality)
     prepared = Signal()  # a preparation was adopted (first picture, or shaded from now on)
-    frame_drawn = Signal(int)  # a full-quality frame's worker is done (its token)
     DEGREES_PER_PIXEL = 0.5
-    SETTLE_S = 10.0  # the longest wait for a worker's frame (aborted: tens of ms)
-    _frame_pool: ThreadPoolExecutor | None = None
     PROGRESS_MS = 500  # each update is a (reduced) frame
     # preparations take seconds: a pool of their own, or they would hold the shared pool's
     # threads (two on a 2-core station) from a study's loading; two, as a cancelled one
@@ -149,12 +144,6 @@ class View3D(VTKHost):
         self._progress_timer.timeout.connect(self._show_progress)
         self._last: QPointF | None = None
         self._closed = False
-        # the full-quality frame drawn on a worker thread, its token, what came meanwhile
-        self._in_flight: Future | None = None
-        self._frame_token = 0
-        self._redraw = False
-        self.aborted_frames = 0
-        self.frame_drawn.connect(self._frame_done)
         self.preset_menu = QMenu(tr("3-D preset"), self)
         self._preset_group = QActionGroup(self)
         for name in PRESETS:
@@ -167,7 +156,8 @@ class View3D(VTKHost):
 
     def set_data(self, data: VolumeImage) -> None:
         self.cancel_preparation()
-        self.drop_scene()
+        if self.scene is not None:
+            self.render_window.RemoveRenderer(self.scene.renderer)
         # the layout's 3-D MIP: no shading, so no gradient pass over the whole volume
         self.scene = VolumeRenderView(overview_volume(data.volume),
                                       render_window=self.render_window, preset="mip",
@@ -185,7 +175,6 @@ class View3D(VTKHost):
         """Transfer functions of preset ``name`` (viewer.render.volume_rendering.PRESETS)."""
         if self.scene is None:
             return
-        self.settle()
         self.scene.set_preset(name)
         self._follow_preparation()
         self._check_preset()
@@ -228,7 +217,6 @@ class View3D(VTKHost):
         ``redraw=False`` when the window goes (no frame may be queued for it)."""
         if self._preparing is None:
             return
-        self.settle()
         scene, _preparation, token = self._preparing
         self._preparing = None
         self._progress_timer.stop()
@@ -246,7 +234,6 @@ class View3D(VTKHost):
         if scene is not self.scene:  # the grid let the scene go
             self.cancel_preparation()
             return
-        self.settle()
         if preparation.shade:
             percent = round(100 * preparation.fraction)
             scene.set_status(tr("Preparing the shading… {percent} %").format(percent=percent))
@@ -259,7 +246,6 @@ class View3D(VTKHost):
         self._tasks.pop(token, None)
         if not shiboken6.isValid(self) or self._preparing is None or self._preparing[2] != token:
             return None  # cancelled meanwhile, or the widget is gone
-        self.settle()
         scene = self._preparing[0]
         self._preparing = None
         self._progress_timer.stop()
@@ -286,103 +272,14 @@ class View3D(VTKHost):
     def close_vtk(self) -> None:
         self.cancel_preparation(redraw=False)
         self._closed = True  # a frame queued before must not draw into the finalised window
-        self.settle()  # the worker's frame ends before the window goes
         super().close_vtk()
 
-    def drop_scene(self) -> None:
-        """Let the scene go (the renderer out of the window), the worker's frame ended first."""
-        if self.scene is not None:
-            self.settle()
-            self.render_window.RemoveRenderer(self.scene.renderer)
-            self.scene = None
-
-    # -------------------------------------------- full-quality frames on a worker thread
-    # A full-quality frame takes 0.5-2 s of ray casting: after a release it is prepared on
-    # the UI thread and drawn on a worker (VTK releases the GIL in Render(); the window's
-    # context released after, see vtk_host.render_together). Meanwhile nothing on the UI
-    # thread touches the scene or the window: requested frames wait (drawn after, one),
-    # and whatever changes the scene or the window first aborts the frame and waits for
-    # its worker (settle): the caster checks the window's abort flag while casting, and
-    # an aborted frame is not swapped to the screen.
-    @classmethod
-    def frame_pool(cls) -> ThreadPoolExecutor:
-        if cls._frame_pool is None:
-            cls._frame_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vr-frame")
-        return cls._frame_pool
-
-    @property
-    def frame_in_flight(self) -> bool:
-        return self._in_flight is not None
-
-    def _threaded_frame_due(self) -> bool:
-        scene = self.scene
-        return (scene is not None and not self._full_frame and self.frames > 0
-                and not scene.preparation_needed and scene.image_sample_distance() == 1.0)
-
     def render_now(self) -> None:
-        if self._closed:
-            return
-        if self._in_flight is not None:
-            if not self._full_frame:
-                self._dirty = False
-                self._redraw = True  # drawn once the worker's frame is on screen
-                return
-            self.settle()
-        if not self._threaded_frame_due():
+        if not self._closed:
             super().render_now()
-        elif self._begin_frame():
-            self.render_window.ReleaseCurrent()  # made current on the worker
-            self._frame_token += 1
-            self._in_flight = self.frame_pool().submit(self._draw_in_thread, self._frame_token)
-
-    def _draw_in_thread(self, token: int) -> None:
-        try:
-            self._draw_frame_in_thread()
-        finally:
-            self.frame_drawn.emit(token)  # queued to the UI thread
-
-    def _frame_done(self, token: int) -> None:
-        if token != self._frame_token or self._in_flight is None:
-            return  # settled meanwhile
-        self._in_flight = None
-        if self._redraw:
-            self._redraw = False
-            self.request_render()
-
-    def settle(self, abort: bool = True) -> None:
-        """Wait for the worker's frame (UI thread), aborting it first unless ``abort`` is
-        False; an aborted frame is drawn again later."""
-        future = self._in_flight
-        if future is None:
-            return
-        deadline = time.monotonic() + self.SETTLE_S
-        while not future.done() and time.monotonic() < deadline:
-            if abort:  # again and again: Render() clears the flag when it starts
-                self.render_window.SetAbortRender(1)
-            wait((future,), timeout=0.005)
-        if not future.done():
-            log.warning("the 3-D view's frame did not end in %.0f s", self.SETTLE_S)
-            future.result()
-        if abort and self.render_window.GetAbortRender():
-            self.aborted_frames += 1
-        self.render_window.SetAbortRender(0)
-        self._in_flight = None
-        self._frame_token += 1  # its queued signal is stale now
-        self._redraw = False
-        if abort and not self._closed:
-            self.request_render()
-
-    def resizeEvent(self, event: object) -> None:
-        self.settle()  # the window's size must not change under the worker's frame
-        super().resizeEvent(event)
-
-    def hideEvent(self, event: object) -> None:
-        self.settle()
-        super().hideEvent(event)
 
     def closeEvent(self, event: object) -> None:
         self.cancel_preparation(redraw=False)
-        self.settle()
         super().closeEvent(event)
 
     def _check_preset(self) -> None:
@@ -397,7 +294,6 @@ class View3D(VTKHost):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.scene is not None:
             self._last = event.position()
-            self.settle()  # turning again: the full-quality frame under way is dropped
             self.scene.set_interacting(True)  # coarse rays while the volume turns
         event.accept()
 
@@ -408,14 +304,12 @@ class View3D(VTKHost):
         dx, dy = pos.x() - self._last.x(), pos.y() - self._last.y()
         self._last = pos
         k = self.DEGREES_PER_PIXEL
-        self.settle()
         self.scene.rotate(azimuth=-dx * k, elevation=dy * k)
         self.request_render()
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._last is not None and self.scene is not None:
-            self.settle()
             self.scene.set_interacting(False)  # full resolution once the drag ends
             self.request_render()
         self._last = None
@@ -645,7 +539,8 @@ class ViewportGrid(QWidget):
                 if child.view is not None:
                     child.clear()
             elif isinstance(child, View3D) and child.scene is not None:
-                child.drop_scene()
+                child.render_window.RemoveRenderer(child.scene.renderer)
+                child.scene = None
                 child.request_render()
 
     # -------------------------------------------------------------- content
