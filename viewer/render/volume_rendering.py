@@ -260,8 +260,7 @@ class MapperPreparation:
         return 1.0 if self.done else self._fraction[0]
 
     def run(self) -> None:
-        """Do the work (tables, min-max volume, gradients with ``shade``: seconds for a big
-        volume): call from a worker thread."""
+        """Compute the gradients (seconds for a big volume): call from a worker thread."""
         func = _unlocked_per_volume_initialization()
         if func is None:
             self.mapper.PerVolumeInitialization(self._renderer, self._prop)
