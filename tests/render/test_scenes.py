@@ -204,55 +204,6 @@ def test_volume_rendering_reads_ct_shifted_to_zero_with_the_same_picture(
         assert np.abs(a - b).mean() < 0.1, preset
 
 
-def _ct_slab_volume(nz: int = 200, n: int = 256):
-    """CT-like: soft-tissue ellipse, a bone-dense slab across it (big enough a gradient pass)."""
-    from viewer.dicom.geometry import Geometry
-    from viewer.dicom.volume import Volume
-
-    y, x = np.mgrid[0:n, 0:n]
-    body = (((x - n / 2) / (0.42 * n)) ** 2 + ((y - n / 2) / (0.35 * n)) ** 2) <= 1
-    array = np.repeat(np.where(body, 40, -1000).astype(np.int16)[None], nz, axis=0)
-    for k in range(nz):
-        array[k, n // 2 - 15:n // 2 + 15, n // 4 + k % 60:n // 4 + k % 60 + 40] = 900
-    geometry = Geometry((n, n, nz), (1.0, 1.0, 1.0), np.array([-128.0, -128.0, 0.0]), np.eye(3))
-    return Volume(array, geometry, modality="CT")
-
-
-def test_volume_rendering_prepares_its_first_frame_off_the_calling_thread() -> None:
-    """A deferred view's tables, min-max volume and gradients are computed by
-    MapperPreparation.run on another thread without holding the GIL; the adopted mapper
-    draws what a view rendering it all in its first frame draws."""
-    import threading
-    import time
-
-    from viewer.render.volume_rendering import VolumeRenderView, preparation_threads
-
-    volume = _ct_slab_volume(320)  # its min-max pass alone: ~0.25 s holding the GIL
-    view = VolumeRenderView(volume, size=(200, 200), preset="ct-bone", deferred=True)
-    assert view.waiting and view.shading_pending and view.to_array().max() == 0
-    preparation = view.new_preparation()
-    assert preparation.shade
-    worker = threading.Thread(target=preparation.run)
-    gaps, last = [], time.perf_counter()
-    worker.start()
-    while worker.is_alive():  # this thread keeps running Python meanwhile
-        time.sleep(0.005)
-        now = time.perf_counter()
-        gaps.append(now - last)
-        last = now
-    worker.join()
-    # ~10 ms here; the wrapped PerVolumeInitialization (GIL held): 200-300 ms
-    assert len(gaps) > 5 and max(gaps) < 0.1, f"{len(gaps)} ticks, largest gap {max(gaps)} s"
-    assert preparation.fraction == 1.0
-    view.adopt(preparation)
-    assert not view.waiting and not view.shading_pending and view.property.GetShade() == 1
-    direct = VolumeRenderView(volume, size=(200, 200), preset="ct-bone")
-    direct.mapper.SetNumberOfThreads(preparation_threads(direct.mapper.GetNumberOfThreads()))
-    expected = direct.to_array()
-    assert expected.max() > 50
-    np.testing.assert_array_equal(view.to_array(), expected)
-
-
 def test_backend_check_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     from viewer.render import backend
 
