@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QPoint, QPointF, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QActionGroup, QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QMenu, QVBoxLayout, QWidget
 
@@ -120,17 +120,6 @@ class View3D(VTKHost):
     prepared = Signal()  # a preparation was adopted (first picture, or shaded from now on)
     DEGREES_PER_PIXEL = 0.5
     PROGRESS_MS = 500  # each update is a (reduced) frame
-    # preparations take seconds: a pool of their own, or they would hold the shared pool's
-    # threads (two on a 2-core station) from a study's loading; two, as a cancelled one
-    # runs to its end beside the next
-    _pool: QThreadPool | None = None
-
-    @classmethod
-    def preparation_pool(cls) -> QThreadPool:
-        if cls._pool is None:
-            cls._pool = QThreadPool()
-            cls._pool.setMaxThreadCount(2)
-        return cls._pool
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -208,7 +197,7 @@ class View3D(VTKHost):
         task.signals.failed.connect(lambda message, t=token: self._failed(t, message))
         task.signals.cancelled.connect(lambda t=token: self._tasks.pop(t, None))
         self._preparing = (scene, preparation, token)
-        workers.start(task, self.preparation_pool())
+        workers.start(task)
         self._progress_timer.start()
         self._show_progress()
 
