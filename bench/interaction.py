@@ -342,77 +342,26 @@ def bench_volume_rendering(app: object, volume: object) -> dict[str, object]:
     """The MPR layout's 3-D cell (View3D, 1024x1024) as the user sees it: reduced frames as
     while dragging (``set_interacting(True)``) and full-quality ones as after the release,
     each turning the volume 5 degrees (no frame re-uses the last one). The cell's default
-    3-D MIP gives the top-level figures; the shaded ct-bone preset its own. CPU ms (all
-    threads) beside the wall clock: the wall clock of a shared 2-core machine varies with
-    the load, the work does not.
-
-    Opening the volume and choosing ct-bone (as in a study just opened: reduced frames) are
-    timed from the call: the call itself, the first picture drawn (while the caster's tables,
-    min-max volume and, for ct-bone, gradients are prepared on a worker thread: nothing yet
-    for a new volume, the preset unshaded for ct-bone), the prepared picture, and the
-    largest gap between the ticks of a 5 ms timer on the UI thread meanwhile (the longest
-    the window was frozen). ``first_full_ms`` is the first full-quality frame after that
-    (the release of a drag)."""
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
-
+    3-D MIP gives the top-level figures; the shaded ct-bone preset its own, with its first
+    full frame (the gradient pass). CPU ms (all threads) beside the wall clock: the wall
+    clock of a shared 2-core machine varies with the load, the work does not."""
     from viewer.render.image import VolumeImage
     from viewer.ui.grid import View3D
-
-    def timed(action: Callable[[], None]) -> dict[str, object]:
-        clock = QElapsedTimer()
-        clock.start()
-        marks: dict[str, float] = {}
-        gaps = [0.0]
-        last = [0.0]
-        frames = view.frames
-        prepared: list[int] = []
-        view.prepared.connect(lambda: prepared.append(view.frames))
-        loop = QEventLoop()
-
-        def tick() -> None:
-            now = clock.nsecsElapsed() / 1e6
-            gaps.append(now - last[0])
-            last[0] = now
-            if "first_picture_ms" not in marks and view.frames > frames:
-                marks["first_picture_ms"] = now
-            if prepared and view.frames > prepared[0]:
-                marks["prepared_picture_ms"] = now
-                loop.quit()
-
-        timer = QTimer()
-        timer.setInterval(5)
-        timer.timeout.connect(tick)
-        timer.start()
-        action()
-        marks["call_ms"] = last[0] = clock.nsecsElapsed() / 1e6
-        loop.exec()
-        timer.stop()
-        view.prepared.disconnect()
-        out: dict[str, object] = {k: round(v, 1) for k, v in marks.items()}
-        out["max_ui_gap_ms"] = round(max(*gaps, marks["call_ms"]), 1)
-        return out
 
     view = View3D()
     view.resize(SIZE, SIZE)
     view.show()
     for _ in range(10):
         app.processEvents()  # type: ignore[attr-defined]
-    view.render_now()  # the window's first frame (OpenGL context), not the volume's
-    data = VolumeImage(volume)  # type: ignore[arg-type]
-    data.range  # noqa: B018  (the volume's own statistics, computed when it is loaded)
-    opening = timed(lambda: view.set_data(data))
+    view.set_data(VolumeImage(volume))  # type: ignore[arg-type]
     scene = view.scene
     dims = scene.data.image.GetDimensions()  # type: ignore[union-attr]
-    out: dict[str, object] = {"rendered_voxels": "x".join(map(str, dims)), "open": opening}
+    out: dict[str, object] = {"rendered_voxels": "x".join(map(str, dims))}
     for preset in VR_PRESETS:
         res: dict[str, object] = {}
-        if preset == VR_PRESETS[0]:
-            view.set_preset(preset)
-        else:
-            scene.set_interacting(True)  # type: ignore[union-attr]
-            res["choose"] = timed(lambda p=preset: view.set_preset(p))  # type: ignore[misc]
+        view.set_preset(preset)
         scene.set_interacting(False)  # type: ignore[union-attr]
-        res["first_full_ms"] = _vr_frames(app, view, 1)[0]
+        res["first_full_ms"] = _vr_frames(app, view, 1)[0]  # tables (and gradients)
         scene.set_interacting(True)  # type: ignore[union-attr]
         _vr_frames(app, view, 2)
         res["interactive_ms"], res["interactive_cpu_ms"] = _vr_frames(app, view, 15)

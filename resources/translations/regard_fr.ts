@@ -1216,12 +1216,8 @@
         <translation>Préparation de l'ombrage… {percent} %</translation>
     </message>
     <message>
-        <source>Preparing the 3-D view…</source>
-        <translation>Préparation de la vue 3D…</translation>
-    </message>
-    <message>
-        <source>3-D view failed: {error}</source>
-        <translation>Échec de la vue 3D : {error}</translation>
+        <source>Shading failed: {error}</source>
+        <translation>Échec de l'ombrage : {error}</translation>
     </message>
 </context>
 </TS>

@@ -12,12 +12,11 @@ volume's full affine, so sheared (gantry-tilt) stacks are drawn in their true
 patient shape. The default camera looks at the patient from the front
 (anterior view: patient left on the image right, head up).
 
-The caster's first frame builds its tables and a min-max volume over every voxel (~0.5 s
-for 256x256x600), and the first shaded frame the volume's gradients too (2-4 s on a loaded
-2-core station). A ``deferred`` view (the GUI's) leaves that work to a
-:class:`MapperPreparation` run on another thread (:meth:`VolumeRenderView.new_preparation`, then
-:meth:`VolumeRenderView.adopt`): until then it draws nothing but its status line, and a
-shaded preset unshaded and reduced while its gradients are computed.
+Shaded presets need the volume's gradients: the caster computes them (2-4 s for
+256x256x600 on a loaded 2-core station) inside the first shaded frame. A view made
+with ``defer_shading=True`` (the GUI's) draws shaded presets unshaded and reduced
+until :class:`ShadingPreparation` has computed them on another thread
+(:meth:`VolumeRenderView.prepare_shading`, then :meth:`VolumeRenderView.adopt`).
 """
 
 from __future__ import annotations
@@ -200,41 +199,25 @@ def _unlocked_per_volume_initialization() -> Callable[[int, int, int], None] | N
     return None
 
 
-def preparation_threads(threads: int) -> int:
-    """Threads of a preparation's gradient pass, for a caster of ``threads`` threads: one core
-    is left to the UI thread's frames (on a loaded 2-core station the pass on both cores
-    stretched a 25 ms reduced frame to 200 ms).
+class ShadingPreparation:
+    """The gradient pass of shaded presets, on a mapper of its own, for a worker thread.
 
-    The caster gives each thread a slab of slices and takes one-sided z differences at the
-    slabs' ends, so the gradients (and a shaded picture) depend on the thread count: a
-    shaded frame rendered directly equals an adopted one when its caster has this many."""
-    return max(1, threads - 1)
-
-
-class MapperPreparation:
-    """A mapper's first-frame work (tables, min-max volume and, with ``shade``, the
-    gradients of shaded presets), on a mapper of its own, for a worker thread.
-
-    Made on the UI thread (:meth:`VolumeRenderView.new_preparation`): a new mapper over the same
-    voxels (its own vtkImageData, no pipeline shared with the UI thread), a copy of the
-    view's property, a private renderer and prop. :meth:`run` (any thread) has the mapper
-    do that work without holding the GIL; :meth:`VolumeRenderView.adopt` (UI thread) then
-    renders with it. The pass cannot be interrupted: a cancelled preparation is left to
-    end and dropped.
+    Made on the UI thread (:meth:`VolumeRenderView.prepare_shading`): a new mapper over
+    the same voxels (its own vtkImageData, no pipeline shared with the UI thread), a copy
+    of the view's property with shading on, a private renderer and prop. :meth:`run` (any
+    thread) has the mapper compute its gradients, min-max volume and tables without
+    holding the GIL; :meth:`VolumeRenderView.adopt` (UI thread) then renders with it. The
+    pass cannot be interrupted: a cancelled preparation is left to end and dropped.
     """
 
-    def __init__(self, view: VolumeRenderView, shade: bool) -> None:
-        self.shade = shade
+    def __init__(self, view: VolumeRenderView) -> None:
         self.voxels = view._voxels  # kept alive while the worker reads them
         self.image = _image_of(self.voxels)
         self.mapper = _new_mapper(self.image)
         self.mapper.SetSampleDistance(view.mapper.GetSampleDistance())
-        self.mapper.SetBlendMode(view.mapper.GetBlendMode())
-        self._threads = self.mapper.GetNumberOfThreads()
-        self.mapper.SetNumberOfThreads(preparation_threads(self._threads))
         self._property = vtkVolumeProperty()
         self._property.DeepCopy(view.property)
-        self._property.SetShade(shade)
+        self._property.SetShade(True)
         matrix = vtkMatrix4x4()
         matrix.DeepCopy(view.prop.GetUserMatrix())
         self._prop = vtkVolume()
@@ -272,7 +255,6 @@ class MapperPreparation:
     def release(self) -> vtkFixedPointVolumeRayCastMapper:
         """The prepared mapper, without the worker's renderer, prop and progress observer."""
         self.mapper.RemoveObserver(self._observer)
-        self.mapper.SetNumberOfThreads(self._threads)
         self._renderer.RemoveVolume(self._prop)
         self._prop.SetMapper(None)
         return self.mapper
@@ -292,7 +274,7 @@ class VolumeRenderView:
         viewport: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
         size: tuple[int, int] = (512, 512),
         preset: str | None = None,
-        deferred: bool = False,
+        defer_shading: bool = False,
     ) -> None:
         self.data = volume if isinstance(volume, VolumeImage) else VolumeImage(volume)
         self.volume = self.data.volume
@@ -306,10 +288,8 @@ class VolumeRenderView:
         self._mapper_image = (self.data.image if self._voxels is self.data.array
                               else _image_of(self._voxels))
         self.mapper = _new_mapper(self._mapper_image)
-        # deferred: nothing drawn until adopt() brings a prepared mapper, shaded presets
-        # unshaded until it brings one with gradients
-        self.deferred = deferred
-        self._prepared = False
+        # shaded presets drawn unshaded until adopt() brings a mapper with gradients
+        self.defer_shading = defer_shading
         self._gradients = False
         self.status = vtkTextActor()
         self.status.GetTextProperty().SetFontSize(16)
@@ -373,7 +353,6 @@ class VolumeRenderView:
         self.property.SetColor(colors)
         self.preset = name
         self.property.SetShade(preset.shade and not self.shading_pending)
-        self.prop.SetVisibility(not self.waiting)
         self.property.SetAmbient(0.3)
         self.property.SetDiffuse(0.7)
         self.property.SetSpecular(0.2)
@@ -384,37 +363,25 @@ class VolumeRenderView:
         self._apply_quality()
 
     @property
-    def waiting(self) -> bool:
-        """A deferred view before its first :meth:`adopt`: it draws its status line only."""
-        return self.deferred and not self._prepared
-
-    @property
     def shading_pending(self) -> bool:
         """Whether the preset is shaded but drawn unshaded (and reduced) until the gradients
-        come (:meth:`new_preparation`, :meth:`adopt`); only in a deferred view."""
-        return self.deferred and not self._gradients and PRESETS[self.preset].shade
+        come (:meth:`prepare_shading`, :meth:`adopt`); only with ``defer_shading``."""
+        return self.defer_shading and not self._gradients and PRESETS[self.preset].shade
 
-    @property
-    def preparation_needed(self) -> bool:
-        return self.waiting or self.shading_pending
+    def prepare_shading(self) -> ShadingPreparation:
+        """A mapper to make ready on a worker thread (:meth:`ShadingPreparation.run`)."""
+        return ShadingPreparation(self)
 
-    def new_preparation(self) -> MapperPreparation:
-        """A mapper to make ready on a worker thread (:meth:`MapperPreparation.run`), with
-        the gradients if the preset is shaded."""
-        return MapperPreparation(self, shade=PRESETS[self.preset].shade)
-
-    def adopt(self, preparation: MapperPreparation) -> None:
-        """Render with the prepared mapper from now on (UI thread, after ``run()``), at the
-        quality the view is at; shaded presets shaded if it brings the gradients."""
+    def adopt(self, preparation: ShadingPreparation) -> None:
+        """Render with the prepared mapper from now on (UI thread, after ``run()``): shaded
+        presets are shaded again, at the quality the view is at."""
         if preparation.voxels is not self._voxels or not preparation.done:
             raise ValueError("this preparation is not a finished one of this view")
         self.mapper = preparation.release()
         self._mapper_image = preparation.image
         self.prop.SetMapper(self.mapper)
-        self._prepared = True
-        self._gradients = preparation.shade
+        self._gradients = True
         self.set_preset(self.preset)  # blend mode, shading and sample distances on it
-        self.renderer.ResetCameraClippingRange()  # set while the prop was hidden: around nothing
 
     def set_status(self, text: str) -> None:
         """A line of text at the bottom left of the view (empty: none)."""
