@@ -1211,13 +1211,5 @@
         <source>Panoramic</source>
         <translation>Panoramique</translation>
     </message>
-    <message>
-        <source>Preparing the shading… {percent} %</source>
-        <translation>Préparation de l'ombrage… {percent} %</translation>
-    </message>
-    <message>
-        <source>Shading failed: {error}</source>
-        <translation>Échec de l'ombrage : {error}</translation>
-    </message>
 </context>
 </TS>

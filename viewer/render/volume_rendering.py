@@ -11,38 +11,22 @@ The image stays in voxel index space and the prop's user matrix is the
 volume's full affine, so sheared (gantry-tilt) stacks are drawn in their true
 patient shape. The default camera looks at the patient from the front
 (anterior view: patient left on the image right, head up).
-
-Shaded presets need the volume's gradients: the caster computes them (2-4 s for
-256x256x600 on a loaded 2-core station) inside the first shaded frame. A view made
-with ``defer_shading=True`` (the GUI's) draws shaded presets unshaded and reduced
-until :class:`ShadingPreparation` has computed them on another thread
-(:meth:`VolumeRenderView.prepare_shading`, then :meth:`VolumeRenderView.adopt`).
 """
 
 from __future__ import annotations
 
-import ctypes
-import functools
-import logging
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import vtkmodules.vtkRenderingVolume
-import vtkmodules.vtkRenderingVolumeOpenGL2  # (volume rendering factories)
-from vtkmodules.util.misc import calldata_type
+import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401  (volume rendering factories)
 from vtkmodules.util.numpy_support import numpy_to_vtk
-from vtkmodules.util.vtkConstants import VTK_DOUBLE
-from vtkmodules.vtkCommonCore import vtkCommand
 from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
-from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkRenderingCore import (
     vtkColorTransferFunction,
     vtkRenderer,
     vtkRenderWindow,
-    vtkTextActor,
     vtkVolume,
     vtkVolumeProperty,
 )
@@ -52,8 +36,6 @@ from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage, matrix4, save_rgb_png, window_rgb
 from viewer.render.planes import volume_corners
 from viewer.render.slice_view import _new_offscreen_window
-
-log = logging.getLogger(__name__)
 
 # Sample distances of vtkFixedPointVolumeRayCastMapper are in units of the input image's
 # spacing (ComputeRayInfo scales the voxel ray by it), and our image's spacing is 1 (the
@@ -146,120 +128,6 @@ def _image_of(array: np.ndarray) -> vtkImageData:
     return image
 
 
-def _new_mapper(image: vtkImageData) -> vtkFixedPointVolumeRayCastMapper:
-    mapper = vtkFixedPointVolumeRayCastMapper()
-    mapper.SetInputData(image)
-    mapper.AutoAdjustSampleDistancesOff()
-    mapper.LockSampleDistanceToInputSpacingOff()
-    # nothing opaque shares the renderer: no z-buffer read-back a frame
-    mapper.IntermixIntersectingGeometryOff()
-    return mapper
-
-
-def _cpp_address(obj: object) -> int:
-    """The C++ ``this`` of a wrapped VTK object (``'_00005581e2b5c0a0_p_vtkVolume'``)."""
-    return int(obj.__this__[1:].split("_p_", 1)[0], 16)  # type: ignore[attr-defined]
-
-
-_PER_VOLUME_INITIALIZATION = (  # Itanium C++ ABI (Linux, macOS), then MSVC
-    "_ZN32vtkFixedPointVolumeRayCastMapper23PerVolumeInitializationEP11vtkRendererP9vtkVolume",
-    "?PerVolumeInitialization@vtkFixedPointVolumeRayCastMapper@@QEAAXPEAVvtkRenderer@@PEAVvtkVolume@@@Z",
-    "?PerVolumeInitialization@vtkFixedPointVolumeRayCastMapper@@UEAAXPEAVvtkRenderer@@PEAVvtkVolume@@@Z",
-)
-
-
-@functools.cache
-def _unlocked_per_volume_initialization() -> Callable[[int, int, int], None] | None:
-    """``vtkFixedPointVolumeRayCastMapper::PerVolumeInitialization`` through ctypes, or None.
-
-    VTK's Python wrappers keep the GIL during this call (measured: a Python thread ticking
-    every 10 ms stalled for the whole 2.2 s gradient pass; only methods VTK marks, such as
-    ``Update()`` or ``vtkRenderWindow.Render()``, let it go), so a worker thread running it
-    froze the UI as much as the UI thread did. ctypes releases the GIL for the call. The
-    function is the exported C++ member of the library the wrappers themselves load.
-    """
-    folder = Path(vtkmodules.vtkRenderingVolume.__file__).parent
-    for lib in sorted(folder.iterdir()):
-        stem = lib.name.removeprefix("lib")
-        if not stem.startswith(("vtkRenderingVolume.", "vtkRenderingVolume-")) or not (
-                lib.suffix in (".so", ".dylib", ".dll") or ".so." in lib.name):
-            continue
-        try:
-            dll = ctypes.CDLL(str(lib))
-        except OSError:
-            continue
-        for name in _PER_VOLUME_INITIALIZATION:
-            func = getattr(dll, name, None)
-            if func is not None:
-                func.argtypes = [ctypes.c_void_p] * 3
-                func.restype = None
-                return func
-    log.info("vtkFixedPointVolumeRayCastMapper::PerVolumeInitialization not found: "
-             "the gradient pass keeps Python's GIL")
-    return None
-
-
-class ShadingPreparation:
-    """The gradient pass of shaded presets, on a mapper of its own, for a worker thread.
-
-    Made on the UI thread (:meth:`VolumeRenderView.prepare_shading`): a new mapper over
-    the same voxels (its own vtkImageData, no pipeline shared with the UI thread), a copy
-    of the view's property with shading on, a private renderer and prop. :meth:`run` (any
-    thread) has the mapper compute its gradients, min-max volume and tables without
-    holding the GIL; :meth:`VolumeRenderView.adopt` (UI thread) then renders with it. The
-    pass cannot be interrupted: a cancelled preparation is left to end and dropped.
-    """
-
-    def __init__(self, view: VolumeRenderView) -> None:
-        self.voxels = view._voxels  # kept alive while the worker reads them
-        self.image = _image_of(self.voxels)
-        self.mapper = _new_mapper(self.image)
-        self.mapper.SetSampleDistance(view.mapper.GetSampleDistance())
-        self._property = vtkVolumeProperty()
-        self._property.DeepCopy(view.property)
-        self._property.SetShade(True)
-        matrix = vtkMatrix4x4()
-        matrix.DeepCopy(view.prop.GetUserMatrix())
-        self._prop = vtkVolume()
-        self._prop.SetMapper(self.mapper)
-        self._prop.SetProperty(self._property)
-        self._prop.SetUserMatrix(matrix)
-        self._renderer = vtkRenderer()
-        self._renderer.AddVolume(self._prop)
-        fraction = self._fraction = [0.0]
-
-        @calldata_type(VTK_DOUBLE)
-        def progress(_mapper: object, _event: str, done: float) -> None:
-            # from one of the caster's own threads; ctypes let go of the GIL, VTK takes it
-            fraction[0] = max(fraction[0], min(float(done), 1.0))
-
-        self._observer = self.mapper.AddObserver(
-            vtkCommand.VolumeMapperComputeGradientsProgressEvent, progress)
-        self.done = False
-
-    @property
-    def fraction(self) -> float:
-        """How far the gradient pass is, 0..1 (its slices computed by the first thread)."""
-        return 1.0 if self.done else self._fraction[0]
-
-    def run(self) -> None:
-        """Compute the gradients (seconds for a big volume): call from a worker thread."""
-        func = _unlocked_per_volume_initialization()
-        if func is None:
-            self.mapper.PerVolumeInitialization(self._renderer, self._prop)
-        else:
-            func(_cpp_address(self.mapper), _cpp_address(self._renderer),
-                 _cpp_address(self._prop))
-        self.done = True
-
-    def release(self) -> vtkFixedPointVolumeRayCastMapper:
-        """The prepared mapper, without the worker's renderer, prop and progress observer."""
-        self.mapper.RemoveObserver(self._observer)
-        self._renderer.RemoveVolume(self._prop)
-        self._prop.SetMapper(None)
-        return self.mapper
-
-
 def default_preset(volume: Volume) -> str:
     return "ct-bone" if volume.modality.upper() == "CT" else "mr-default"
 
@@ -274,7 +142,6 @@ class VolumeRenderView:
         viewport: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
         size: tuple[int, int] = (512, 512),
         preset: str | None = None,
-        defer_shading: bool = False,
     ) -> None:
         self.data = volume if isinstance(volume, VolumeImage) else VolumeImage(volume)
         self.volume = self.data.volume
@@ -284,19 +151,14 @@ class VolumeRenderView:
         self.renderer.SetViewport(*viewport)
         self.renderer.SetBackground(0.0, 0.0, 0.0)
         self.window.AddRenderer(self.renderer)
+        self.mapper = vtkFixedPointVolumeRayCastMapper()
         self._voxels, self._shift = ray_cast_voxels(self.data)  # VTK borrows the buffer
-        self._mapper_image = (self.data.image if self._voxels is self.data.array
-                              else _image_of(self._voxels))
-        self.mapper = _new_mapper(self._mapper_image)
-        # shaded presets drawn unshaded until adopt() brings a mapper with gradients
-        self.defer_shading = defer_shading
-        self._gradients = False
-        self.status = vtkTextActor()
-        self.status.GetTextProperty().SetFontSize(16)
-        self.status.GetTextProperty().SetColor(1.0, 0.85, 0.3)
-        self.status.SetDisplayPosition(10, 10)
-        self.status.VisibilityOff()
-        self.renderer.AddViewProp(self.status)
+        self.mapper.SetInputData(self.data.image if self._voxels is self.data.array
+                                 else _image_of(self._voxels))
+        self.mapper.AutoAdjustSampleDistancesOff()
+        self.mapper.LockSampleDistanceToInputSpacingOff()
+        # nothing opaque shares the renderer: no z-buffer read-back a frame
+        self.mapper.IntermixIntersectingGeometryOff()
         self.property = vtkVolumeProperty()
         self.property.SetInterpolationTypeToLinear()
         self.prop = vtkVolume()
@@ -351,8 +213,7 @@ class VolumeRenderView:
             colors.AddRGBPoint(value(x), r, g, b)
         self.property.SetScalarOpacity(opacity)
         self.property.SetColor(colors)
-        self.preset = name
-        self.property.SetShade(preset.shade and not self.shading_pending)
+        self.property.SetShade(preset.shade)
         self.property.SetAmbient(0.3)
         self.property.SetDiffuse(0.7)
         self.property.SetSpecular(0.2)
@@ -360,33 +221,8 @@ class VolumeRenderView:
             self.mapper.SetBlendModeToMaximumIntensity()
         else:
             self.mapper.SetBlendModeToComposite()
+        self.preset = name
         self._apply_quality()
-
-    @property
-    def shading_pending(self) -> bool:
-        """Whether the preset is shaded but drawn unshaded (and reduced) until the gradients
-        come (:meth:`prepare_shading`, :meth:`adopt`); only with ``defer_shading``."""
-        return self.defer_shading and not self._gradients and PRESETS[self.preset].shade
-
-    def prepare_shading(self) -> ShadingPreparation:
-        """A mapper to make ready on a worker thread (:meth:`ShadingPreparation.run`)."""
-        return ShadingPreparation(self)
-
-    def adopt(self, preparation: ShadingPreparation) -> None:
-        """Render with the prepared mapper from now on (UI thread, after ``run()``): shaded
-        presets are shaded again, at the quality the view is at."""
-        if preparation.voxels is not self._voxels or not preparation.done:
-            raise ValueError("this preparation is not a finished one of this view")
-        self.mapper = preparation.release()
-        self._mapper_image = preparation.image
-        self.prop.SetMapper(self.mapper)
-        self._gradients = True
-        self.set_preset(self.preset)  # blend mode, shading and sample distances on it
-
-    def set_status(self, text: str) -> None:
-        """A line of text at the bottom left of the view (empty: none)."""
-        self.status.SetInput(text)
-        self.status.SetVisibility(bool(text))
 
     def set_interacting(self, interacting: bool) -> None:
         """Reduced frames while the user drags (fewer rays, one sample a voxel, nearest-voxel
@@ -395,8 +231,7 @@ class VolumeRenderView:
         self._apply_quality()
 
     def _apply_quality(self) -> None:
-        # while the gradients are prepared, a shaded preset shows a quick unshaded picture
-        coarse = self.interacting or self.shading_pending
+        coarse = self.interacting
         self.mapper.SetSampleDistance(INTERACTIVE_STEP if coarse else FULL_STEP)
         # a trilinear MIP sample costs ~3x a nearest one (a MIP ray has no early end); the
         # composite presets end their rays early and gain nothing from it
@@ -409,7 +244,7 @@ class VolumeRenderView:
     def image_sample_distance(self) -> float:
         """Pixels between rays for the next frame: 1 at full quality; while interacting,
         the viewport's longer side over INTERACTIVE_RAYS (at least 2)."""
-        if not (self.interacting or self.shading_pending):
+        if not self.interacting:
             return 1.0
         longest = max(self.renderer.GetSize())
         return max(MIN_INTERACTIVE_SAMPLE_DISTANCE, longest / INTERACTIVE_RAYS)

@@ -14,7 +14,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QActionGroup, QContextMenuEvent, QMouseEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QMenu, QVBoxLayout, QWidget
 
@@ -23,8 +23,7 @@ from viewer.dicom.image2d import ImageSeries
 from viewer.dicom.volume import Volume
 from viewer.render.image import VolumeImage
 from viewer.render.mpr import MPRScene
-from viewer.render.volume_rendering import PRESETS, ShadingPreparation, VolumeRenderView
-from viewer.ui import workers
+from viewer.render.volume_rendering import PRESETS, VolumeRenderView
 from viewer.ui.i18n import tr
 from viewer.ui.models import (
     LAYOUTS,
@@ -105,29 +104,15 @@ class View3D(VTKHost):
     the crosshair moves). Left-drag rotates at reduced resolution
     (``VolumeRenderView.set_interacting``); full resolution on release. The
     context menu (right click) chooses the preset (ct-bone, ct-soft-tissue, ...).
-
-    A shaded preset needs the volume's gradients (seconds for a big volume): they are
-    computed on a worker thread (``ShadingPreparation``) while the cell shows the preset
-    unshaded and reduced, with the progress at its bottom left; the shaded picture follows
-    (``shaded``). Choosing an unshaded preset (MIP), another volume or closing cancels it.
     """
 
     preset_changed = Signal(str)
     data_changed = Signal()  # a new volume (the cell's banner checks its modality)
-    shaded = Signal()  # the gradients are in: shaded presets are drawn shaded from now on
     DEGREES_PER_PIXEL = 0.5
-    PROGRESS_MS = 300
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.scene: VolumeRenderView | None = None
-        # the preparation under way: (its scene, its preparation, its task's token)
-        self._shading: tuple[VolumeRenderView, ShadingPreparation, int] | None = None
-        self._tasks: dict[int, workers.Task] = {}  # kept until they end, cancelled or not
-        self._token = 0
-        self._progress_timer = QTimer(self)
-        self._progress_timer.setInterval(self.PROGRESS_MS)
-        self._progress_timer.timeout.connect(self._show_progress)
         self._last: QPointF | None = None
         self.preset_menu = QMenu(tr("3-D preset"), self)
         self._preset_group = QActionGroup(self)
@@ -140,14 +125,12 @@ class View3D(VTKHost):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
 
     def set_data(self, data: VolumeImage) -> None:
-        self.cancel_shading()
         if self.scene is not None:
             self.render_window.RemoveRenderer(self.scene.renderer)
         # the layout's 3-D MIP: no shading, so no gradient pass over the whole volume
         # (a shaded preset's first frame took 3-5 s for 512x512x300 on llvmpipe)
         self.scene = VolumeRenderView(overview_volume(data.volume),
-                                      render_window=self.render_window, preset="mip",
-                                      defer_shading=True)
+                                      render_window=self.render_window, preset="mip")
         # first picture at reduced resolution: a full one takes ~0.5-1 s on llvmpipe on the
         # UI thread (bench/interaction.py) and would stall the study's opening; full
         # resolution once the user has turned the volume (release)
@@ -161,94 +144,9 @@ class View3D(VTKHost):
         if self.scene is None:
             return
         self.scene.set_preset(name)
-        if self.scene.shading_pending:
-            self._prepare_shading(self.scene)
-        else:
-            self.cancel_shading()
         self._check_preset()
         self.preset_changed.emit(name)
         self.request_render()
-
-    @property
-    def preparing_shading(self) -> bool:
-        return self._shading is not None
-
-    def _prepare_shading(self, scene: VolumeRenderView) -> None:
-        """Gradients for ``scene`` on a worker thread (unless under way already: the same
-        gradients serve every shaded preset)."""
-        if self._shading is not None and self._shading[0] is scene:
-            return
-        self.cancel_shading()
-        preparation = scene.prepare_shading()
-        task = workers.Task(lambda _progress, _cancel: preparation.run())
-        self._token += 1
-        token = self._token
-        self._tasks[token] = task
-        task.signals.finished.connect(lambda _result, t=token: self._shading_done(t))
-        task.signals.failed.connect(lambda message, t=token: self._shading_failed(t, message))
-        task.signals.cancelled.connect(lambda t=token: self._tasks.pop(t, None))
-        self._shading = (scene, preparation, token)
-        workers.start(task)
-        self._progress_timer.start()
-        self._show_progress()
-
-    def cancel_shading(self) -> None:
-        """Stop waiting for the gradients under way (the worker's pass ends, unused)."""
-        if self._shading is None:
-            return
-        scene, _preparation, token = self._shading
-        self._shading = None
-        self._progress_timer.stop()
-        task = self._tasks.get(token)
-        if task is not None:
-            task.cancel()
-        scene.set_status("")
-        if scene is self.scene:
-            self.request_render()
-
-    def _show_progress(self) -> None:
-        if self._shading is None:
-            return
-        scene, preparation, _token = self._shading
-        if scene is not self.scene:  # the grid let the scene go
-            self.cancel_shading()
-            return
-        percent = round(100 * preparation.fraction)
-        scene.set_status(tr("Preparing the shading… {percent} %").format(percent=percent))
-        self.request_render()
-
-    def _shading_done(self, token: int) -> None:
-        self._tasks.pop(token, None)
-        if self._shading is None or self._shading[2] != token:
-            return  # cancelled meanwhile
-        scene, preparation, _token = self._shading
-        self._shading = None
-        self._progress_timer.stop()
-        scene.set_status("")
-        if scene is not self.scene:
-            return
-        scene.adopt(preparation)
-        self.request_render()
-        self.shaded.emit()
-
-    def _shading_failed(self, token: int, message: str) -> None:
-        self._tasks.pop(token, None)
-        if self._shading is None or self._shading[2] != token:
-            return
-        scene = self._shading[0]
-        self._shading = None
-        self._progress_timer.stop()
-        log.warning("3-D shading could not be prepared: %s", message)
-        scene.set_status(tr("Shading failed: {error}").format(error=message))
-        self.request_render()
-
-    def close_vtk(self) -> None:
-        self.cancel_shading()
-        super().close_vtk()
-
-    def closeEvent(self, event: object) -> None:
-        self.cancel_shading()
-        super().closeEvent(event)
 
     def _check_preset(self) -> None:
         for act in self._preset_group.actions():
