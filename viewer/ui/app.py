@@ -72,9 +72,6 @@ def run(path: str | None = None, layout: str | None = None, screenshot: str | No
             grid = win.grid
             for _ in range(3):
                 app.processEvents()
-            if any(getattr(h, "preparing", False) for h in grid.hosts() if h.isVisible()):
-                QTimer.singleShot(50, shoot)  # the 3-D cell's first picture is on a worker
-                return
             grid.render_all()
             save_rgb_png(grid.capture(), out)
             print(out)
